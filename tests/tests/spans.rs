@@ -1,0 +1,108 @@
+//! Span contents: errors as OpenTelemetry exceptions, and no argument value unless asked for.
+#![cfg(feature = "db")]
+
+use obs_runtime::instrument_db;
+use obs_runtime::testing::{SpanStatus, capture};
+use obs_tests::only_span;
+
+#[derive(Debug)]
+struct QueryError {
+    code: u16,
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "query failed with code {}", self.code)
+    }
+}
+
+#[derive(Debug)]
+struct DebugOnlyError;
+
+#[instrument_db(table = "accounts")]
+fn find_account(password: &str, pin: u32) -> Result<u32, QueryError> {
+    if password.is_empty() {
+        Err(QueryError { code: 42 })
+    } else {
+        Ok(pin)
+    }
+}
+
+#[instrument_db(table = "debug_only")]
+fn find_debug_only() -> Result<(), DebugOnlyError> {
+    Err(DebugOnlyError)
+}
+
+#[test]
+fn an_error_sets_status_and_adds_an_exception_event() {
+    let (_, captured) = capture(|| find_account("", 1234));
+    let span = only_span(&captured, "SELECT accounts");
+    assert_eq!(
+        span.status,
+        SpanStatus::Error("query failed with code 42".into())
+    );
+    assert_eq!(span.events.len(), 1, "{:?}", span.events);
+    let event = &span.events[0];
+    assert_eq!(event.name, "exception");
+    assert_eq!(
+        event
+            .attributes
+            .get("exception.message")
+            .map(String::as_str),
+        Some("query failed with code 42")
+    );
+    assert!(
+        event
+            .attributes
+            .get("exception.type")
+            .is_some_and(|t| t.ends_with("QueryError")),
+        "{:?}",
+        event.attributes
+    );
+}
+
+#[test]
+fn an_error_without_display_uses_debug() {
+    let (_, captured) = capture(find_debug_only);
+    assert_eq!(
+        only_span(&captured, "SELECT debug_only").status,
+        SpanStatus::Error("DebugOnlyError".into())
+    );
+}
+
+#[test]
+fn argument_values_are_not_recorded_by_default() {
+    let (_, captured) = capture(|| find_account("hunter2", 9876));
+    let span = only_span(&captured, "SELECT accounts");
+    let keys: Vec<&str> = span.attributes.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["db.collection.name", "db.operation.name", "db.system.name"]
+    );
+    let everything = format!("{span:?}");
+    assert!(
+        !everything.contains("hunter2") && !everything.contains("9876"),
+        "{everything}"
+    );
+}
+
+#[derive(Debug)]
+struct Filter {
+    active: bool,
+}
+
+#[instrument_db(table = "users", fields(user.id = user_id, "tenant" = %tenant, filter = ?filter, password_len = password.len()))]
+fn find_user(user_id: u64, tenant: &str, filter: Filter, password: &str) -> bool {
+    filter.active && !password.is_empty()
+}
+
+#[test]
+fn fields_record_only_what_they_name() {
+    let (_, captured) = capture(|| find_user(7, "acme", Filter { active: true }, "secret"));
+    let span = only_span(&captured, "SELECT users");
+    assert_eq!(span.attr("user.id"), Some("7"));
+    assert_eq!(span.attr("tenant"), Some("acme"));
+    assert_eq!(span.attr("filter"), Some("Filter { active: true }"));
+    assert_eq!(span.attr("password_len"), Some("6"));
+    assert!(!format!("{span:?}").contains("secret"));
+}
