@@ -56,6 +56,21 @@ impl MacroKind {
         keys.join(", ")
     }
 
+    /// The valid key a typo most likely meant: at most two edits away.
+    fn nearest_key(self, typo: &str) -> Option<&'static str> {
+        self.own_keys()
+            .iter()
+            .chain(if self == MacroKind::Ws {
+                &[][..]
+            } else {
+                COMMON_KEYS
+            })
+            .map(|key| (edit_distance(typo, key), *key))
+            .filter(|(distance, _)| *distance <= 2)
+            .min()
+            .map(|(_, key)| key)
+    }
+
     /// The span attributes the expansion sets itself.
     pub(crate) fn span_attributes(self) -> &'static [&'static str] {
         match self {
@@ -283,6 +298,23 @@ pub(crate) fn build(
     })
 }
 
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The SQL operation a query function's name implies, per DESIGN §2.
 pub(crate) fn infer_operation(fn_name: &str) -> Option<&'static str> {
     const PREFIXES: &[(&[&str], &str)] = &[
@@ -307,6 +339,9 @@ pub(crate) fn infer_operation(fn_name: &str) -> Option<&'static str> {
 struct Keys {
     kind: MacroKind,
     entries: Vec<Entry>,
+    /// Every key written, also after its entry was taken: a key with a bad value was given, so
+    /// it is not also reported missing.
+    given: Vec<String>,
 }
 
 impl Keys {
@@ -332,14 +367,16 @@ impl Keys {
                 kept.push(entry);
             }
         }
+        let given = kept.iter().map(|e| e.key.to_string()).collect();
         Self {
             kind,
             entries: kept,
+            given,
         }
     }
 
     fn present(&self, key: &str) -> bool {
-        self.entries.iter().any(|e| e.key == key)
+        self.given.iter().any(|k| k == key)
     }
 
     fn take(&mut self, key: &str) -> Option<Entry> {
