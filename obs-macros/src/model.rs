@@ -350,10 +350,14 @@ impl Keys {
         for entry in entries {
             let key = entry.key.to_string();
             if !kind.accepts(&key) {
+                let hint = kind
+                    .nearest_key(&key)
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
                 errors.at(
                     entry.key.span(),
                     format!(
-                        "unknown key `{key}` for #[{}]; valid keys: {}",
+                        "unknown key `{key}` for #[{}]{hint}; valid keys: {}",
                         kind.attr_name(),
                         kind.valid_keys()
                     ),
