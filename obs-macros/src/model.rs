@@ -101,6 +101,8 @@ impl MacroKind {
     }
 }
 
+// Built once per attribute at compile time: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Specific {
     Db {
         operation: String,

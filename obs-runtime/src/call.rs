@@ -71,10 +71,10 @@ impl Timer {
     #[inline]
     fn record(&self, status: Status) {
         if let Some(site) = self.site {
-            let seconds = clock::seconds_since(self.start);
-            site.record(status, seconds);
+            let nanos = clock::nanos_since(self.start);
+            site.record(status, nanos);
             if let Some(sink) = &self.sink {
-                sink.record_call(site.spec(), status, seconds);
+                sink.record_call(site.spec(), status, nanos as f64 * 1e-9);
             }
         }
     }

@@ -24,11 +24,11 @@ pub(crate) fn now() -> u64 {
     clock().raw()
 }
 
-/// Seconds elapsed since a timestamp from [`now`].
+/// Nanoseconds elapsed since a timestamp from [`now`].
 #[inline]
-pub(crate) fn seconds_since(start: u64) -> f64 {
+pub(crate) fn nanos_since(start: u64) -> u64 {
     let clock = clock();
-    clock.delta_as_nanos(start, clock.raw()) as f64 * 1e-9
+    clock.delta_as_nanos(start, clock.raw())
 }
 
 #[cfg(test)]
@@ -39,7 +39,7 @@ mod tests {
     fn measures_a_sleep_in_seconds() {
         let start = now();
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let secs = seconds_since(start);
+        let secs = nanos_since(start) as f64 * 1e-9;
         assert!(
             (0.019..1.0).contains(&secs),
             "measured {secs} s for a 20 ms sleep"

@@ -16,18 +16,24 @@
 
 mod call;
 mod clock;
+mod error;
+mod label;
 mod otel_layer;
 mod outcome;
 pub mod propagation;
+mod recorder;
 mod site;
 mod status;
 mod stellar;
 pub mod testing;
 
+pub use error::InitError;
+pub use label::{MAX_LABEL_CHARS, normalise_label};
 #[cfg(feature = "macros")]
 pub use obs_macros::{
     instrument_db, instrument_redis, queue_job, stellar_call, traced, ws_connection,
 };
+pub use recorder::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder};
 pub use stellar::default_network as stellar_default_network;
 
 /// Used by the macros' expansions. Not public API: it changes without notice.

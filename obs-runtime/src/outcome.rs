@@ -156,6 +156,8 @@ impl<'a, T: ?Sized> ClassifyAny<'a> for Ret<'a, T> {
 }
 
 #[cfg(test)]
+// `&&&Ret(..)` is exactly what the expansion writes: the depth of references is what is tested.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 

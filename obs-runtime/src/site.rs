@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
 
+use crate::recorder::call_stats::CallStats;
 use crate::status::Status;
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -38,9 +39,12 @@ pub enum Subsystem {
     Stellar,
 }
 
+#[derive(Debug)]
 pub(crate) struct Family {
     pub(crate) duration: &'static str,
+    pub(crate) duration_help: &'static str,
     pub(crate) total: &'static str,
+    pub(crate) total_help: &'static str,
     pub(crate) labels: &'static [&'static str],
     pub(crate) statuses: [&'static str; 3],
     pub(crate) status_on_duration: bool,
@@ -53,28 +57,36 @@ impl Subsystem {
         match self {
             Subsystem::Db => &Family {
                 duration: "db_query_duration_seconds",
+                duration_help: "Duration of database queries in seconds, by operation and table.",
                 total: "db_queries_total",
+                total_help: "Database queries by operation, table and outcome.",
                 labels: &["operation", "table"],
                 statuses: CALL_STATUSES,
                 status_on_duration: false,
             },
             Subsystem::Redis => &Family {
                 duration: "redis_call_duration_seconds",
+                duration_help: "Duration of Redis calls in seconds, by command.",
                 total: "redis_calls_total",
+                total_help: "Redis calls by command and outcome.",
                 labels: &["command"],
                 statuses: CALL_STATUSES,
                 status_on_duration: false,
             },
             Subsystem::Queue => &Family {
                 duration: "queue_job_duration_seconds",
+                duration_help: "Duration of background jobs in seconds, by queue, job and outcome.",
                 total: "queue_jobs_total",
+                total_help: "Background jobs by queue, job and outcome.",
                 labels: &["queue_name", "job_name"],
                 statuses: ["completed", "failed", "cancelled"],
                 status_on_duration: true,
             },
             Subsystem::Stellar => &Family {
                 duration: "stellar_api_call_duration_seconds",
+                duration_help: "Duration of Stellar Horizon calls in seconds, by operation and network.",
                 total: "stellar_api_calls_total",
+                total_help: "Stellar Horizon calls by operation, network and outcome.",
                 labels: &["operation", "network"],
                 statuses: CALL_STATUSES,
                 status_on_duration: false,
@@ -118,10 +130,20 @@ impl SiteSpec {
     }
 }
 
+/// What a call site records into, for one generation.
 struct Handles {
     generation: u64,
-    counters: [Counter; 3],
-    durations: [Histogram; 3],
+    target: Target,
+}
+
+enum Target {
+    /// obs's recorder is installed: counter and histogram fused, see `recorder::call_stats`.
+    Fused(&'static CallStats),
+    /// Any other recorder: ordinary `metrics` handles, one counter per status.
+    Metrics {
+        counters: [Counter; 3],
+        durations: [Histogram; 3],
+    },
 }
 
 /// One instrumented call site. Lives in a `static` inside the expansion.
@@ -154,11 +176,19 @@ impl Site {
 
     /// Records one finished call in the installed recorder.
     #[inline]
-    pub(crate) fn record(&self, status: Status, seconds: f64) {
+    pub(crate) fn record(&self, status: Status, nanos: u64) {
         if let Some(handles) = self.handles() {
-            let i = status.index();
-            handles.durations[i].record(seconds);
-            handles.counters[i].increment(1);
+            match &handles.target {
+                Target::Fused(stats) => stats.record(status, nanos),
+                Target::Metrics {
+                    counters,
+                    durations,
+                } => {
+                    let i = status.index();
+                    durations[i].record(nanos as f64 * 1e-9);
+                    counters[i].increment(1);
+                }
+            }
         }
     }
 
@@ -178,11 +208,17 @@ impl Site {
     #[cold]
     #[inline(never)]
     fn resolve(&self) -> Option<&Handles> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        if let Some(registry) = crate::recorder::call_stats() {
+            return Some(self.remember(Handles {
+                generation,
+                target: Target::Fused(registry.stats_for(self.spec)),
+            }));
+        }
         metrics::with_recorder(|recorder| {
             if is_noop(recorder) {
                 return None;
             }
-            let generation = GENERATION.load(Ordering::Acquire);
             let family = self.spec.family();
             let labels: Vec<Label> = self
                 .spec
@@ -211,17 +247,23 @@ impl Site {
                     .register_histogram(&Key::from_parts(family.duration, labels.clone()), &meta);
                 [one.clone(), one.clone(), one]
             };
-            // Leaked on purpose: readers hold plain references. At most one per site per
-            // generation, and generations change only when obs installs a recorder.
-            let handles: &'static Handles = Box::leak(Box::new(Handles {
+            Some(self.remember(Handles {
                 generation,
-                counters,
-                durations,
-            }));
-            self.cache
-                .store(std::ptr::from_ref(handles).cast_mut(), Ordering::Release);
-            Some(handles)
+                target: Target::Metrics {
+                    counters,
+                    durations,
+                },
+            }))
         })
+    }
+
+    fn remember(&self, handles: Handles) -> &'static Handles {
+        // Leaked on purpose: readers hold plain references. At most one per site per
+        // generation, and generations change only when obs installs a recorder.
+        let handles: &'static Handles = Box::leak(Box::new(handles));
+        self.cache
+            .store(std::ptr::from_ref(handles).cast_mut(), Ordering::Release);
+        handles
     }
 }
 

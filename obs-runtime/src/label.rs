@@ -1,0 +1,29 @@
+//! Making dynamic label values survive the Prometheus exposition unchanged.
+//!
+//! metrics-exporter-prometheus escapes `\`, `"` and newlines lossily, so a value containing them
+//! does not come back from a real Prometheus as the app meant it. obs normalises dynamic values
+//! before they reach any recorder: those characters and every other control character become
+//! `_`, and values are cut at 128 characters (on a character boundary).
+
+/// The longest label value obs passes on, in characters.
+pub const MAX_LABEL_CHARS: usize = 128;
+
+/// `value` as obs records it.
+///
+/// ```
+/// assert_eq!(obs_runtime::normalise_label(r#"say "hi"\now"#), "say _hi__now");
+/// assert_eq!(obs_runtime::normalise_label("ok"), "ok");
+/// ```
+pub fn normalise_label(value: &str) -> String {
+    value
+        .chars()
+        .take(MAX_LABEL_CHARS)
+        .map(|c| {
+            if c == '\\' || c == '"' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,256 @@
+//! The fused store of one macro call site's series, used while obs's own recorder is installed.
+//!
+//! A call's counter and duration histogram always move together, so obs keeps them as one
+//! fixed-bucket histogram per status: the counter of a status is that histogram's count. A call
+//! costs one bucket `fetch_add` and one `fetch_add` of integer nanoseconds into the sum: no
+//! allocation, no lock, no clock read of its own, and memory fixed at registration, so no upkeep
+//! is needed to keep it bounded.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::site::{Family, SiteSpec};
+use crate::status::Status;
+
+/// One status's histogram: a count per bucket (the last is `+Inf`) and the sum in nanoseconds.
+#[derive(Debug)]
+struct PerStatus {
+    buckets: Box<[AtomicU64]>,
+    sum_nanos: AtomicU64,
+}
+
+/// The series of one label set of one family: shared by every call site with those labels.
+#[derive(Debug)]
+pub(crate) struct CallStats {
+    family: &'static Family,
+    labels: Vec<(&'static str, String)>,
+    bounds_nanos: Box<[u64]>,
+    bounds_seconds: Box<[f64]>,
+    statuses: [PerStatus; 3],
+}
+
+impl CallStats {
+    fn new(family: &'static Family, labels: Vec<(&'static str, String)>, bounds: &[f64]) -> Self {
+        let per_status = || PerStatus {
+            buckets: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_nanos: AtomicU64::new(0),
+        };
+        Self {
+            family,
+            labels,
+            bounds_nanos: bounds.iter().map(|b| (b * 1e9).round() as u64).collect(),
+            bounds_seconds: bounds.into(),
+            statuses: [per_status(), per_status(), per_status()],
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, status: Status, nanos: u64) {
+        let stats = &self.statuses[status.index()];
+        // Bucket `i` counts values <= bound `i`; past the last bound is `+Inf`.
+        let bucket = self.bounds_nanos.partition_point(|bound| *bound < nanos);
+        stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        stats.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+/// Every fused series, for registration and rendering.
+#[derive(Debug)]
+pub(crate) struct CallStatsRegistry {
+    prefix: String,
+    global_labels: Vec<(String, String)>,
+    buckets: Vec<(String, Vec<f64>)>,
+    stats: Mutex<Vec<&'static CallStats>>,
+}
+
+impl CallStatsRegistry {
+    pub(crate) fn new(
+        prefix: String,
+        global_labels: Vec<(String, String)>,
+        buckets: Vec<(String, Vec<f64>)>,
+    ) -> Self {
+        Self {
+            prefix,
+            global_labels,
+            buckets,
+            stats: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The store for `spec`'s labels, created on first use. Called once per call site and
+    /// generation, never per call.
+    pub(crate) fn stats_for(&self, spec: &SiteSpec) -> &'static CallStats {
+        let family = spec.family();
+        let labels = spec.labels();
+        let mut all = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = all
+            .iter()
+            .find(|s| std::ptr::eq(s.family, family) && s.labels == labels)
+        {
+            return existing;
+        }
+        let bounds = self
+            .buckets
+            .iter()
+            .find(|(name, _)| name == family.duration)
+            .map_or(&[][..], |(_, bounds)| bounds.as_slice());
+        // Leaked on purpose: call sites hold plain references, and there is one per label set.
+        let stats: &'static CallStats = Box::leak(Box::new(CallStats::new(family, labels, bounds)));
+        all.push(stats);
+        stats
+    }
+
+    /// Appends the Prometheus text exposition of every fused series to `out`.
+    pub(crate) fn render(&self, out: &mut String) {
+        let all = self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut families: Vec<&'static Family> = Vec::new();
+        for stats in &all {
+            if !families.iter().any(|f| std::ptr::eq(*f, stats.family)) {
+                families.push(stats.family);
+            }
+        }
+        for family in families {
+            let members: Vec<&CallStats> = all
+                .iter()
+                .copied()
+                .filter(|s| std::ptr::eq(s.family, family))
+                .collect();
+            self.render_counter(out, family, &members);
+            self.render_histogram(out, family, &members);
+        }
+    }
+
+    fn render_counter(&self, out: &mut String, family: &Family, members: &[&CallStats]) {
+        let name = format!("{}{}", self.prefix, family.total);
+        let _ = writeln!(out, "# HELP {name} {}", family.total_help);
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for stats in members {
+            for status in Status::ALL {
+                let count: u64 = stats.statuses[status.index()]
+                    .buckets
+                    .iter()
+                    .map(|b| b.load(Ordering::Relaxed))
+                    .sum();
+                let labels = self.labels(stats, Some(family.statuses[status.index()]), None);
+                let _ = writeln!(out, "{name}{labels} {count}");
+            }
+        }
+    }
+
+    fn render_histogram(&self, out: &mut String, family: &Family, members: &[&CallStats]) {
+        let name = format!("{}{}", self.prefix, family.duration);
+        let _ = writeln!(out, "# HELP {name} {}", family.duration_help);
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for stats in members {
+            // One histogram per status where the status is a label, else their sum.
+            let groups: Vec<(Option<&str>, Vec<&PerStatus>)> = if family.status_on_duration {
+                Status::ALL
+                    .iter()
+                    .map(|s| {
+                        (
+                            Some(family.statuses[s.index()]),
+                            vec![&stats.statuses[s.index()]],
+                        )
+                    })
+                    .collect()
+            } else {
+                vec![(None, stats.statuses.iter().collect())]
+            };
+            for (status, parts) in groups {
+                let mut cumulative = 0_u64;
+                for (i, bound) in stats
+                    .bounds_seconds
+                    .iter()
+                    .map(Some)
+                    .chain([None])
+                    .enumerate()
+                {
+                    cumulative += parts
+                        .iter()
+                        .map(|p| p.buckets[i].load(Ordering::Relaxed))
+                        .sum::<u64>();
+                    let le = bound.map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
+                    let labels = self.labels(stats, status, Some(&le));
+                    let _ = writeln!(out, "{name}_bucket{labels} {cumulative}");
+                }
+                let sum_nanos: u64 = parts
+                    .iter()
+                    .map(|p| p.sum_nanos.load(Ordering::Relaxed))
+                    .sum();
+                let labels = self.labels(stats, status, None);
+                let _ = writeln!(out, "{name}_sum{labels} {}", sum_nanos as f64 / 1e9);
+                let _ = writeln!(out, "{name}_count{labels} {cumulative}");
+            }
+        }
+    }
+
+    fn labels(&self, stats: &CallStats, status: Option<&str>, le: Option<&str>) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .global_labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.as_str())));
+        pairs.extend(status.map(|s| ("status", s)));
+        pairs.extend(le.map(|le| ("le", le)));
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+            .collect();
+        format!("{{{}}}", body.join(","))
+    }
+}
+
+/// Prometheus text-format escaping. Values obs registers are normalised already; this keeps the
+/// exposition valid whatever a caller configured.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site::Subsystem;
+
+    #[test]
+    fn buckets_are_cumulative_and_sum_is_exact() {
+        static SPEC: SiteSpec = SiteSpec::new(Subsystem::Db, &["SELECT", "users"]);
+        let registry = CallStatsRegistry::new(
+            "app_".into(),
+            vec![("app".into(), "svc".into())],
+            vec![("db_query_duration_seconds".into(), vec![0.001, 0.01])],
+        );
+        let stats = registry.stats_for(&SPEC);
+        assert!(
+            std::ptr::eq(stats, registry.stats_for(&SPEC)),
+            "one store per label set"
+        );
+        stats.record(Status::Success, 500_000); // 0.5 ms
+        stats.record(Status::Success, 1_000_000); // exactly 1 ms: le="0.001"
+        stats.record(Status::Error, 5_000_000);
+        stats.record(Status::Cancelled, 2_000_000_000);
+        let mut text = String::new();
+        registry.render(&mut text);
+        let labels = r#"app="svc",operation="SELECT",table="users""#;
+        for line in [
+            format!("app_db_queries_total{{{labels},status=\"success\"}} 2"),
+            format!("app_db_queries_total{{{labels},status=\"error\"}} 1"),
+            format!("app_db_queries_total{{{labels},status=\"cancelled\"}} 1"),
+            format!("app_db_query_duration_seconds_bucket{{{labels},le=\"0.001\"}} 2"),
+            format!("app_db_query_duration_seconds_bucket{{{labels},le=\"0.01\"}} 3"),
+            format!("app_db_query_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 4"),
+            format!("app_db_query_duration_seconds_sum{{{labels}}} 2.0065"),
+            format!("app_db_query_duration_seconds_count{{{labels}}} 4"),
+            "# TYPE app_db_query_duration_seconds histogram".to_owned(),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+    }
+}
