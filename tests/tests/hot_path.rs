@@ -1,0 +1,102 @@
+//! The warm path of an instrumented call allocates nothing: counted by a global allocator,
+//! with obs's recorder installed and no tracing subscriber, sync and async.
+#![cfg(all(feature = "db", feature = "queue", feature = "ws"))]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use obs_runtime::{MetricsRecorder, instrument_db, queue_job, ws_connection};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+#[instrument_db(table = "users")]
+fn find_user(id: u64) -> Result<u64, std::fmt::Error> {
+    if id == 0 {
+        Err(std::fmt::Error)
+    } else {
+        Ok(id)
+    }
+}
+
+#[queue_job(queue = "jobs")]
+async fn run_job(id: u64) -> Result<u64, std::fmt::Error> {
+    Ok(id)
+}
+
+#[ws_connection]
+fn socket() {}
+
+fn poll_once<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("never waits"),
+    }
+}
+
+#[test]
+fn warm_calls_allocate_nothing() {
+    let metrics = MetricsRecorder::builder()
+        .install()
+        .expect("the only recorder of this binary");
+    // Warm every call site: the first call resolves and caches its store.
+    find_user(1).unwrap();
+    find_user(0).unwrap_err();
+    poll_once(run_job(1)).unwrap();
+    socket();
+
+    let allocations = allocations_during(|| {
+        for id in 0..1_000 {
+            let _ = std::hint::black_box(find_user(id));
+            let _ = std::hint::black_box(poll_once(run_job(id)));
+            socket();
+        }
+    });
+    assert_eq!(allocations, 0, "allocations in 3 000 warm calls");
+    // And they were all counted.
+    let text = metrics.render();
+    assert!(
+        text.contains(
+            r#"db_queries_total{operation="SELECT",table="users",status="success"} 1000"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"queue_jobs_total{queue_name="jobs",job_name="run_job",status="completed"} 1001"#
+        ),
+        "{text}"
+    );
+}
