@@ -17,26 +17,50 @@ pub enum InitError {
     },
     /// A `metrics` recorder was already installed in this process.
     RecorderAlreadyInstalled,
+    /// A global `tracing` subscriber was already installed in this process.
+    SubscriberAlreadyInstalled,
+    /// The scrape server could not listen on its address (taken, or not this host's).
+    ScrapeAddrUnavailable {
+        /// The address, as `host:port`.
+        addr: String,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// obs's background runtime could not start.
+    Runtime(std::io::Error),
 }
 
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InitError::InvalidValue {
-                variable,
-                value,
-                expected,
-            } => {
+            InitError::InvalidValue { variable, value, expected } => {
                 write!(f, "{variable}={value:?} is not valid: expected {expected}")
             }
-            InitError::RecorderAlreadyInstalled => f.write_str(
-                "a metrics recorder is already installed in this process; obs must install its own",
+            InitError::RecorderAlreadyInstalled => {
+                f.write_str("a metrics recorder is already installed in this process; obs must install its own")
+            }
+            InitError::SubscriberAlreadyInstalled => f.write_str(
+                "a global tracing subscriber is already installed; use Config::install_subscriber(false) to keep it",
             ),
+            InitError::ScrapeAddrUnavailable { addr, source } => write!(
+                f,
+                "the Prometheus scrape server cannot listen on {addr} (PROMETHEUS_HOST/PROMETHEUS_PORT): {source}"
+            ),
+            InitError::Runtime(source) => write!(f, "obs's background runtime could not start: {source}"),
         }
     }
 }
 
-impl std::error::Error for InitError {}
+impl std::error::Error for InitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InitError::ScrapeAddrUnavailable { source, .. } | InitError::Runtime(source) => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+}
 
 impl InitError {
     pub(crate) fn invalid(

@@ -16,25 +16,66 @@
 
 mod call;
 mod clock;
+mod config;
+mod default_metrics;
 mod error;
+mod guard;
+mod install;
 mod label;
 mod otel_layer;
 mod outcome;
 pub mod propagation;
 mod recorder;
+mod scrape;
 mod site;
 mod status;
 mod stellar;
+mod telemetry;
 pub mod testing;
 
+pub use config::{BatchSettings, Config, LogFormat, OtlpProtocol, Sampler, TraceExporter};
 pub use error::InitError;
+pub use guard::ObsGuard;
 pub use label::{MAX_LABEL_CHARS, normalise_label};
 #[cfg(feature = "macros")]
 pub use obs_macros::{
     instrument_db, instrument_redis, queue_job, stellar_call, traced, ws_connection,
 };
 pub use recorder::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder};
+pub use scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use stellar::default_network as stellar_default_network;
+
+/// Installs obs from the environment: the Prometheus recorder and scrape server, the `tracing`
+/// subscriber with JSON logs, and OpenTelemetry export. See `docs/configuration.md` for every
+/// variable. Keep the guard alive for as long as the app runs.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let _obs = obs_runtime::init()?;
+///     // … serve requests …
+///     Ok(())
+/// }
+/// ```
+pub fn init() -> Result<ObsGuard, InitError> {
+    Config::from_env()?.install()
+}
+
+/// The Prometheus exposition of everything obs's recorder holds, for apps that serve
+/// `/metrics` on their own router; empty when obs's recorder is not installed.
+///
+/// ```
+/// assert_eq!(obs_runtime::render(), "", "nothing installed yet");
+/// ```
+pub fn render() -> String {
+    match recorder::installed() {
+        Some(handle) => {
+            default_metrics::collect();
+            handle.render()
+        }
+        None => String::new(),
+    }
+}
 
 /// Used by the macros' expansions. Not public API: it changes without notice.
 #[doc(hidden)]

@@ -1,5 +1,9 @@
 //! Shared helpers for obs's behaviour, UI and end-to-end tests.
 
+pub mod child;
+pub mod otlp_receiver;
+pub mod prometheus;
+
 use obs_runtime::testing::{Captured, CapturedSpan};
 
 /// The one span named `name`, with a readable failure listing what was captured instead.

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::histogram::label_set;
 use crate::site::{Family, SiteSpec};
 use crate::status::Status;
 
@@ -186,29 +187,15 @@ impl CallStatsRegistry {
     }
 
     fn labels(&self, stats: &CallStats, status: Option<&str>, le: Option<&str>) -> String {
-        let mut pairs: Vec<(&str, &str)> = self
+        let mut pairs: Vec<(&str, String)> = self
             .global_labels
             .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
-        pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.as_str())));
-        pairs.extend(status.map(|s| ("status", s)));
-        pairs.extend(le.map(|le| ("le", le)));
-        let body: Vec<String> = pairs
-            .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-            .collect();
-        format!("{{{}}}", body.join(","))
+        pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.clone())));
+        pairs.extend(status.map(|s| ("status", s.to_owned())));
+        label_set(&pairs, le)
     }
-}
-
-/// Prometheus text-format escaping. Values obs registers are normalised already; this keeps the
-/// exposition valid whatever a caller configured.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
 }
 
 #[cfg(test)]

@@ -1,26 +1,37 @@
-//! obs's `metrics` recorder: metrics-exporter-prometheus underneath, with the metric prefix
-//! applied where the exporter's bucket matchers can see it, DESIGN's buckets for every
-//! histogram, the `app` label on every series, and the fused store for macro call sites.
+//! obs's `metrics` recorder.
+//!
+//! Counters and gauges live in metrics-exporter-prometheus. Every histogram lives in obs's
+//! fixed-bucket storage (DESIGN's buckets, or the Prometheus defaults), so it renders as a
+//! histogram and its memory never grows with the sample rate. Macro call sites use the fused
+//! store of `call_stats`. The metric prefix is applied at registration, and every series carries
+//! the global labels (`app`).
 
 mod buckets;
+
+pub(crate) use buckets::check as check_buckets;
 pub(crate) mod call_stats;
+mod histogram;
 
 use std::sync::{Arc, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
-use metrics_exporter_prometheus::{
-    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
-};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::InitError;
 use call_stats::CallStatsRegistry;
+use histogram::HistogramRegistry;
 
-static INSTALLED: OnceLock<Arc<CallStatsRegistry>> = OnceLock::new();
+static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
 
 /// The fused store, once obs's recorder is the global one.
 #[inline]
 pub(crate) fn call_stats() -> Option<&'static CallStatsRegistry> {
-    INSTALLED.get().map(|registry| &**registry)
+    INSTALLED.get().map(|handle| &handle.shared.call_stats)
+}
+
+/// The handle of the installed obs recorder, if any.
+pub(crate) fn installed() -> Option<&'static MetricsHandle> {
+    INSTALLED.get()
 }
 
 /// Builds obs's recorder.
@@ -29,11 +40,14 @@ pub(crate) fn call_stats() -> Option<&'static CallStatsRegistry> {
 /// let metrics = obs_runtime::MetricsRecorder::builder()
 ///     .prefix("shop_")
 ///     .global_label("app", "shop")
-///     .buckets_for("db_query_duration_seconds", &[0.01, 0.1, 1.0])
+///     .buckets_for("checkout_duration_seconds", &[0.1, 1.0])
 ///     .install()
 ///     .expect("the first recorder of this process");
 /// metrics::counter!("orders_total").increment(1);
-/// assert!(metrics.render().contains(r#"shop_orders_total{app="shop"} 1"#));
+/// metrics::histogram!("checkout_duration_seconds").record(0.4);
+/// let text = metrics.render();
+/// assert!(text.contains(r#"shop_orders_total{app="shop"} 1"#));
+/// assert!(text.contains(r#"shop_checkout_duration_seconds_bucket{app="shop",le="1"} 1"#));
 /// ```
 #[derive(Debug, Default)]
 #[must_use = "a builder does nothing until it is installed"]
@@ -50,7 +64,8 @@ impl MetricsRecorderBuilder {
         self
     }
 
-    /// Adds a label to every series, e.g. `app`.
+    /// Adds a label to every series, e.g. `app`. The value is normalised like any dynamic
+    /// label value.
     pub fn global_label(mut self, key: impl Into<String>, value: impl AsRef<str>) -> Self {
         let key = key.into();
         self.global_labels.retain(|(k, _)| *k != key);
@@ -82,33 +97,22 @@ impl MetricsRecorderBuilder {
         for (key, value) in &self.global_labels {
             exporter = exporter.add_global_label(key, value);
         }
-        for (metric, bounds) in &buckets {
-            // The matcher sees the final name, so it must include the prefix.
-            exporter = exporter
-                .set_buckets_for_metric(Matcher::Full(format!("{}{metric}", self.prefix)), bounds)
-                .map_err(|e| {
-                    InitError::invalid(
-                        format!("buckets for {metric}"),
-                        format!("{bounds:?}"),
-                        e.to_string(),
-                    )
-                })?;
-        }
         let inner = exporter.build_recorder();
-        let handle = inner.handle();
-        let call_stats = Arc::new(CallStatsRegistry::new(
-            self.prefix.clone(),
-            self.global_labels,
-            buckets,
-        ));
-        Ok(MetricsRecorder {
-            inner,
-            prefix: self.prefix,
-            handle: MetricsHandle {
-                prometheus: handle,
-                call_stats,
-            },
-        })
+        let shared = Arc::new(Shared {
+            prefix: self.prefix.clone(),
+            global_labels: self.global_labels.clone(),
+            buckets: buckets
+                .iter()
+                .map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice())))
+                .collect(),
+            histograms: HistogramRegistry::default(),
+            call_stats: CallStatsRegistry::new(self.prefix.clone(), self.global_labels, buckets),
+        });
+        let handle = MetricsHandle {
+            prometheus: inner.handle(),
+            shared,
+        };
+        Ok(MetricsRecorder { inner, handle })
     }
 
     /// Builds the recorder and installs it as the process's `metrics` recorder.
@@ -117,11 +121,57 @@ impl MetricsRecorderBuilder {
     }
 }
 
+#[derive(Debug)]
+struct Shared {
+    prefix: String,
+    global_labels: Vec<(String, String)>,
+    /// Buckets by metric name without the prefix.
+    buckets: Vec<(String, Arc<[f64]>)>,
+    histograms: HistogramRegistry,
+    call_stats: CallStatsRegistry,
+}
+
+impl Shared {
+    /// The key as the exporter sees it: prefixed name, label values normalised so they come
+    /// back from Prometheus exactly as registered. Runs once per series, at registration.
+    fn prefixed(&self, key: &Key) -> Key {
+        let labels: Vec<metrics::Label> = key
+            .labels()
+            .map(|label| {
+                let value = label.value();
+                if crate::normalise_label(value) == value {
+                    label.clone()
+                } else {
+                    metrics::Label::new(label.key().to_owned(), crate::normalise_label(value))
+                }
+            })
+            .collect();
+        if self.prefix.is_empty() {
+            return Key::from_parts(key.name().to_owned(), labels);
+        }
+        Key::from_parts(format!("{}{}", self.prefix, key.name()), labels)
+    }
+
+    fn prefixed_name(&self, name: KeyName) -> KeyName {
+        if self.prefix.is_empty() {
+            name
+        } else {
+            KeyName::from(format!("{}{}", self.prefix, name.as_str()))
+        }
+    }
+
+    fn bounds_for(&self, name: &str) -> Arc<[f64]> {
+        self.buckets
+            .iter()
+            .find(|(metric, _)| metric == name)
+            .map_or_else(|| Arc::from(buckets::HTTP), |(_, bounds)| bounds.clone())
+    }
+}
+
 /// obs's `metrics` recorder. Install it once per process.
 #[derive(Debug)]
 pub struct MetricsRecorder {
     inner: PrometheusRecorder,
-    prefix: String,
     handle: MetricsHandle,
 }
 
@@ -140,59 +190,50 @@ impl MetricsRecorder {
     /// of the macros use the fused store on its next call.
     pub fn install(self) -> Result<MetricsHandle, InitError> {
         let handle = self.handle();
-        let call_stats = handle.call_stats.clone();
         metrics::set_global_recorder(self).map_err(|_| InitError::RecorderAlreadyInstalled)?;
-        let _ = INSTALLED.set(call_stats);
+        let _ = INSTALLED.set(handle.clone());
         crate::clock::warm_up();
         crate::site::invalidate_handles();
         Ok(handle)
-    }
-
-    fn prefixed(&self, key: &Key) -> Key {
-        if self.prefix.is_empty() {
-            return key.clone();
-        }
-        Key::from_parts(
-            format!("{}{}", self.prefix, key.name()),
-            key.labels().cloned().collect::<Vec<_>>(),
-        )
-    }
-
-    fn prefixed_name(&self, name: KeyName) -> KeyName {
-        if self.prefix.is_empty() {
-            name
-        } else {
-            KeyName::from(format!("{}{}", self.prefix, name.as_str()))
-        }
     }
 }
 
 impl metrics::Recorder for MetricsRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         self.inner
-            .describe_counter(self.prefixed_name(key), unit, description);
+            .describe_counter(self.handle.shared.prefixed_name(key), unit, description);
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         self.inner
-            .describe_gauge(self.prefixed_name(key), unit, description);
+            .describe_gauge(self.handle.shared.prefixed_name(key), unit, description);
     }
 
-    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner
-            .describe_histogram(self.prefixed_name(key), unit, description);
+    fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
+        let shared = &self.handle.shared;
+        shared.histograms.describe(
+            shared.prefixed_name(key).as_str().to_owned(),
+            description.into_owned(),
+        );
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        self.inner.register_counter(&self.prefixed(key), metadata)
+        self.inner
+            .register_counter(&self.handle.shared.prefixed(key), metadata)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        self.inner.register_gauge(&self.prefixed(key), metadata)
+        self.inner
+            .register_gauge(&self.handle.shared.prefixed(key), metadata)
     }
 
-    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
-        self.inner.register_histogram(&self.prefixed(key), metadata)
+    fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> Histogram {
+        let shared = &self.handle.shared;
+        Histogram::from_arc(
+            shared
+                .histograms
+                .register(shared.prefixed(key), || shared.bounds_for(key.name())),
+        )
     }
 }
 
@@ -200,19 +241,24 @@ impl metrics::Recorder for MetricsRecorder {
 #[derive(Clone, Debug)]
 pub struct MetricsHandle {
     prometheus: PrometheusHandle,
-    call_stats: Arc<CallStatsRegistry>,
+    shared: Arc<Shared>,
 }
 
 impl MetricsHandle {
     /// The Prometheus text exposition of every series.
     pub fn render(&self) -> String {
         let mut text = self.prometheus.render();
-        self.call_stats.render(&mut text);
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        self.shared
+            .histograms
+            .render(&mut text, &self.shared.global_labels);
+        self.shared.call_stats.render(&mut text);
         text
     }
 
-    /// Drains recorded histogram samples into their buckets, which keeps the exporter's memory
-    /// bounded. The scrape server runs it periodically.
+    /// Lets the exporter expire idle state; obs's histograms need no draining.
     pub fn run_upkeep(&self) {
         self.prometheus.run_upkeep();
     }

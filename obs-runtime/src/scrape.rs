@@ -1,0 +1,174 @@
+//! The Prometheus scrape server: its own listener on `PROMETHEUS_HOST:PROMETHEUS_PORT`, served
+//! from obs's background runtime so a slow or hostile scraper never touches the app's threads.
+
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::sync::{Semaphore, oneshot};
+
+use crate::InitError;
+
+/// The content type of the Prometheus text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Scrapes served at once; more wait for a slot rather than pile up work.
+const MAX_CONNECTIONS: usize = 32;
+
+/// Binds the listener now, so a taken port is an error of `install`, not a log line later.
+pub(crate) fn bind(host: &str, port: u16) -> Result<StdListener, InitError> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| {
+            InitError::invalid(
+                "PROMETHEUS_HOST",
+                host,
+                format!("an IP address or a resolvable host name ({e})"),
+            )
+        })?
+        .collect();
+    let mut last_error = None;
+    for addr in &addrs {
+        match StdListener::bind(addr) {
+            Ok(listener) => {
+                listener.set_nonblocking(true).map_err(InitError::Runtime)?;
+                return Ok(listener);
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(InitError::ScrapeAddrUnavailable {
+        addr: format!("{host}:{port}"),
+        source: last_error
+            .unwrap_or_else(|| std::io::Error::other("the host resolved to no address")),
+    })
+}
+
+pub(crate) struct Settings {
+    pub(crate) endpoint: String,
+    pub(crate) bearer_token: Option<String>,
+}
+
+/// Serves scrapes until the returned sender is dropped or fires.
+pub(crate) fn spawn(
+    runtime: &tokio::runtime::Runtime,
+    listener: StdListener,
+    settings: Settings,
+) -> Result<oneshot::Sender<()>, InitError> {
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let listener = {
+        let _enter = runtime.enter();
+        tokio::net::TcpListener::from_std(listener).map_err(InitError::Runtime)?
+    };
+    let settings = Arc::new(settings);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    runtime.spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut stopped => return,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((stream, _)) = accepted else {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let settings = settings.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let settings = settings.clone();
+                    async move { Ok::<_, Infallible>(respond(&request, &settings)) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10))
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                drop(slot);
+            });
+        }
+    });
+    Ok(stop)
+}
+
+fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<Bytes>> {
+    if request.uri().path() != settings.endpoint {
+        return plain(StatusCode::NOT_FOUND, "not found\n");
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    if let Some(token) = &settings.bearer_token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+    }
+    let body = if request.method() == Method::HEAD {
+        String::new()
+    } else {
+        crate::render()
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(CONTENT_TYPE),
+    );
+    response
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Compares without an early exit, so the time taken does not tell how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut difference = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        difference |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
+    }
+    difference == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn compares_whole_tokens() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"secret"));
+    }
+}

@@ -1,0 +1,288 @@
+//! An OTLP trace receiver for tests: opentelemetry-proto's generated tonic server for gRPC and
+//! a prost-decoding handler for OTLP/HTTP (`POST /v1/traces`), on loopback ports, running on
+//! a runtime of its own so it keeps serving whatever the test's runtime does.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use prost::Message;
+
+/// How a span arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// OTLP/gRPC.
+    Grpc,
+    /// OTLP/HTTP with protobuf.
+    Http,
+}
+
+/// A span as the receiver decoded it.
+#[derive(Clone, Debug)]
+pub struct ReceivedSpan {
+    /// How it arrived.
+    pub transport: Transport,
+    /// The resource's `service.name`.
+    pub service_name: String,
+    /// The span name.
+    pub name: String,
+    /// `SPAN_KIND_*` without the prefix, lower case: `client`, `server`, `internal`…
+    pub kind: String,
+    /// Hex trace id.
+    pub trace_id: String,
+    /// Hex span id.
+    pub span_id: String,
+    /// Hex parent span id; empty for a root.
+    pub parent_span_id: String,
+    /// Attributes as text.
+    pub attributes: BTreeMap<String, String>,
+    /// `unset`, `ok` or `error`.
+    pub status: String,
+    /// The status message.
+    pub status_message: String,
+    /// Events: name and attributes as text.
+    pub events: Vec<(String, BTreeMap<String, String>)>,
+}
+
+type Store = Arc<Mutex<Vec<ReceivedSpan>>>;
+
+/// A running receiver; stops when dropped.
+pub struct OtlpReceiver {
+    /// gRPC endpoint address.
+    pub grpc_addr: SocketAddr,
+    /// HTTP endpoint address.
+    pub http_addr: SocketAddr,
+    spans: Store,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for OtlpReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpReceiver")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .finish()
+    }
+}
+
+struct Grpc(Store);
+
+#[tonic::async_trait]
+impl TraceService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        store(&self.0, request.into_inner(), Transport::Grpc);
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+impl OtlpReceiver {
+    /// Starts both endpoints on free loopback ports.
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let spans: Store = Arc::default();
+        let (grpc_addr, http_addr) = runtime.block_on(async {
+            let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addrs = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
+            let service = TraceServiceServer::new(Grpc(spans.clone()));
+            tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming(tokio_stream_from(grpc)),
+            );
+            let store_http = spans.clone();
+            let app = axum::Router::new().route(
+                "/v1/traces",
+                axum::routing::post(move |body: axum::body::Bytes| {
+                    let store_http = store_http.clone();
+                    async move {
+                        match ExportTraceServiceRequest::decode(body) {
+                            Ok(request) => {
+                                store(&store_http, request, Transport::Http);
+                                let response = ExportTraceServiceResponse {
+                                    partial_success: None,
+                                }
+                                .encode_to_vec();
+                                (
+                                    [(axum::http::header::CONTENT_TYPE, "application/x-protobuf")],
+                                    response,
+                                )
+                                    .into_response_parts()
+                            }
+                            Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new())
+                                .into_response_parts(),
+                        }
+                    }
+                }),
+            );
+            tokio::spawn(async move { axum::serve(http, app).await });
+            addrs
+        });
+        Self {
+            grpc_addr,
+            http_addr,
+            spans,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` of the gRPC endpoint.
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// `http://127.0.0.1:<port>` of the HTTP endpoint (the exporter appends `/v1/traces`).
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.spans.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds for the received spans, or `timeout` passes; returns them.
+    pub fn wait_for(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[ReceivedSpan]) -> bool,
+    ) -> Vec<ReceivedSpan> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if done(&spans) || Instant::now() > deadline {
+                return spans;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops both endpoints now: later exports find nothing listening.
+    pub fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+trait IntoParts {
+    fn into_response_parts(self) -> axum::response::Response;
+}
+
+impl<T: axum::response::IntoResponse> IntoParts for T {
+    fn into_response_parts(self) -> axum::response::Response {
+        self.into_response()
+    }
+}
+
+fn tokio_stream_from(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream_compat::Stream<Item = Result<tokio::net::TcpStream, std::io::Error>> {
+    tokio_stream_compat::incoming(listener)
+}
+
+mod tokio_stream_compat {
+    pub use tonic::codegen::tokio_stream::Stream;
+
+    pub fn incoming(
+        listener: tokio::net::TcpListener,
+    ) -> impl Stream<Item = Result<tokio::net::TcpStream, std::io::Error>> {
+        tonic::codegen::tokio_stream::wrappers::TcpListenerStream::new(listener)
+    }
+}
+
+fn text(value: &Option<AnyValue>) -> String {
+    match value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
+
+fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), text(&kv.value)))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn store(spans: &Store, request: ExportTraceServiceRequest, transport: Transport) {
+    let mut out = spans.lock().unwrap();
+    for resource_spans in request.resource_spans {
+        let service_name = resource_spans
+            .resource
+            .as_ref()
+            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+            .map(|kv| text(&kv.value))
+            .unwrap_or_default();
+        for scope in resource_spans.scope_spans {
+            for span in scope.spans {
+                let kind =
+                    opentelemetry_proto::tonic::trace::v1::span::SpanKind::try_from(span.kind)
+                        .map(|k| {
+                            k.as_str_name()
+                                .trim_start_matches("SPAN_KIND_")
+                                .to_ascii_lowercase()
+                        })
+                        .unwrap_or_default();
+                let (status, status_message) =
+                    span.status
+                        .as_ref()
+                        .map_or(("unset".to_owned(), String::new()), |s| {
+                            let code = match s.code {
+                                1 => "ok",
+                                2 => "error",
+                                _ => "unset",
+                            };
+                            (code.to_owned(), s.message.clone())
+                        });
+                out.push(ReceivedSpan {
+                    transport,
+                    service_name: service_name.clone(),
+                    name: span.name.clone(),
+                    kind,
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: hex(&span.parent_span_id),
+                    attributes: attributes(&span.attributes),
+                    status,
+                    status_message,
+                    events: span
+                        .events
+                        .iter()
+                        .map(|e| (e.name.clone(), attributes(&e.attributes)))
+                        .collect(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! A real Prometheus server (Debian's `prometheus` package) for tests: started on a free
+//! loopback port from a temporary config that scrapes the given targets every second, queried
+//! through its HTTP API, and stopped by pid when dropped.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Where Debian installs the server and its checker.
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// `promtool`, from the same package.
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// One scrape target.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `host:port` of the scrape server.
+    pub addr: SocketAddr,
+    /// The metrics path.
+    pub path: String,
+    /// A bearer token to send, if the target needs one.
+    pub bearer_token: Option<String>,
+}
+
+/// A running Prometheus server.
+#[derive(Debug)]
+pub struct PrometheusServer {
+    child: Child,
+    /// The server's HTTP API address.
+    pub addr: SocketAddr,
+    dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl PrometheusServer {
+    /// Starts Prometheus scraping `targets` every second; panics with how to install it when
+    /// the package is missing (CI installs it; a skipped check proves nothing).
+    pub fn start(targets: &[Target]) -> Self {
+        assert!(
+            std::path::Path::new(PROMETHEUS).exists(),
+            "{PROMETHEUS} is missing: apt-get install -y prometheus (.ci/run installs it)"
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "obs-prometheus-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = String::from(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
+        );
+        for (i, target) in targets.iter().enumerate() {
+            config.push_str(&format!(
+                "  - job_name: target{i}\n    metrics_path: {}\n    static_configs:\n      - targets: ['{}']\n",
+                target.path, target.addr
+            ));
+            if let Some(token) = &target.bearer_token {
+                config.push_str(&format!(
+                    "    authorization:\n      type: Bearer\n      credentials: {token}\n"
+                ));
+            }
+        }
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new(PROMETHEUS)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--log.level=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        let server = Self { child, addr, dir };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(response) = reqwest::blocking_get(&format!("http://{}/-/ready", self.addr))
+                && response.0 == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("prometheus did not become ready at {}", self.addr);
+    }
+
+    /// An instant query's `data.result`.
+    pub fn query(&self, promql: &str) -> Vec<Value> {
+        let url = format!("http://{}/api/v1/query", self.addr);
+        let body = reqwest::blocking_query(&url, promql);
+        let parsed: Value =
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        assert_eq!(parsed["status"], "success", "{promql}: {parsed}");
+        parsed["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Polls `promql` until it returns a non-empty result whose values are numbers, or fails.
+    pub fn wait_for_result(&self, promql: &str, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let result = self.query(promql);
+            let numeric = !result.is_empty()
+                && result.iter().all(|r| {
+                    r["value"][1]
+                        .as_str()
+                        .is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
+                });
+            if numeric {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{promql} returned nothing usable within {timeout:?}: {result:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `promtool check metrics` on `exposition`; returns its exit success and its output.
+pub fn promtool_check(exposition: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(PROMTOOL)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (apt-get install -y prometheus)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Blocking HTTP for the helpers above, on a throwaway runtime (callers may be on any thread).
+mod reqwest {
+    pub fn blocking_get(url: &str) -> Result<(u16, String), ::reqwest::Error> {
+        let url = url.to_owned();
+        run(async move {
+            let response = ::reqwest::get(url).await?;
+            let status = response.status().as_u16();
+            Ok((status, response.text().await?))
+        })
+    }
+
+    pub fn blocking_query(url: &str, promql: &str) -> String {
+        let url = ::reqwest::Url::parse_with_params(url, &[("query", promql)]).unwrap();
+        run(async move { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
+    }
+
+    fn run<T: Send + 'static>(future: impl std::future::Future<Output = T> + Send + 'static) -> T {
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(future)
+        })
+        .join()
+        .unwrap()
+    }
+}
