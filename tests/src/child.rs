@@ -21,15 +21,23 @@ const PREFIXES: &[&str] = &[
 /// Runs `body` in a child process with `env`, and fails with the child's output if it fails.
 /// `name` must be the test function's name; a test that runs several cases gives each its own
 /// `case`, so the child runs that one only.
-pub fn run_in_child(name: &str, case: &str, env: &[(&str, &str)], body: impl FnOnce()) {
+/// Returns the child's standard output in the parent, and `None` in the child itself, so
+/// assertions on the output run once.
+#[must_use = "assert on the child's output, or ignore it explicitly"]
+pub fn run_in_child(
+    name: &str,
+    case: &str,
+    env: &[(&str, &str)],
+    body: impl FnOnce(),
+) -> Option<String> {
     let marker = format!("{name}/{case}");
     match std::env::var(MARKER) {
         Ok(running) if running == marker => {
             body();
-            return;
+            return None;
         }
         // A child of another case of the same test: not this one.
-        Ok(_) => return,
+        Ok(_) => return None,
         Err(_) => {}
     }
     let mut command = Command::new(std::env::current_exe().expect("the test binary"));
@@ -50,6 +58,12 @@ pub fn run_in_child(name: &str, case: &str, env: &[(&str, &str)], body: impl FnO
         "child test {marker} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         output.status
     );
+    Some(stdout.into_owned())
+}
+
+/// Whether this process is a child started by [`run_in_child`]; parents own shared fixtures.
+pub fn is_child() -> bool {
+    std::env::var(MARKER).is_ok()
 }
 
 /// The resident set size of this process, in bytes.

@@ -32,6 +32,8 @@ pub struct ReceivedSpan {
     pub transport: Transport,
     /// The resource's `service.name`.
     pub service_name: String,
+    /// Every resource attribute, as text.
+    pub resource: BTreeMap<String, String>,
     /// The span name.
     pub name: String,
     /// `SPAN_KIND_*` without the prefix, lower case: `client`, `server`, `internal`…
@@ -238,12 +240,12 @@ fn hex(bytes: &[u8]) -> String {
 fn store(spans: &Store, request: ExportTraceServiceRequest, transport: Transport) {
     let mut out = spans.lock().unwrap();
     for resource_spans in request.resource_spans {
-        let service_name = resource_spans
+        let resource = resource_spans
             .resource
             .as_ref()
-            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-            .map(|kv| text(&kv.value))
+            .map(|r| attributes(&r.attributes))
             .unwrap_or_default();
+        let service_name = resource.get("service.name").cloned().unwrap_or_default();
         for scope in resource_spans.scope_spans {
             for span in scope.spans {
                 let kind =
@@ -268,6 +270,7 @@ fn store(spans: &Store, request: ExportTraceServiceRequest, transport: Transport
                 out.push(ReceivedSpan {
                     transport,
                     service_name: service_name.clone(),
+                    resource: resource.clone(),
                     name: span.name.clone(),
                     kind,
                     trace_id: hex(&span.trace_id),

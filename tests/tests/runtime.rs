@@ -63,7 +63,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn nothing_configured_the_app_starts_and_calls_work() {
-    run_in_child(
+    let _ = run_in_child(
         "nothing_configured_the_app_starts_and_calls_work",
         "",
         &[],
@@ -95,7 +95,7 @@ fn the_scrape_server_serves_only_its_endpoint() {
         ("PROMETHEUS_BEARER_TOKEN", "s3cret"),
         ("OTEL_EXPORTER", "none"),
     ];
-    run_in_child(
+    let _ = run_in_child(
         "the_scrape_server_serves_only_its_endpoint",
         "",
         &env,
@@ -140,7 +140,7 @@ fn every_metric_has_help_a_unit_the_prefix_and_the_app_label() {
         ("OTEL_SERVICE_NAME", "mentorsmind"),
         ("OTEL_EXPORTER", "none"),
     ];
-    run_in_child(
+    let _ = run_in_child(
         "every_metric_has_help_a_unit_the_prefix_and_the_app_label",
         "",
         &env,
@@ -198,7 +198,7 @@ fn histogram_memory_stays_bounded() {
         ("OTEL_EXPORTER", "none"),
         ("LOG_LEVEL", "warn"),
     ];
-    run_in_child("histogram_memory_stays_bounded", "", &env, || {
+    let _ = run_in_child("histogram_memory_stays_bounded", "", &env, || {
         let _guard = obs_runtime::init().unwrap();
         let user_histogram = metrics::histogram!("http_request_duration_seconds", "method" => "GET", "path" => "/", "status_code" => "200");
         let before = resident_bytes();
@@ -264,7 +264,7 @@ fn a_collector_refusing_connections_is_harmless() {
             ("OBS_SHUTDOWN_TIMEOUT", "2s"),
             ("LOG_LEVEL", "off"),
         ];
-        run_in_child(
+        let _ = run_in_child(
             "a_collector_refusing_connections_is_harmless",
             protocol,
             &env,
@@ -300,7 +300,7 @@ fn a_collector_that_never_answers_is_harmless() {
             ("OBS_SHUTDOWN_TIMEOUT", "2s"),
             ("LOG_LEVEL", "off"),
         ];
-        run_in_child(
+        let _ = run_in_child(
             "a_collector_that_never_answers_is_harmless",
             protocol,
             &env,
@@ -316,7 +316,7 @@ fn a_collector_that_never_answers_is_harmless() {
 
 #[test]
 fn init_reads_the_process_environment() {
-    run_in_child(
+    let _ = run_in_child(
         "init_reads_the_process_environment",
         "",
         &[("PROMETHEUS_PORT", "abc")],
@@ -340,7 +340,7 @@ fn regression_a_failed_install_inside_async_code_returns_the_error() {
         ("PROMETHEUS_PORT", "0"),
         ("OTEL_EXPORTER", "none"),
     ];
-    run_in_child(
+    let _ = run_in_child(
         "regression_a_failed_install_inside_async_code_returns_the_error",
         "",
         &env,
