@@ -20,6 +20,8 @@ mod config;
 mod default_metrics;
 mod error;
 mod guard;
+#[cfg(feature = "http")]
+pub mod http;
 mod install;
 mod label;
 mod otel_layer;
@@ -41,6 +43,7 @@ pub use label::{MAX_LABEL_CHARS, normalise_label};
 pub use obs_macros::{
     instrument_db, instrument_redis, queue_job, stellar_call, traced, ws_connection,
 };
+pub use otel_layer::opentelemetry_layer;
 pub use recorder::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder};
 pub use scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use stellar::default_network as stellar_default_network;

@@ -6,10 +6,23 @@ use tracing::Subscriber;
 use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::registry::LookupSpan;
 
+/// `tracing-opentelemetry`'s layer as obs configures it, for apps that install their own
+/// subscriber (`Config::install_subscriber(false)`).
+///
 /// `tracing-opentelemetry` adds source location, thread, target and busy/idle timing to every
-/// span by default: attributes nobody asked for that cost ~1 µs per span. obs leaves them off
-/// unless `debug_attributes` is set.
-pub(crate) fn layer<S>(
+/// span by default: attributes nobody asked for that cost about a microsecond per span. obs
+/// leaves them off unless `debug_attributes` is set (`OBS_SPAN_DEBUG_ATTRIBUTES=true`).
+///
+/// ```
+/// use opentelemetry::trace::TracerProvider as _;
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(obs_runtime::opentelemetry_layer(provider.tracer("my-app"), false));
+/// # drop(subscriber);
+/// ```
+pub fn opentelemetry_layer<S>(
     tracer: SdkTracer,
     debug_attributes: bool,
 ) -> OpenTelemetryLayer<S, SdkTracer>

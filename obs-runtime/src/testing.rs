@@ -365,7 +365,7 @@ impl Scope {
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(spans.clone())
             .build();
-        let layer = crate::otel_layer::layer(provider.tracer("obs-capture"), false);
+        let layer = crate::otel_layer::opentelemetry_layer(provider.tracer("obs-capture"), false);
         let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
         Self {
             sink: Arc::default(),

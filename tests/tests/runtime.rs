@@ -356,3 +356,33 @@ fn regression_a_failed_install_inside_async_code_returns_the_error() {
         },
     );
 }
+
+#[cfg(feature = "http")]
+#[test]
+fn the_axum_handler_serves_the_same_exposition() {
+    let env = [
+        ("PROMETHEUS_ENABLED", "true"),
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("OTEL_EXPORTER", "none"),
+    ];
+    let _ = run_in_child(
+        "the_axum_handler_serves_the_same_exposition",
+        "",
+        &env,
+        || {
+            runtime().block_on(async {
+            let _guard = obs_runtime::init().unwrap();
+            let _ = find_user(3).await;
+            let app = axum::Router::new().route("/metrics", axum::routing::get(obs_runtime::http::metrics_handler));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let (status, head, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics", "")).await.unwrap();
+            assert_eq!(status, 200);
+            assert!(head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
+            assert!(body.contains(r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 1"#), "{body}");
+        });
+        },
+    );
+}

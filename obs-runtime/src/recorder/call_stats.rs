@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::histogram::label_set;
+use super::histogram::{labels_body, write_histogram};
 use crate::site::{Family, SiteSpec};
 use crate::status::Status;
 
@@ -27,7 +27,8 @@ pub(crate) struct CallStats {
     family: &'static Family,
     labels: Vec<(&'static str, String)>,
     bounds_nanos: Box<[u64]>,
-    bounds_seconds: Box<[f64]>,
+    /// The `le` label of each bucket, `+Inf` last, formatted once.
+    les: Box<[String]>,
     statuses: [PerStatus; 3],
 }
 
@@ -41,7 +42,11 @@ impl CallStats {
             family,
             labels,
             bounds_nanos: bounds.iter().map(|b| (b * 1e9).round() as u64).collect(),
-            bounds_seconds: bounds.into(),
+            les: bounds
+                .iter()
+                .map(f64::to_string)
+                .chain(["+Inf".to_owned()])
+                .collect(),
             statuses: [per_status(), per_status(), per_status()],
         }
     }
@@ -133,8 +138,8 @@ impl CallStatsRegistry {
                     .iter()
                     .map(|b| b.load(Ordering::Relaxed))
                     .sum();
-                let labels = self.labels(stats, Some(family.statuses[status.index()]), None);
-                let _ = writeln!(out, "{name}{labels} {count}");
+                let labels = self.labels(stats, Some(family.statuses[status.index()]));
+                let _ = writeln!(out, "{name}{{{labels}}} {count}");
             }
         }
     }
@@ -144,49 +149,45 @@ impl CallStatsRegistry {
         let _ = writeln!(out, "# HELP {name} {}", family.duration_help);
         let _ = writeln!(out, "# TYPE {name} histogram");
         for stats in members {
-            // One histogram per status where the status is a label, else their sum.
-            let groups: Vec<(Option<&str>, Vec<&PerStatus>)> = if family.status_on_duration {
-                Status::ALL
-                    .iter()
-                    .map(|s| {
-                        (
-                            Some(family.statuses[s.index()]),
-                            vec![&stats.statuses[s.index()]],
+            if family.status_on_duration {
+                // One histogram per status: the status is a label of the duration too.
+                for status in Status::ALL {
+                    let part = &stats.statuses[status.index()];
+                    let labels = self.labels(stats, Some(family.statuses[status.index()]));
+                    let sum = part.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+                    write_histogram(out, &name, &labels, &stats.les, &part.buckets, sum);
+                }
+            } else {
+                // One histogram for all statuses: their sum.
+                let merged: Vec<AtomicU64> = (0..stats.les.len())
+                    .map(|i| {
+                        AtomicU64::new(
+                            stats
+                                .statuses
+                                .iter()
+                                .map(|p| p.buckets[i].load(Ordering::Relaxed))
+                                .sum(),
                         )
                     })
-                    .collect()
-            } else {
-                vec![(None, stats.statuses.iter().collect())]
-            };
-            for (status, parts) in groups {
-                let mut cumulative = 0_u64;
-                for (i, bound) in stats
-                    .bounds_seconds
-                    .iter()
-                    .map(Some)
-                    .chain([None])
-                    .enumerate()
-                {
-                    cumulative += parts
-                        .iter()
-                        .map(|p| p.buckets[i].load(Ordering::Relaxed))
-                        .sum::<u64>();
-                    let le = bound.map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
-                    let labels = self.labels(stats, status, Some(&le));
-                    let _ = writeln!(out, "{name}_bucket{labels} {cumulative}");
-                }
-                let sum_nanos: u64 = parts
+                    .collect();
+                let sum_nanos: u64 = stats
+                    .statuses
                     .iter()
                     .map(|p| p.sum_nanos.load(Ordering::Relaxed))
                     .sum();
-                let labels = self.labels(stats, status, None);
-                let _ = writeln!(out, "{name}_sum{labels} {}", sum_nanos as f64 / 1e9);
-                let _ = writeln!(out, "{name}_count{labels} {cumulative}");
+                write_histogram(
+                    out,
+                    &name,
+                    &self.labels(stats, None),
+                    &stats.les,
+                    &merged,
+                    sum_nanos as f64 / 1e9,
+                );
             }
         }
     }
 
-    fn labels(&self, stats: &CallStats, status: Option<&str>, le: Option<&str>) -> String {
+    fn labels(&self, stats: &CallStats, status: Option<&str>) -> String {
         let mut pairs: Vec<(&str, String)> = self
             .global_labels
             .iter()
@@ -194,7 +195,7 @@ impl CallStatsRegistry {
             .collect();
         pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.clone())));
         pairs.extend(status.map(|s| ("status", s.to_owned())));
-        label_set(&pairs, le)
+        labels_body(&pairs)
     }
 }
 

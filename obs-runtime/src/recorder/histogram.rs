@@ -15,6 +15,8 @@ use metrics::{HistogramFn, Key};
 #[derive(Debug)]
 pub(crate) struct BucketHistogram {
     bounds: Arc<[f64]>,
+    /// The `le` label of each bucket, `+Inf` last, formatted once.
+    les: Box<[String]>,
     /// One more than `bounds`: the last counts values above every bound (`+Inf`).
     buckets: Box<[AtomicU64]>,
     /// The sum as `f64` bits, updated with compare-and-swap.
@@ -24,8 +26,14 @@ pub(crate) struct BucketHistogram {
 impl BucketHistogram {
     fn new(bounds: Arc<[f64]>) -> Self {
         let buckets = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
+        let les = bounds
+            .iter()
+            .map(f64::to_string)
+            .chain(["+Inf".to_owned()])
+            .collect();
         Self {
             bounds,
+            les,
             buckets,
             sum: AtomicU64::new(0f64.to_bits()),
         }
@@ -88,66 +96,78 @@ impl HistogramRegistry {
     pub(crate) fn render(&self, out: &mut String, global_labels: &[(String, String)]) {
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let help = self.help.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut names: Vec<&str> = series.iter().map(|s| s.key.name()).collect();
-        names.sort_unstable();
-        names.dedup();
-        for name in names {
-            let description = help
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or("", |(_, h)| h.as_str());
-            let _ = writeln!(
-                out,
-                "# HELP {name} {}",
-                escape_help(if description.is_empty() {
-                    name
-                } else {
-                    description
-                })
-            );
-            let _ = writeln!(out, "# TYPE {name} histogram");
-            for s in series.iter().filter(|s| s.key.name() == name) {
-                let mut labels: Vec<(&str, String)> = global_labels
+        let mut order: Vec<&Series> = series.iter().collect();
+        order.sort_by(|a, b| a.key.name().cmp(b.key.name()));
+        let mut current: Option<&str> = None;
+        for s in order {
+            let name = s.key.name();
+            if current != Some(name) {
+                let description = help
                     .iter()
-                    .map(|(k, v)| (k.as_str(), v.clone()))
-                    .collect();
-                for label in s.key.labels() {
-                    labels.retain(|(k, _)| *k != label.key());
-                    labels.push((label.key(), label.value().to_owned()));
-                }
-                let h = &s.histogram;
-                let mut cumulative = 0;
-                for (i, bound) in h.bounds.iter().map(Some).chain([None]).enumerate() {
-                    cumulative += h.buckets[i].load(Ordering::Relaxed);
-                    let le = bound.map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
-                    let _ = writeln!(
-                        out,
-                        "{name}_bucket{} {cumulative}",
-                        label_set(&labels, Some(&le))
-                    );
-                }
-                let sum = f64::from_bits(h.sum.load(Ordering::Relaxed));
-                let _ = writeln!(out, "{name}_sum{} {sum}", label_set(&labels, None));
-                let _ = writeln!(out, "{name}_count{} {cumulative}", label_set(&labels, None));
+                    .find(|(n, _)| n == name)
+                    .map_or(name, |(_, h)| h.as_str());
+                let _ = writeln!(out, "# HELP {name} {}", escape_help(description));
+                let _ = writeln!(out, "# TYPE {name} histogram");
+                current = Some(name);
             }
+            let mut labels: Vec<(&str, String)> = global_labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            for label in s.key.labels() {
+                labels.retain(|(k, _)| *k != label.key());
+                labels.push((label.key(), label.value().to_owned()));
+            }
+            write_histogram(
+                out,
+                name,
+                &labels_body(&labels),
+                &s.histogram.les,
+                &s.histogram.buckets,
+                f64::from_bits(s.histogram.sum.load(Ordering::Relaxed)),
+            );
         }
     }
 }
 
-/// `{k="v",…}` with Prometheus text-format escaping, `le` last when given.
-pub(crate) fn label_set(labels: &[(&str, String)], le: Option<&str>) -> String {
-    let mut parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape_value(v)))
-        .collect();
-    if let Some(le) = le {
-        parts.push(format!("le=\"{le}\""));
+/// One histogram series: cumulative buckets, sum and count. `labels` is the label set without
+/// braces (`k="v",…`), built once per series rather than once per line.
+pub(crate) fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    les: &[String],
+    buckets: &[AtomicU64],
+    sum: f64,
+) {
+    let separator = if labels.is_empty() { "" } else { "," };
+    let mut cumulative = 0;
+    for (le, bucket) in les.iter().zip(buckets) {
+        cumulative += bucket.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}"
+        );
     }
-    if parts.is_empty() {
+    let braced = if labels.is_empty() {
         String::new()
     } else {
-        format!("{{{}}}", parts.join(","))
+        format!("{{{labels}}}")
+    };
+    let _ = writeln!(out, "{name}_sum{braced} {sum}");
+    let _ = writeln!(out, "{name}_count{braced} {cumulative}");
+}
+
+/// `k="v",…` with Prometheus text-format escaping, no braces.
+pub(crate) fn labels_body(labels: &[(&str, String)]) -> String {
+    let mut body = String::new();
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let _ = write!(body, "{k}=\"{}\"", escape_value(v));
     }
+    body
 }
 
 /// Label values: `\`, `"` and newline escaped, as the text format specifies.

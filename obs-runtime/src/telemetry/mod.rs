@@ -38,7 +38,7 @@ pub(crate) fn install(
         LogFormat::Pretty => fmt::layer().pretty().with_filter(events).boxed(),
     };
     let otel = provider.map(|provider| {
-        crate::otel_layer::layer(provider.tracer("obs"), config.span_debug_attributes)
+        crate::otel_layer::opentelemetry_layer(provider.tracer("obs"), config.span_debug_attributes)
             .with_filter(LevelFilter::INFO)
     });
     tracing_subscriber::registry()
