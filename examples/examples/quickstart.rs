@@ -22,11 +22,7 @@ impl std::error::Error for NotFound {}
 #[instrument_db(table = "users")]
 async fn find_user(id: u64) -> Result<String, NotFound> {
     tokio::time::sleep(Duration::from_millis(2)).await;
-    if id == 5 {
-        Err(NotFound(id))
-    } else {
-        Ok(format!("user-{id}"))
-    }
+    if id == 5 { Err(NotFound(id)) } else { Ok(format!("user-{id}")) }
 }
 
 #[instrument_redis(command = "get")]
@@ -37,18 +33,12 @@ async fn cached_name(id: u64) -> Option<String> {
 #[queue_job(queue = "sessionReminder")]
 async fn send_reminder(user: String) -> Result<(), String> {
     tokio::time::sleep(Duration::from_millis(5)).await;
-    if user.ends_with('3') {
-        Err(format!("mail to {user} bounced"))
-    } else {
-        Ok(())
-    }
+    if user.ends_with('3') { Err(format!("mail to {user} bounced")) } else { Ok(()) }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let metrics = obs_runtime::MetricsRecorder::builder()
-        .global_label("app", "quickstart")
-        .install()?;
+    let metrics = obs_runtime::MetricsRecorder::builder().global_label("app", "quickstart").install()?;
 
     for id in 1..=8 {
         let name = match cached_name(id).await {

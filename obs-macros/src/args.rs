@@ -30,9 +30,7 @@ pub(crate) struct Field {
 }
 
 pub(crate) fn parse(args: TokenStream) -> syn::Result<Vec<Entry>> {
-    Punctuated::<Entry, Token![,]>::parse_terminated
-        .parse2(args)
-        .map(|p| p.into_iter().collect())
+    Punctuated::<Entry, Token![,]>::parse_terminated.parse2(args).map(|p| p.into_iter().collect())
 }
 
 impl Parse for Entry {
@@ -76,17 +74,8 @@ impl Parse for Field {
             (name, span)
         };
         input.parse::<Token![=]>()?;
-        let sigil = if input.peek(Token![%]) || input.peek(Token![?]) {
-            Some(input.parse()?)
-        } else {
-            None
-        };
+        let sigil = if input.peek(Token![%]) || input.peek(Token![?]) { Some(input.parse()?) } else { None };
         let value = input.parse()?;
-        Ok(Field {
-            name,
-            name_span,
-            sigil,
-            value,
-        })
+        Ok(Field { name, name_span, sigil, value })
     }
 }

@@ -55,11 +55,9 @@ fn instrument(kind: MacroKind, model: &Model, mut function: ItemFn) -> TokenStre
         let block = &function.block;
         function.block = Box::new(match shape {
             Shape::Sync | Shape::Async => prepend(block, guard),
-            Shape::AsyncTrait { stmt } => replace_boxed_future(
-                &function.block,
-                stmt,
-                |inner| quote!({ #guard #inner.await }),
-            ),
+            Shape::AsyncTrait { stmt } => {
+                replace_boxed_future(&function.block, stmt, |inner| quote!({ #guard #inner.await }))
+            }
         });
         return function.into_token_stream();
     }
@@ -103,11 +101,7 @@ fn instrument(kind: MacroKind, model: &Model, mut function: ItemFn) -> TokenStre
 
 /// Replaces async-trait's `Box::pin(async move { … })` with `Box::pin(async move <wrapped>)`,
 /// where `wrap` receives the original async block.
-fn replace_boxed_future(
-    block: &Block,
-    stmt: usize,
-    wrap: impl FnOnce(TokenStream) -> TokenStream,
-) -> Block {
+fn replace_boxed_future(block: &Block, stmt: usize, wrap: impl FnOnce(TokenStream) -> TokenStream) -> Block {
     let mut block = block.clone();
     if let Some(Stmt::Expr(expr, None)) = block.stmts.get(stmt)
         && let Some((func, inner)) = shape::boxed_async_block(expr)
@@ -133,10 +127,7 @@ fn prelude(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStre
     };
     let span = span(model, function, private);
     let parent = match &model.specific {
-        Specific::Queue {
-            parent: Some(parent),
-            ..
-        } => Some(quote! {
+        Specific::Queue { parent: Some(parent), .. } => Some(quote! {
             #private::ParentContext::attach_to(&(#parent), &__obs_span);
         }),
         _ => None,
@@ -153,13 +144,9 @@ fn prelude(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStre
 fn site_spec(specific: &Specific) -> Option<(syn::Ident, Vec<String>)> {
     let ident = |name: &str| syn::Ident::new(name, proc_macro2::Span::call_site());
     match specific {
-        Specific::Db {
-            operation, table, ..
-        } => Some((ident("Db"), vec![operation.clone(), table.clone()])),
+        Specific::Db { operation, table, .. } => Some((ident("Db"), vec![operation.clone(), table.clone()])),
         Specific::Redis { command } => Some((ident("Redis"), vec![command.clone()])),
-        Specific::Queue { queue, job, .. } => {
-            Some((ident("Queue"), vec![queue.clone(), job.clone()]))
-        }
+        Specific::Queue { queue, job, .. } => Some((ident("Queue"), vec![queue.clone(), job.clone()])),
         Specific::Stellar { operation, network } => {
             // Without a network the runtime's default fills the second label.
             let mut values = vec![operation.clone()];
@@ -173,9 +160,7 @@ fn site_spec(specific: &Specific) -> Option<(syn::Ident, Vec<String>)> {
 fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream {
     let fn_name = function.sig.ident.to_string();
     let default_name = match &model.specific {
-        Specific::Db {
-            operation, table, ..
-        } => Some(format!("{operation} {table}")),
+        Specific::Db { operation, table, .. } => Some(format!("{operation} {table}")),
         Specific::Redis { command } => Some(command.clone()),
         Specific::Queue { queue, .. } => Some(format!("queue.{queue}")),
         Specific::Stellar { operation, .. } => Some(format!("stellar.{operation}")),
@@ -191,11 +176,7 @@ fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream 
     let mut fields: Vec<TokenStream> = Vec::new();
     let mut attr = |key: &str, value: TokenStream| fields.push(quote!(#key = #value));
     match &model.specific {
-        Specific::Db {
-            operation,
-            table,
-            system,
-        } => {
+        Specific::Db { operation, table, system } => {
             attr("otel.kind", quote!("client"));
             attr("db.system.name", quote!(#system));
             attr("db.operation.name", quote!(#operation));
@@ -206,9 +187,7 @@ fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream 
             attr("db.system.name", quote!("redis"));
             attr("db.operation.name", quote!(#command));
         }
-        Specific::Queue {
-            queue, system, id, ..
-        } => {
+        Specific::Queue { queue, system, id, .. } => {
             attr("otel.kind", quote!("consumer"));
             attr("messaging.system", quote!(#system));
             attr("messaging.destination.name", quote!(#queue));
@@ -228,10 +207,7 @@ fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream 
         Specific::Traced => attr("otel.kind", quote!("internal")),
         Specific::Ws => {}
     }
-    attr(
-        "otel.status_description",
-        quote!(#private::tracing::field::Empty),
-    );
+    attr("otel.status_description", quote!(#private::tracing::field::Empty));
     for field in &model.fields {
         let key = &field.name;
         let sigil = &field.sigil;
@@ -270,11 +246,7 @@ fn classify(model: &Model, private: &TokenStream) -> TokenStream {
 
 fn path_text(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let lead = if path.leading_colon.is_some() {
-        "::"
-    } else {
-        ""
-    };
+    let lead = if path.leading_colon.is_some() { "::" } else { "" };
     format!("{lead}{}", segments.join("::"))
 }
 

@@ -60,11 +60,7 @@ impl MacroKind {
     fn nearest_key(self, typo: &str) -> Option<&'static str> {
         self.own_keys()
             .iter()
-            .chain(if self == MacroKind::Ws {
-                &[][..]
-            } else {
-                COMMON_KEYS
-            })
+            .chain(if self == MacroKind::Ws { &[][..] } else { COMMON_KEYS })
             .map(|key| (edit_distance(typo, key), *key))
             .filter(|(distance, _)| *distance <= 2)
             .min()
@@ -76,12 +72,9 @@ impl MacroKind {
         match self {
             MacroKind::Db => &["db.system.name", "db.operation.name", "db.collection.name"],
             MacroKind::Redis => &["db.system.name", "db.operation.name"],
-            MacroKind::Queue => &[
-                "messaging.system",
-                "messaging.destination.name",
-                "messaging.operation.type",
-                "job.id",
-            ],
+            MacroKind::Queue => {
+                &["messaging.system", "messaging.destination.name", "messaging.operation.type", "job.id"]
+            }
             MacroKind::Stellar => &["stellar.operation", "stellar.network"],
             MacroKind::Traced | MacroKind::Ws => &[],
         }
@@ -104,25 +97,10 @@ impl MacroKind {
 // Built once per attribute at compile time: the size of a variant does not matter.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Specific {
-    Db {
-        operation: String,
-        table: String,
-        system: String,
-    },
-    Redis {
-        command: String,
-    },
-    Queue {
-        queue: String,
-        job: String,
-        system: String,
-        id: Option<Expr>,
-        parent: Option<Expr>,
-    },
-    Stellar {
-        operation: String,
-        network: Option<String>,
-    },
+    Db { operation: String, table: String, system: String },
+    Redis { command: String },
+    Queue { queue: String, job: String, system: String, id: Option<Expr>, parent: Option<Expr> },
+    Stellar { operation: String, network: Option<String> },
     Traced,
     Ws,
 }
@@ -158,11 +136,7 @@ impl Errors {
 }
 
 /// Builds the model of `#[kind(entries)]` on `function`, or the errors that prevent it.
-pub(crate) fn build(
-    kind: MacroKind,
-    entries: Vec<Entry>,
-    function: &ItemFn,
-) -> Result<Model, syn::Error> {
+pub(crate) fn build(kind: MacroKind, entries: Vec<Entry>, function: &ItemFn) -> Result<Model, syn::Error> {
     let mut errors = Errors::default();
     let mut keys = Keys::gather(kind, entries, &mut errors);
 
@@ -177,10 +151,7 @@ pub(crate) fn build(
         Some(lit) => match lit.parse::<syn::Path>() {
             Ok(path) => path.into_token_stream(),
             Err(_) => {
-                errors.at(
-                    lit.span(),
-                    "`crate` must name a path to obs-runtime, e.g. crate = \"my_obs\"",
-                );
+                errors.at(lit.span(), "`crate` must name a path to obs-runtime, e.g. crate = \"my_obs\"");
                 quote!(::obs_runtime)
             }
         },
@@ -203,9 +174,7 @@ pub(crate) fn build(
     let specific = match kind {
         MacroKind::Db => {
             let table = keys.label("table", &mut errors);
-            let system = keys
-                .label("system", &mut errors)
-                .unwrap_or_else(|| "postgresql".to_owned());
+            let system = keys.label("system", &mut errors).unwrap_or_else(|| "postgresql".to_owned());
             let operation = match keys.label("operation", &mut errors) {
                 Some(operation) => Some(operation),
                 None if keys.present("operation") => None,
@@ -226,59 +195,35 @@ pub(crate) fn build(
                 },
             };
             if table.is_none() && !keys.present("table") {
-                errors.at(
-                    Span::call_site(),
-                    "#[instrument_db] needs the table: add `table = \"users\"`",
-                );
+                errors.at(Span::call_site(), "#[instrument_db] needs the table: add `table = \"users\"`");
             }
             match (operation, table) {
-                (Some(operation), Some(table)) => Some(Specific::Db {
-                    operation,
-                    table,
-                    system,
-                }),
+                (Some(operation), Some(table)) => Some(Specific::Db { operation, table, system }),
                 _ => None,
             }
         }
         MacroKind::Redis => {
             let command = keys.label("command", &mut errors);
             if command.is_none() && !keys.present("command") {
-                errors.at(
-                    Span::call_site(),
-                    "#[instrument_redis] needs the command: add `command = \"get\"`",
-                );
+                errors.at(Span::call_site(), "#[instrument_redis] needs the command: add `command = \"get\"`");
             }
             command.map(|command| Specific::Redis { command })
         }
         MacroKind::Queue => {
             let queue = keys.label("queue", &mut errors);
             if queue.is_none() && !keys.present("queue") {
-                errors.at(
-                    Span::call_site(),
-                    "#[queue_job] needs the queue: add `queue = \"sessionReminder\"`",
-                );
+                errors.at(Span::call_site(), "#[queue_job] needs the queue: add `queue = \"sessionReminder\"`");
             }
             let job = keys.label("job", &mut errors).unwrap_or(fn_name);
-            let system = keys
-                .label("system", &mut errors)
-                .unwrap_or_else(|| "in_process".to_owned());
+            let system = keys.label("system", &mut errors).unwrap_or_else(|| "in_process".to_owned());
             let id = keys.expr("id", &mut errors);
             let parent = keys.expr("parent", &mut errors);
-            queue.map(|queue| Specific::Queue {
-                queue,
-                job,
-                system,
-                id,
-                parent,
-            })
+            queue.map(|queue| Specific::Queue { queue, job, system, id, parent })
         }
         MacroKind::Stellar => {
             let operation = keys.label("operation", &mut errors);
             if operation.is_none() && !keys.present("operation") {
-                errors.at(
-                    Span::call_site(),
-                    "#[stellar_call] needs the operation: add `operation = \"loadAccount\"`",
-                );
+                errors.at(Span::call_site(), "#[stellar_call] needs the operation: add `operation = \"loadAccount\"`");
             }
             let network = keys.label("network", &mut errors);
             operation.map(|operation| Specific::Stellar { operation, network })
@@ -288,16 +233,8 @@ pub(crate) fn build(
     };
 
     errors.into_result()?;
-    let specific =
-        specific.ok_or_else(|| syn::Error::new(Span::call_site(), "invalid attribute"))?;
-    Ok(Model {
-        krate,
-        span_name,
-        fields,
-        error_if,
-        ok_if,
-        specific,
-    })
+    let specific = specific.ok_or_else(|| syn::Error::new(Span::call_site(), "invalid attribute"))?;
+    Ok(Model { krate, span_name, fields, error_if, ok_if, specific })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -308,9 +245,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }
@@ -320,12 +255,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// The SQL operation a query function's name implies, per DESIGN §2.
 pub(crate) fn infer_operation(fn_name: &str) -> Option<&'static str> {
     const PREFIXES: &[(&[&str], &str)] = &[
-        (
-            &[
-                "find_", "get_", "list_", "select_", "count_", "load_", "fetch_",
-            ],
-            "SELECT",
-        ),
+        (&["find_", "get_", "list_", "select_", "count_", "load_", "fetch_"], "SELECT"),
         (&["insert_", "create_", "add_"], "INSERT"),
         (&["update_", "set_", "touch_"], "UPDATE"),
         (&["delete_", "remove_"], "DELETE"),
@@ -352,33 +282,19 @@ impl Keys {
         for entry in entries {
             let key = entry.key.to_string();
             if !kind.accepts(&key) {
-                let hint = kind
-                    .nearest_key(&key)
-                    .map(|k| format!(" (did you mean `{k}`?)"))
-                    .unwrap_or_default();
+                let hint = kind.nearest_key(&key).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
                 errors.at(
                     entry.key.span(),
-                    format!(
-                        "unknown key `{key}` for #[{}]{hint}; valid keys: {}",
-                        kind.attr_name(),
-                        kind.valid_keys()
-                    ),
+                    format!("unknown key `{key}` for #[{}]{hint}; valid keys: {}", kind.attr_name(), kind.valid_keys()),
                 );
             } else if kept.iter().any(|e| e.key == key) {
-                errors.at(
-                    entry.key.span(),
-                    format!("duplicate key `{key}`: give it once"),
-                );
+                errors.at(entry.key.span(), format!("duplicate key `{key}`: give it once"));
             } else {
                 kept.push(entry);
             }
         }
         let given = kept.iter().map(|e| e.key.to_string()).collect();
-        Self {
-            kind,
-            entries: kept,
-            given,
-        }
+        Self { kind, entries: kept, given }
     }
 
     fn present(&self, key: &str) -> bool {
@@ -396,11 +312,7 @@ impl Keys {
             Value::Fields(_) | Value::Malformed => {
                 errors.at(
                     entry.key.span(),
-                    format!(
-                        "expected `{} = …`, e.g. #[{}({example})]",
-                        entry.key,
-                        self.kind.attr_name()
-                    ),
+                    format!("expected `{} = …`, e.g. #[{}({example})]", entry.key, self.kind.attr_name()),
                 );
                 None
             }
@@ -411,15 +323,9 @@ impl Keys {
         let entry = self.take(key)?;
         let example = format!("{key} = \"…\"");
         match self.expr_of(entry, errors, &example)? {
-            Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(lit),
-                ..
-            }) => Some(lit),
+            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Some(lit),
             other => {
-                errors.at(
-                    other.span(),
-                    format!("expected a string literal for `{key}`, e.g. {key} = \"…\""),
-                );
+                errors.at(other.span(), format!("expected a string literal for `{key}`, e.g. {key} = \"…\""));
                 None
             }
         }
@@ -434,10 +340,7 @@ impl Keys {
             errors.at(lit.span(), format!("`{key}` must not be empty"));
             return None;
         }
-        if let Some(bad) = value
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "_.:/-".contains(*c)))
-        {
+        if let Some(bad) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.:/-".contains(*c))) {
             let what = match bad {
                 '"' => "a double quote".to_owned(),
                 '\\' => "a backslash".to_owned(),
@@ -447,7 +350,9 @@ impl Keys {
             };
             errors.at(
                 lit.span(),
-                format!("`{key}` = {value:?} contains {what}; label values may use only ASCII letters, digits and _ . : / -"),
+                format!(
+                    "`{key}` = {value:?} contains {what}; label values may use only ASCII letters, digits and _ . : / -"
+                ),
             );
             return None;
         }
@@ -462,9 +367,7 @@ impl Keys {
             other => {
                 errors.at(
                     other.span(),
-                    format!(
-                        "expected the path of a `fn(&Return) -> bool` for `{key}`, e.g. {example}"
-                    ),
+                    format!("expected the path of a `fn(&Return) -> bool` for `{key}`, e.g. {example}"),
                 );
                 None
             }
@@ -483,10 +386,7 @@ impl Keys {
         let fields = match entry.value {
             Value::Fields(fields) => fields,
             _ => {
-                errors.at(
-                    entry.key.span(),
-                    "write span fields as fields(key = value, …)",
-                );
+                errors.at(entry.key.span(), "write span fields as fields(key = value, …)");
                 return Vec::new();
             }
         };
@@ -495,20 +395,10 @@ impl Keys {
             if field.name.starts_with("otel.") {
                 errors.at(
                     field.name_span,
-                    format!(
-                        "`{}`: fields starting with `otel.` are reserved for obs",
-                        field.name
-                    ),
+                    format!("`{}`: fields starting with `otel.` are reserved for obs", field.name),
                 );
             } else if self.kind.span_attributes().contains(&field.name.as_str()) {
-                errors.at(
-                    field.name_span,
-                    format!(
-                        "`{}` is set by #[{}] already",
-                        field.name,
-                        self.kind.attr_name()
-                    ),
-                );
+                errors.at(field.name_span, format!("`{}` is set by #[{}] already", field.name, self.kind.attr_name()));
             } else if seen.contains(&field.name.as_str()) {
                 errors.at(field.name_span, format!("duplicate field `{}`", field.name));
             }

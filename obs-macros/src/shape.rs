@@ -19,9 +19,9 @@ pub(crate) fn of(function: &ItemFn) -> Shape {
     }
     let stmts = &function.block.stmts;
     match stmts.last() {
-        Some(Stmt::Expr(expr, None)) if boxed_async_block(expr).is_some() => Shape::AsyncTrait {
-            stmt: stmts.len() - 1,
-        },
+        Some(Stmt::Expr(expr, None)) if boxed_async_block(expr).is_some() => {
+            Shape::AsyncTrait { stmt: stmts.len() - 1 }
+        }
         _ => Shape::Sync,
     }
 }

@@ -79,12 +79,7 @@ const CASES: &[Case] = &[
         item: "async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonError> { \
                client.account(id).await }",
     },
-    Case {
-        file: "traced_sync",
-        kind: MacroKind::Traced,
-        args: "",
-        item: "fn settle(amount: u64) -> u64 { amount }",
-    },
+    Case { file: "traced_sync", kind: MacroKind::Traced, args: "", item: "fn settle(amount: u64) -> u64 { amount }" },
     Case {
         file: "traced_async",
         kind: MacroKind::Traced,
@@ -126,13 +121,7 @@ fn render(case: &Case) -> String {
     )
 }
 
-#[cfg(all(
-    feature = "db",
-    feature = "redis",
-    feature = "queue",
-    feature = "stellar",
-    feature = "ws"
-))]
+#[cfg(all(feature = "db", feature = "redis", feature = "queue", feature = "stellar", feature = "ws"))]
 #[test]
 fn expansions_match_docs() {
     let update = std::env::var_os("OBS_UPDATE_EXPANSIONS").is_some();
@@ -140,10 +129,7 @@ fn expansions_match_docs() {
     for case in CASES {
         let path = expansions_dir().join(format!("{}.rs", case.file));
         let rendered = render(case);
-        assert!(
-            !rendered.contains("/work/") && !rendered.contains("/home/"),
-            "no absolute paths"
-        );
+        assert!(!rendered.contains("/work/") && !rendered.contains("/home/"), "no absolute paths");
         if update {
             std::fs::write(&path, &rendered).expect("write snapshot");
         } else if std::fs::read_to_string(&path).ok().as_deref() != Some(rendered.as_str()) {
@@ -163,11 +149,7 @@ fn expansions_match_docs() {
 fn disabled_subsystems_return_the_function_unchanged() {
     for case in CASES.iter().filter(|c| !c.kind.enabled()) {
         let item = TokenStream::from_str(case.item).unwrap();
-        let expanded = expand::attribute(
-            case.kind,
-            TokenStream::from_str(case.args).unwrap(),
-            item.clone(),
-        );
+        let expanded = expand::attribute(case.kind, TokenStream::from_str(case.args).unwrap(), item.clone());
         assert_eq!(expanded.to_string(), item.to_string(), "{}", case.file);
         assert!(!expanded.to_string().contains("obs_runtime"));
     }

@@ -10,10 +10,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use metrics::{Key, Label, Level, Metadata, Recorder};
 
 fn populated(series: usize) -> obs_runtime::MetricsHandle {
-    let recorder = obs_runtime::MetricsRecorder::builder()
-        .global_label("app", "bench")
-        .build()
-        .unwrap();
+    let recorder = obs_runtime::MetricsRecorder::builder().global_label("app", "bench").build().unwrap();
     let handle = recorder.handle();
     let meta = Metadata::new("bench", Level::INFO, None);
     for i in 0..series / 2 {
@@ -22,16 +19,8 @@ fn populated(series: usize) -> obs_runtime::MetricsHandle {
             Label::new("path", format!("/route/{i}")),
             Label::new("status_code", "200"),
         ];
-        recorder
-            .register_counter(
-                &Key::from_parts("http_requests_total", labels.clone()),
-                &meta,
-            )
-            .increment(i as u64);
-        let histogram = recorder.register_histogram(
-            &Key::from_parts("http_request_duration_seconds", labels),
-            &meta,
-        );
+        recorder.register_counter(&Key::from_parts("http_requests_total", labels.clone()), &meta).increment(i as u64);
+        let histogram = recorder.register_histogram(&Key::from_parts("http_request_duration_seconds", labels), &meta);
         histogram.record((i % 100) as f64 * 0.01);
     }
     handle
@@ -42,11 +31,7 @@ fn render(c: &mut Criterion) {
     for series in [1_000, 10_000] {
         let handle = populated(series);
         let text = handle.render();
-        println!(
-            "{series} series: {} lines, {} KiB",
-            text.lines().count(),
-            text.len() / 1024
-        );
+        println!("{series} series: {} lines, {} KiB", text.lines().count(), text.len() / 1024);
         group.bench_with_input(BenchmarkId::from_parameter(series), &handle, |b, handle| {
             b.iter(|| black_box(handle.render()))
         });

@@ -37,27 +37,16 @@ impl SpanExporter for Discard {
 }
 
 fn dispatch(obs_settings: bool) -> Dispatch {
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(Discard)
-        .build();
+    let provider = SdkTracerProvider::builder().with_simple_exporter(Discard).build();
     let tracer = provider.tracer("bench");
     if obs_settings {
-        Dispatch::new(
-            tracing_subscriber::registry().with(obs_runtime::opentelemetry_layer(tracer, false)),
-        )
+        Dispatch::new(tracing_subscriber::registry().with(obs_runtime::opentelemetry_layer(tracer, false)))
     } else {
-        Dispatch::new(
-            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer)),
-        )
+        Dispatch::new(tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer)))
     }
 }
 
-fn measure(
-    c: &mut Criterion,
-    name: &'static str,
-    dispatch: &Dispatch,
-    mut call: impl FnMut() -> u64,
-) {
+fn measure(c: &mut Criterion, name: &'static str, dispatch: &Dispatch, mut call: impl FnMut() -> u64) {
     tracing::dispatcher::with_default(dispatch, || {
         c.bench_function(name, |b| {
             b.iter_custom(|iters| {
@@ -66,12 +55,7 @@ fn measure(
                     black_box(call());
                 }
                 let elapsed = start.elapsed();
-                SAMPLES
-                    .lock()
-                    .unwrap()
-                    .entry(name)
-                    .or_default()
-                    .push(elapsed.as_nanos() as f64 / iters as f64);
+                SAMPLES.lock().unwrap().entry(name).or_default().push(elapsed.as_nanos() as f64 / iters as f64);
                 elapsed
             })
         });
@@ -144,10 +128,7 @@ async fn find_user_async(x: u64) -> Result<u64, std::fmt::Error> {
 #[inline(always)]
 fn run<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => output,
         Poll::Pending => unreachable!("never waits"),
     }
@@ -162,24 +143,12 @@ fn cases(c: &mut Criterion) {
     let defaults = dispatch(false);
     measure(c, "sync/bare", &obs, || value(work(black_box(7))));
     measure(c, "sync/macro", &obs, || value(find_user(black_box(7))));
-    measure(c, "sync/hand_written_obs_layer", &obs, || {
-        value(hand_written(black_box(7)))
-    });
-    measure(c, "sync/hand_written_default_layer", &defaults, || {
-        value(hand_written(black_box(7)))
-    });
-    measure(c, "async/bare", &obs, || {
-        value(run(work_async(black_box(7))))
-    });
-    measure(c, "async/macro", &obs, || {
-        value(run(find_user_async(black_box(7))))
-    });
-    measure(c, "async/hand_written_obs_layer", &obs, || {
-        value(run(hand_written_async(black_box(7))))
-    });
-    measure(c, "async/hand_written_default_layer", &defaults, || {
-        value(run(hand_written_async(black_box(7))))
-    });
+    measure(c, "sync/hand_written_obs_layer", &obs, || value(hand_written(black_box(7))));
+    measure(c, "sync/hand_written_default_layer", &defaults, || value(hand_written(black_box(7))));
+    measure(c, "async/bare", &obs, || value(run(work_async(black_box(7)))));
+    measure(c, "async/macro", &obs, || value(run(find_user_async(black_box(7)))));
+    measure(c, "async/hand_written_obs_layer", &obs, || value(run(hand_written_async(black_box(7)))));
+    measure(c, "async/hand_written_default_layer", &defaults, || value(run(hand_written_async(black_box(7)))));
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -208,11 +177,7 @@ fn print_ratios() {
         println!(
             "  {flavour}: macro / hand-written (same settings) = {:.2} x (target <= 1.0: {}); macro / hand-written (defaults) = {:.2} x",
             macro_ / same,
-            if macro_ / same <= 1.0 {
-                "met"
-            } else {
-                "NOT met"
-            },
+            if macro_ / same <= 1.0 { "met" } else { "NOT met" },
             macro_ / default
         );
     }
@@ -229,9 +194,7 @@ fn config() -> Criterion {
 criterion_group! { name = benches; config = config(); targets = cases }
 
 fn main() {
-    let _metrics = obs_runtime::MetricsRecorder::builder()
-        .install()
-        .expect("install obs's recorder");
+    let _metrics = obs_runtime::MetricsRecorder::builder().install().expect("install obs's recorder");
     obs_runtime::__private::warm_up();
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -31,25 +31,13 @@ impl Timer {
     /// Starts timing a call of `site` whose span is `span`.
     #[inline]
     pub fn start(site: &'static Site, span: Span) -> Self {
-        Self {
-            site: Some(site),
-            start: clock::now(),
-            span,
-            sink: testing::current_sink(),
-            done: false,
-        }
+        Self { site: Some(site), start: clock::now(), span, sink: testing::current_sink(), done: false }
     }
 
     /// A call that has a span but no metrics (`#[traced]`).
     #[inline]
     pub fn untimed(span: Span) -> Self {
-        Self {
-            site: None,
-            start: 0,
-            span,
-            sink: None,
-            done: false,
-        }
+        Self { site: None, start: 0, span, sink: None, done: false }
     }
 
     /// The call's span.
@@ -131,11 +119,7 @@ impl<F> Instrumented<F> {
     /// Wraps the user's future.
     #[inline]
     pub fn new(timer: Timer, inner: F) -> Self {
-        Self {
-            inner,
-            span: timer.span.clone(),
-            timer: Some(timer),
-        }
+        Self { inner, span: timer.span.clone(), timer: Some(timer) }
     }
 }
 
@@ -162,10 +146,7 @@ impl<F: Future> Future for Instrumented<F> {
             Poll::Ready(output) => output,
             Poll::Pending => return Poll::Pending,
         };
-        let timer = guard
-            .0
-            .take()
-            .unwrap_or_else(|| Timer::untimed(Span::none()).into_done());
+        let timer = guard.0.take().unwrap_or_else(|| Timer::untimed(Span::none()).into_done());
         Poll::Ready((output, timer))
     }
 }

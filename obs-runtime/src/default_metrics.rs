@@ -19,22 +19,10 @@ pub(crate) fn describe() {
         metrics::Unit::Seconds,
         "How late the Tokio scheduler woke a periodic probe task, in seconds: the analogue of Node's event-loop lag."
     );
-    metrics::describe_gauge!(
-        "tokio_workers",
-        "Worker threads of the Tokio runtime obs was installed in."
-    );
-    metrics::describe_gauge!(
-        "tokio_alive_tasks",
-        "Tasks alive in the Tokio runtime obs was installed in."
-    );
-    metrics::describe_gauge!(
-        "tokio_global_queue_depth",
-        "Tasks waiting in the Tokio runtime's global queue."
-    );
-    metrics::describe_gauge!(
-        crate::site::WS_GAUGE,
-        "WebSocket connections whose handler is running."
-    );
+    metrics::describe_gauge!("tokio_workers", "Worker threads of the Tokio runtime obs was installed in.");
+    metrics::describe_gauge!("tokio_alive_tasks", "Tasks alive in the Tokio runtime obs was installed in.");
+    metrics::describe_gauge!("tokio_global_queue_depth", "Tasks waiting in the Tokio runtime's global queue.");
+    metrics::describe_gauge!(crate::site::WS_GAUGE, "WebSocket connections whose handler is running.");
 }
 
 /// Refreshes `process_*`; called before every render.
@@ -54,11 +42,7 @@ pub(crate) fn spawn_scheduler_probe(runtime: &tokio::runtime::Handle) -> tokio::
             loop {
                 let due = tokio::time::Instant::now() + PROBE_PERIOD;
                 tokio::time::sleep_until(due).await;
-                lag.set(
-                    tokio::time::Instant::now()
-                        .saturating_duration_since(due)
-                        .as_secs_f64(),
-                );
+                lag.set(tokio::time::Instant::now().saturating_duration_since(due).as_secs_f64());
                 let stats = tokio::runtime::Handle::current().metrics();
                 workers.set(stats.num_workers() as f64);
                 alive.set(stats.num_alive_tasks() as f64);

@@ -54,24 +54,14 @@ impl fmt::Display for InitError {
 impl std::error::Error for InitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            InitError::ScrapeAddrUnavailable { source, .. } | InitError::Runtime(source) => {
-                Some(source)
-            }
+            InitError::ScrapeAddrUnavailable { source, .. } | InitError::Runtime(source) => Some(source),
             _ => None,
         }
     }
 }
 
 impl InitError {
-    pub(crate) fn invalid(
-        variable: impl Into<String>,
-        value: impl Into<String>,
-        expected: impl Into<String>,
-    ) -> Self {
-        InitError::InvalidValue {
-            variable: variable.into(),
-            value: value.into(),
-            expected: expected.into(),
-        }
+    pub(crate) fn invalid(variable: impl Into<String>, value: impl Into<String>, expected: impl Into<String>) -> Self {
+        InitError::InvalidValue { variable: variable.into(), value: value.into(), expected: expected.into() }
     }
 }

@@ -59,11 +59,9 @@ impl Drop for ObsGuard {
 /// current-thread runtime) is ever needed for the flush to finish.
 fn flush(provider: SdkTracerProvider, timeout: Duration) {
     let (done, finished) = mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("obs-flush".into())
-        .spawn(move || {
-            let _ = done.send(provider.shutdown_with_timeout(timeout));
-        });
+    let spawned = std::thread::Builder::new().name("obs-flush".into()).spawn(move || {
+        let _ = done.send(provider.shutdown_with_timeout(timeout));
+    });
     if spawned.is_err() {
         return;
     }
@@ -72,9 +70,8 @@ fn flush(provider: SdkTracerProvider, timeout: Duration) {
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "OpenTelemetry shutdown reported an error; some spans may be lost")
         }
-        Err(_) => tracing::warn!(
-            ?timeout,
-            "OpenTelemetry did not flush within the shutdown deadline; leaving the rest"
-        ),
+        Err(_) => {
+            tracing::warn!(?timeout, "OpenTelemetry did not flush within the shutdown deadline; leaving the rest")
+        }
     }
 }

@@ -12,8 +12,5 @@ use axum::response::IntoResponse;
 /// let app: Router = Router::new().route("/metrics", get(obs_runtime::http::metrics_handler));
 /// ```
 pub async fn metrics_handler() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, crate::PROMETHEUS_CONTENT_TYPE)],
-        crate::render(),
-    )
+    ([(header::CONTENT_TYPE, crate::PROMETHEUS_CONTENT_TYPE)], crate::render())
 }

@@ -46,10 +46,7 @@ pub(crate) fn install(mut config: Config) -> Result<ObsGuard, InitError> {
 
     // Bind first: a taken port is reported before anything global is installed.
     let listener = match config.prometheus_enabled {
-        true => Some(scrape::bind(
-            &config.prometheus_host,
-            config.prometheus_port,
-        )?),
+        true => Some(scrape::bind(&config.prometheus_host, config.prometheus_port)?),
         false => None,
     };
     let provider = match (config.exporter, config.sdk_disabled) {
@@ -64,9 +61,8 @@ pub(crate) fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     let mut scrape_addr = None;
     let mut stop_scrape = None;
     if let Some(listener) = listener {
-        let mut recorder = MetricsRecorder::builder()
-            .prefix(config.prefix.clone())
-            .global_label("app", &config.service_name);
+        let mut recorder =
+            MetricsRecorder::builder().prefix(config.prefix.clone()).global_label("app", &config.service_name);
         for (metric, bounds) in &config.buckets {
             recorder = recorder.buckets_for(metric.clone(), bounds);
         }
@@ -108,29 +104,16 @@ pub(crate) fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         None if config.sdk_disabled => {
             tracing::info!("OpenTelemetry tracing disabled (OTEL_SDK_DISABLED=true)")
         }
-        None => tracing::info!(
-            "OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported"
-        ),
+        None => tracing::info!("OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported"),
     }
     let probe = match tokio::runtime::Handle::try_current() {
-        Ok(app_runtime) if config.prometheus_enabled => {
-            Some(default_metrics::spawn_scheduler_probe(&app_runtime))
-        }
+        Ok(app_runtime) if config.prometheus_enabled => Some(default_metrics::spawn_scheduler_probe(&app_runtime)),
         Ok(_) => None,
         Err(_) => {
-            tracing::info!(
-                "obs was installed outside a Tokio runtime: tokio_scheduler_lag_seconds is not measured"
-            );
+            tracing::info!("obs was installed outside a Tokio runtime: tokio_scheduler_lag_seconds is not measured");
             None
         }
     };
     crate::clock::warm_up();
-    Ok(ObsGuard {
-        scrape_addr,
-        runtime,
-        provider,
-        probe,
-        stop_scrape,
-        shutdown_timeout: config.shutdown_timeout,
-    })
+    Ok(ObsGuard { scrape_addr, runtime, provider, probe, stop_scrape, shutdown_timeout: config.shutdown_timeout })
 }

@@ -15,15 +15,5 @@ pub const MAX_LABEL_CHARS: usize = 128;
 /// assert_eq!(obs_runtime::normalise_label("ok"), "ok");
 /// ```
 pub fn normalise_label(value: &str) -> String {
-    value
-        .chars()
-        .take(MAX_LABEL_CHARS)
-        .map(|c| {
-            if c == '\\' || c == '"' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
+    value.chars().take(MAX_LABEL_CHARS).map(|c| if c == '\\' || c == '"' || c.is_control() { '_' } else { c }).collect()
 }

@@ -40,9 +40,7 @@ pub use error::InitError;
 pub use guard::ObsGuard;
 pub use label::{MAX_LABEL_CHARS, normalise_label};
 #[cfg(feature = "macros")]
-pub use obs_macros::{
-    instrument_db, instrument_redis, queue_job, stellar_call, traced, ws_connection,
-};
+pub use obs_macros::{instrument_db, instrument_redis, queue_job, stellar_call, traced, ws_connection};
 pub use otel_layer::opentelemetry_layer;
 pub use recorder::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder};
 pub use scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
@@ -86,9 +84,7 @@ pub mod __private {
     pub use tracing;
 
     pub use crate::call::{Instrumented, Timer, WsConnection};
-    pub use crate::outcome::{
-        ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyResult, Outcome, Ret,
-    };
+    pub use crate::outcome::{ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyResult, Outcome, Ret};
     pub use crate::propagation::ParentContext;
     pub use crate::site::{GaugeSite, Site, SiteSpec, Subsystem};
     pub use crate::stellar::default_network;

@@ -22,10 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 ///     .with(obs_runtime::opentelemetry_layer(provider.tracer("my-app"), false));
 /// # drop(subscriber);
 /// ```
-pub fn opentelemetry_layer<S>(
-    tracer: SdkTracer,
-    debug_attributes: bool,
-) -> OpenTelemetryLayer<S, SdkTracer>
+pub fn opentelemetry_layer<S>(tracer: SdkTracer, debug_attributes: bool) -> OpenTelemetryLayer<S, SdkTracer>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {

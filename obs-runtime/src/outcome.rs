@@ -35,19 +35,14 @@ pub enum ErrorDetail<'a> {
 
 impl fmt::Debug for ErrorDetail<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ErrorDetail")
-            .field("type", &self.type_name())
-            .field("message", &self.to_string())
-            .finish()
+        f.debug_struct("ErrorDetail").field("type", &self.type_name()).field("message", &self.to_string()).finish()
     }
 }
 
 impl ErrorDetail<'_> {
     pub(crate) fn type_name(&self) -> &'static str {
         match *self {
-            ErrorDetail::Display(_, ty)
-            | ErrorDetail::Debug(_, ty)
-            | ErrorDetail::Opaque(_, ty) => ty,
+            ErrorDetail::Display(_, ty) | ErrorDetail::Debug(_, ty) | ErrorDetail::Opaque(_, ty) => ty,
         }
     }
 }
@@ -176,33 +171,18 @@ mod tests {
     #[test]
     fn classifies_by_type_through_aliases() {
         let display: std::io::Result<u8> = Err(std::io::Error::other("disk on fire"));
-        assert_eq!(
-            status_of((&&&Ret(&display)).__obs_outcome()),
-            (Status::Error, "disk on fire".into())
-        );
+        assert_eq!(status_of((&&&Ret(&display)).__obs_outcome()), (Status::Error, "disk on fire".into()));
         let debug: Result<u8, DebugOnly> = Err(DebugOnly);
-        assert_eq!(
-            status_of((&&&Ret(&debug)).__obs_outcome()),
-            (Status::Error, "DebugOnly".into())
-        );
+        assert_eq!(status_of((&&&Ret(&debug)).__obs_outcome()), (Status::Error, "DebugOnly".into()));
         let neither: Result<u8, Neither> = Err(Neither);
         let (status, message) = status_of((&&&Ret(&neither)).__obs_outcome());
         assert_eq!(status, Status::Error);
         assert!(message.ends_with("Neither"), "{message}");
         let aliased: Aliased<u8> = Ok(1);
-        assert_eq!(
-            status_of((&&&Ret(&aliased)).__obs_outcome()).0,
-            Status::Success
-        );
+        assert_eq!(status_of((&&&Ret(&aliased)).__obs_outcome()).0, Status::Success);
         let plain = 5_u32;
-        assert_eq!(
-            status_of((&&&Ret(&plain)).__obs_outcome()).0,
-            Status::Success
-        );
+        assert_eq!(status_of((&&&Ret(&plain)).__obs_outcome()).0, Status::Success);
         let unit = ();
-        assert_eq!(
-            status_of((&&&Ret(&unit)).__obs_outcome()).0,
-            Status::Success
-        );
+        assert_eq!(status_of((&&&Ret(&unit)).__obs_outcome()).0, Status::Success);
     }
 }

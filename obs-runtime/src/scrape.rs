@@ -27,11 +27,7 @@ pub(crate) fn bind(host: &str, port: u16) -> Result<StdListener, InitError> {
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| {
-            InitError::invalid(
-                "PROMETHEUS_HOST",
-                host,
-                format!("an IP address or a resolvable host name ({e})"),
-            )
+            InitError::invalid("PROMETHEUS_HOST", host, format!("an IP address or a resolvable host name ({e})"))
         })?
         .collect();
     let mut last_error = None;
@@ -46,8 +42,7 @@ pub(crate) fn bind(host: &str, port: u16) -> Result<StdListener, InitError> {
     }
     Err(InitError::ScrapeAddrUnavailable {
         addr: format!("{host}:{port}"),
-        source: last_error
-            .unwrap_or_else(|| std::io::Error::other("the host resolved to no address")),
+        source: last_error.unwrap_or_else(|| std::io::Error::other("the host resolved to no address")),
     })
 }
 
@@ -107,9 +102,7 @@ fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<By
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
         return response;
     }
     if let Some(token) = &settings.bearer_token {
@@ -121,33 +114,20 @@ fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<By
             .unwrap_or("");
         if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
             let mut response = plain(StatusCode::UNAUTHORIZED, "unauthorized\n");
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
             return response;
         }
     }
-    let body = if request.method() == Method::HEAD {
-        String::new()
-    } else {
-        crate::render()
-    };
+    let body = if request.method() == Method::HEAD { String::new() } else { crate::render() };
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(CONTENT_TYPE),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE));
     response
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 

@@ -140,10 +140,7 @@ enum Target {
     /// obs's recorder is installed: counter and histogram fused, see `recorder::call_stats`.
     Fused(&'static CallStats),
     /// Any other recorder: ordinary `metrics` handles, one counter per status.
-    Metrics {
-        counters: [Counter; 3],
-        durations: [Histogram; 3],
-    },
+    Metrics { counters: [Counter; 3], durations: [Histogram; 3] },
 }
 
 /// One instrumented call site. Lives in a `static` inside the expansion.
@@ -155,19 +152,14 @@ pub struct Site {
 
 impl std::fmt::Debug for Handles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handles")
-            .field("generation", &self.generation)
-            .finish()
+        f.debug_struct("Handles").field("generation", &self.generation).finish()
     }
 }
 
 impl Site {
     /// Used by the expansions.
     pub const fn new(spec: &'static SiteSpec) -> Self {
-        Self {
-            spec,
-            cache: AtomicPtr::new(std::ptr::null_mut()),
-        }
+        Self { spec, cache: AtomicPtr::new(std::ptr::null_mut()) }
     }
 
     pub(crate) fn spec(&self) -> &'static SiteSpec {
@@ -180,10 +172,7 @@ impl Site {
         if let Some(handles) = self.handles() {
             match &handles.target {
                 Target::Fused(stats) => stats.record(status, nanos),
-                Target::Metrics {
-                    counters,
-                    durations,
-                } => {
+                Target::Metrics { counters, durations } => {
                     let i = status.index();
                     durations[i].record(nanos as f64 * 1e-9);
                     counters[i].increment(1);
@@ -210,50 +199,31 @@ impl Site {
     fn resolve(&self) -> Option<&Handles> {
         let generation = GENERATION.load(Ordering::Acquire);
         if let Some(registry) = crate::recorder::call_stats() {
-            return Some(self.remember(Handles {
-                generation,
-                target: Target::Fused(registry.stats_for(self.spec)),
-            }));
+            return Some(self.remember(Handles { generation, target: Target::Fused(registry.stats_for(self.spec)) }));
         }
         metrics::with_recorder(|recorder| {
             if is_noop(recorder) {
                 return None;
             }
             let family = self.spec.family();
-            let labels: Vec<Label> = self
-                .spec
-                .labels()
-                .into_iter()
-                .map(|(name, value)| Label::new(name, value))
-                .collect();
+            let labels: Vec<Label> =
+                self.spec.labels().into_iter().map(|(name, value)| Label::new(name, value)).collect();
             let with_status = |status: Status| {
                 let mut labels = labels.clone();
                 labels.push(Label::new("status", family.statuses[status.index()]));
                 labels
             };
             let meta = metadata();
-            let counters = Status::ALL.map(|s| {
-                recorder.register_counter(&Key::from_parts(family.total, with_status(s)), &meta)
-            });
+            let counters =
+                Status::ALL.map(|s| recorder.register_counter(&Key::from_parts(family.total, with_status(s)), &meta));
             let durations = if family.status_on_duration {
-                Status::ALL.map(|s| {
-                    recorder.register_histogram(
-                        &Key::from_parts(family.duration, with_status(s)),
-                        &meta,
-                    )
-                })
+                Status::ALL
+                    .map(|s| recorder.register_histogram(&Key::from_parts(family.duration, with_status(s)), &meta))
             } else {
-                let one = recorder
-                    .register_histogram(&Key::from_parts(family.duration, labels.clone()), &meta);
+                let one = recorder.register_histogram(&Key::from_parts(family.duration, labels.clone()), &meta);
                 [one.clone(), one.clone(), one]
             };
-            Some(self.remember(Handles {
-                generation,
-                target: Target::Metrics {
-                    counters,
-                    durations,
-                },
-            }))
+            Some(self.remember(Handles { generation, target: Target::Metrics { counters, durations } }))
         })
     }
 
@@ -261,8 +231,7 @@ impl Site {
         // Leaked on purpose: readers hold plain references. At most one per site per
         // generation, and generations change only when obs installs a recorder.
         let handles: &'static Handles = Box::leak(Box::new(handles));
-        self.cache
-            .store(std::ptr::from_ref(handles).cast_mut(), Ordering::Release);
+        self.cache.store(std::ptr::from_ref(handles).cast_mut(), Ordering::Release);
         handles
     }
 }
@@ -294,9 +263,7 @@ pub(crate) const WS_GAUGE: &str = "active_websocket_connections";
 impl GaugeSite {
     /// Used by the expansions.
     pub const fn new() -> Self {
-        Self {
-            cache: AtomicPtr::new(std::ptr::null_mut()),
-        }
+        Self { cache: AtomicPtr::new(std::ptr::null_mut()) }
     }
 
     #[inline]
@@ -328,10 +295,8 @@ impl GaugeSite {
             }
             let generation = GENERATION.load(Ordering::Acquire);
             let gauge = recorder.register_gauge(&Key::from_name(WS_GAUGE), &metadata());
-            let handle: &'static GaugeHandle =
-                Box::leak(Box::new(GaugeHandle { generation, gauge }));
-            self.cache
-                .store(std::ptr::from_ref(handle).cast_mut(), Ordering::Release);
+            let handle: &'static GaugeHandle = Box::leak(Box::new(GaugeHandle { generation, gauge }));
+            self.cache.store(std::ptr::from_ref(handle).cast_mut(), Ordering::Release);
             Some(handle)
         })
     }

@@ -79,26 +79,13 @@ impl Sink {
 
     pub(crate) fn record_call(&self, spec: &SiteSpec, status: Status, seconds: f64) {
         let family = spec.family();
-        let labels: Vec<(String, String)> = spec
-            .labels()
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value))
-            .collect();
+        let labels: Vec<(String, String)> =
+            spec.labels().into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         let mut with_status = labels.clone();
-        with_status.push((
-            "status".to_owned(),
-            family.statuses[status.index()].to_owned(),
-        ));
-        let duration_labels = if family.status_on_duration {
-            with_status.clone()
-        } else {
-            labels
-        };
+        with_status.push(("status".to_owned(), family.statuses[status.index()].to_owned()));
+        let duration_labels = if family.status_on_duration { with_status.clone() } else { labels };
         let mut series = self.series();
-        match series
-            .entry((family.total.to_owned(), with_status))
-            .or_insert(MetricValue::Counter(0))
-        {
+        match series.entry((family.total.to_owned(), with_status)).or_insert(MetricValue::Counter(0)) {
             MetricValue::Counter(n) => *n += 1,
             other => debug_assert!(false, "{other:?} is not a counter"),
         }
@@ -116,9 +103,8 @@ impl Sink {
 
     pub(crate) fn add_gauge(&self, name: &str, delta: f64) {
         let mut series = self.series();
-        if let MetricValue::Gauge(value) = series
-            .entry((name.to_owned(), Vec::new()))
-            .or_insert(MetricValue::Gauge(0.0))
+        if let MetricValue::Gauge(value) =
+            series.entry((name.to_owned(), Vec::new())).or_insert(MetricValue::Gauge(0.0))
         {
             *value += delta;
         }
@@ -154,10 +140,7 @@ pub struct CapturedMetric {
 
 impl CapturedMetric {
     fn matches(&self, name: &str, labels: &[(&str, &str)]) -> bool {
-        self.name == name
-            && labels
-                .iter()
-                .all(|(k, v)| self.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+        self.name == name && labels.iter().all(|(k, v)| self.labels.iter().any(|(lk, lv)| lk == k && lv == v))
     }
 }
 
@@ -234,9 +217,7 @@ impl CapturedSpan {
 
     fn from_otel(span: SpanData) -> Self {
         let text = |kvs: &[opentelemetry::KeyValue]| -> BTreeMap<String, String> {
-            kvs.iter()
-                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                .collect()
+            kvs.iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect()
         };
         let parent = span.parent_span_id;
         Self {
@@ -258,15 +239,11 @@ impl CapturedSpan {
                 .events
                 .events
                 .iter()
-                .map(|e| CapturedEvent {
-                    name: e.name.to_string(),
-                    attributes: text(&e.attributes),
-                })
+                .map(|e| CapturedEvent { name: e.name.to_string(), attributes: text(&e.attributes) })
                 .collect(),
             trace_id: span.span_context.trace_id().to_string(),
             span_id: span.span_context.span_id().to_string(),
-            parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID)
-                .then(|| parent.to_string()),
+            parent_span_id: (parent != opentelemetry::trace::SpanId::INVALID).then(|| parent.to_string()),
         }
     }
 }
@@ -302,21 +279,17 @@ impl Captured {
                 MetricValue::Histogram { count, sum } => Some(HistogramSample { count, sum }),
                 _ => None,
             })
-            .reduce(|a, b| HistogramSample {
-                count: a.count + b.count,
-                sum: a.sum + b.sum,
-            })
+            .reduce(|a, b| HistogramSample { count: a.count + b.count, sum: a.sum + b.sum })
     }
 
     /// The gauge named `name` with exactly these labels, relative to the start of the capture.
     pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.metrics
-            .iter()
-            .find(|m| m.matches(name, labels) && m.labels.len() == labels.len())
-            .and_then(|m| match m.value {
+        self.metrics.iter().find(|m| m.matches(name, labels) && m.labels.len() == labels.len()).and_then(|m| {
+            match m.value {
                 MetricValue::Gauge(v) => Some(v),
                 _ => None,
-            })
+            }
+        })
     }
 
     /// The series named `name`.
@@ -342,10 +315,7 @@ struct SpanStore(Arc<Mutex<Vec<SpanData>>>);
 
 impl SpanExporter for SpanStore {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(batch);
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend(batch);
         std::future::ready(Ok(()))
     }
 }
@@ -362,25 +332,15 @@ impl Scope {
     fn new() -> Self {
         ACTIVE.fetch_add(1, Ordering::AcqRel);
         let spans = SpanStore::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(spans.clone())
-            .build();
+        let provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
         let layer = crate::otel_layer::opentelemetry_layer(provider.tracer("obs-capture"), false);
         let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
-        Self {
-            sink: Arc::default(),
-            dispatch,
-            provider,
-            spans,
-        }
+        Self { sink: Arc::default(), dispatch, provider, spans }
     }
 
     fn enter(&self) -> Entered {
         let previous = CURRENT.with(|current| current.replace(Some(self.sink.clone())));
-        Entered {
-            previous,
-            _dispatch: tracing::dispatcher::set_default(&self.dispatch),
-        }
+        Entered { previous, _dispatch: tracing::dispatcher::set_default(&self.dispatch) }
     }
 
     fn finish(self) -> Captured {
@@ -452,10 +412,7 @@ pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Captured) {
 /// # }
 /// ```
 pub fn capture_async<F: IntoFuture>(future: F) -> Capturing<F::IntoFuture> {
-    Capturing {
-        inner: Some(Box::pin(future.into_future())),
-        scope: Some(Scope::new()),
-    }
+    Capturing { inner: Some(Box::pin(future.into_future())), scope: Some(Scope::new()) }
 }
 
 /// The future returned by [`capture_async`].

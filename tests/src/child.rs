@@ -7,16 +7,7 @@ use std::process::Command;
 const MARKER: &str = "OBS_CHILD_TEST";
 
 /// Variables obs reads, removed from the child's environment unless the test sets them.
-const PREFIXES: &[&str] = &[
-    "OTEL_",
-    "PROMETHEUS_",
-    "METRICS_",
-    "LOG_",
-    "RUST_LOG",
-    "JAEGER_",
-    "OBS_",
-    "STELLAR_",
-];
+const PREFIXES: &[&str] = &["OTEL_", "PROMETHEUS_", "METRICS_", "LOG_", "RUST_LOG", "JAEGER_", "OBS_", "STELLAR_"];
 
 /// Runs `body` in a child process with `env`, and fails with the child's output if it fails.
 /// `name` must be the test function's name; a test that runs several cases gives each its own
@@ -24,12 +15,7 @@ const PREFIXES: &[&str] = &[
 /// Returns the child's standard output in the parent, and `None` in the child itself, so
 /// assertions on the output run once.
 #[must_use = "assert on the child's output, or ignore it explicitly"]
-pub fn run_in_child(
-    name: &str,
-    case: &str,
-    env: &[(&str, &str)],
-    body: impl FnOnce(),
-) -> Option<String> {
+pub fn run_in_child(name: &str, case: &str, env: &[(&str, &str)], body: impl FnOnce()) -> Option<String> {
     let marker = format!("{name}/{case}");
     match std::env::var(MARKER) {
         Ok(running) if running == marker => {
@@ -41,9 +27,7 @@ pub fn run_in_child(
         Err(_) => {}
     }
     let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(MARKER, &marker);
+    command.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(MARKER, &marker);
     for (key, _) in std::env::vars() {
         if PREFIXES.iter().any(|p| key.starts_with(p)) {
             command.env_remove(key);
@@ -69,10 +53,6 @@ pub fn is_child() -> bool {
 /// The resident set size of this process, in bytes.
 pub fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("resident pages");
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("resident pages");
     pages * 4096
 }

@@ -21,36 +21,16 @@ pub fn only_span<'a>(captured: &'a Captured, name: &str) -> &'a CapturedSpan {
 
 /// Asserts one call was counted with `status` on the metric pair of a subsystem, and that its
 /// duration was recorded.
-pub fn assert_counted(
-    captured: &Captured,
-    total: &str,
-    duration: &str,
-    labels: &[(&str, &str)],
-    status: &str,
-) {
+pub fn assert_counted(captured: &Captured, total: &str, duration: &str, labels: &[(&str, &str)], status: &str) {
     let mut with_status = labels.to_vec();
     with_status.push(("status", status));
-    assert_eq!(
-        captured.counter(total, &with_status),
-        1,
-        "{total}{with_status:?} in {:#?}",
-        captured.metrics
-    );
-    assert_eq!(
-        captured.counter(total, labels),
-        1,
-        "one call in all of {total}{labels:?}: {:#?}",
-        captured.metrics
-    );
+    assert_eq!(captured.counter(total, &with_status), 1, "{total}{with_status:?} in {:#?}", captured.metrics);
+    assert_eq!(captured.counter(total, labels), 1, "one call in all of {total}{labels:?}: {:#?}", captured.metrics);
     let histogram = captured
         .histogram(duration, labels)
         .unwrap_or_else(|| panic!("no {duration}{labels:?} in {:#?}", captured.metrics));
     assert_eq!(histogram.count, 1, "{duration}{labels:?}");
-    assert!(
-        histogram.sum >= 0.0 && histogram.sum < 5.0,
-        "{duration} sum {}",
-        histogram.sum
-    );
+    assert!(histogram.sum >= 0.0 && histogram.sum < 5.0, "{duration} sum {}", histogram.sum);
 }
 
 /// Polls `future`, turning a panic inside a poll into `Err` with its message, so a test can

@@ -7,12 +7,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use prost::Message;
 
@@ -68,10 +64,7 @@ pub struct OtlpReceiver {
 
 impl std::fmt::Debug for OtlpReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtlpReceiver")
-            .field("grpc_addr", &self.grpc_addr)
-            .field("http_addr", &self.http_addr)
-            .finish()
+        f.debug_struct("OtlpReceiver").field("grpc_addr", &self.grpc_addr).field("http_addr", &self.http_addr).finish()
     }
 }
 
@@ -84,20 +77,14 @@ impl TraceService for Grpc {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         store(&self.0, request.into_inner(), Transport::Grpc);
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
     }
 }
 
 impl OtlpReceiver {
     /// Starts both endpoints on free loopback ports.
     pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let spans: Store = Arc::default();
         let (grpc_addr, http_addr) = runtime.block_on(async {
             let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -105,9 +92,7 @@ impl OtlpReceiver {
             let addrs = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
             let service = TraceServiceServer::new(Grpc(spans.clone()));
             tokio::spawn(
-                tonic::transport::Server::builder()
-                    .add_service(service)
-                    .serve_with_incoming(tokio_stream_from(grpc)),
+                tonic::transport::Server::builder().add_service(service).serve_with_incoming(tokio_stream_from(grpc)),
             );
             let store_http = spans.clone();
             let app = axum::Router::new().route(
@@ -118,18 +103,11 @@ impl OtlpReceiver {
                         match ExportTraceServiceRequest::decode(body) {
                             Ok(request) => {
                                 store(&store_http, request, Transport::Http);
-                                let response = ExportTraceServiceResponse {
-                                    partial_success: None,
-                                }
-                                .encode_to_vec();
-                                (
-                                    [(axum::http::header::CONTENT_TYPE, "application/x-protobuf")],
-                                    response,
-                                )
+                                let response = ExportTraceServiceResponse { partial_success: None }.encode_to_vec();
+                                ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], response)
                                     .into_response_parts()
                             }
-                            Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new())
-                                .into_response_parts(),
+                            Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new()).into_response_parts(),
                         }
                     }
                 }),
@@ -137,12 +115,7 @@ impl OtlpReceiver {
             tokio::spawn(async move { axum::serve(http, app).await });
             addrs
         });
-        Self {
-            grpc_addr,
-            http_addr,
-            spans,
-            runtime: Some(runtime),
-        }
+        Self { grpc_addr, http_addr, spans, runtime: Some(runtime) }
     }
 
     /// `http://127.0.0.1:<port>` of the gRPC endpoint.
@@ -161,11 +134,7 @@ impl OtlpReceiver {
     }
 
     /// Waits until `done` holds for the received spans, or `timeout` passes; returns them.
-    pub fn wait_for(
-        &self,
-        timeout: Duration,
-        done: impl Fn(&[ReceivedSpan]) -> bool,
-    ) -> Vec<ReceivedSpan> {
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&[ReceivedSpan]) -> bool) -> Vec<ReceivedSpan> {
         let deadline = Instant::now() + timeout;
         loop {
             let spans = self.spans();
@@ -228,9 +197,7 @@ fn text(value: &Option<AnyValue>) -> String {
 }
 
 fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), text(&kv.value)))
-        .collect()
+    kvs.iter().map(|kv| (kv.key.clone(), text(&kv.value))).collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -240,33 +207,21 @@ fn hex(bytes: &[u8]) -> String {
 fn store(spans: &Store, request: ExportTraceServiceRequest, transport: Transport) {
     let mut out = spans.lock().unwrap();
     for resource_spans in request.resource_spans {
-        let resource = resource_spans
-            .resource
-            .as_ref()
-            .map(|r| attributes(&r.attributes))
-            .unwrap_or_default();
+        let resource = resource_spans.resource.as_ref().map(|r| attributes(&r.attributes)).unwrap_or_default();
         let service_name = resource.get("service.name").cloned().unwrap_or_default();
         for scope in resource_spans.scope_spans {
             for span in scope.spans {
-                let kind =
-                    opentelemetry_proto::tonic::trace::v1::span::SpanKind::try_from(span.kind)
-                        .map(|k| {
-                            k.as_str_name()
-                                .trim_start_matches("SPAN_KIND_")
-                                .to_ascii_lowercase()
-                        })
-                        .unwrap_or_default();
-                let (status, status_message) =
-                    span.status
-                        .as_ref()
-                        .map_or(("unset".to_owned(), String::new()), |s| {
-                            let code = match s.code {
-                                1 => "ok",
-                                2 => "error",
-                                _ => "unset",
-                            };
-                            (code.to_owned(), s.message.clone())
-                        });
+                let kind = opentelemetry_proto::tonic::trace::v1::span::SpanKind::try_from(span.kind)
+                    .map(|k| k.as_str_name().trim_start_matches("SPAN_KIND_").to_ascii_lowercase())
+                    .unwrap_or_default();
+                let (status, status_message) = span.status.as_ref().map_or(("unset".to_owned(), String::new()), |s| {
+                    let code = match s.code {
+                        1 => "ok",
+                        2 => "error",
+                        _ => "unset",
+                    };
+                    (code.to_owned(), s.message.clone())
+                });
                 out.push(ReceivedSpan {
                     transport,
                     service_name: service_name.clone(),
@@ -279,11 +234,7 @@ fn store(spans: &Store, request: ExportTraceServiceRequest, transport: Transport
                     attributes: attributes(&span.attributes),
                     status,
                     status_message,
-                    events: span
-                        .events
-                        .iter()
-                        .map(|e| (e.name.clone(), attributes(&e.attributes)))
-                        .collect(),
+                    events: span.events.iter().map(|e| (e.name.clone(), attributes(&e.attributes))).collect(),
                 });
             }
         }

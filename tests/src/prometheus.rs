@@ -35,11 +35,7 @@ pub struct PrometheusServer {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl PrometheusServer {
@@ -50,37 +46,23 @@ impl PrometheusServer {
             std::path::Path::new(PROMETHEUS).exists(),
             "{PROMETHEUS} is missing: apt-get install -y prometheus (.ci/run installs it)"
         );
-        let dir = std::env::temp_dir().join(format!(
-            "obs-prometheus-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        let dir = std::env::temp_dir().join(format!("obs-prometheus-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut config = String::from(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n",
-        );
+        let mut config = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n");
         for (i, target) in targets.iter().enumerate() {
             config.push_str(&format!(
                 "  - job_name: target{i}\n    metrics_path: {}\n    static_configs:\n      - targets: ['{}']\n",
                 target.path, target.addr
             ));
             if let Some(token) = &target.bearer_token {
-                config.push_str(&format!(
-                    "    authorization:\n      type: Bearer\n      credentials: {token}\n"
-                ));
+                config.push_str(&format!("    authorization:\n      type: Bearer\n      credentials: {token}\n"));
             }
         }
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let child = Command::new(PROMETHEUS)
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
@@ -109,13 +91,9 @@ impl PrometheusServer {
     pub fn query(&self, promql: &str) -> Vec<Value> {
         let url = format!("http://{}/api/v1/query", self.addr);
         let body = reqwest::blocking_query(&url, promql);
-        let parsed: Value =
-            serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        let parsed: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
         assert_eq!(parsed["status"], "success", "{promql}: {parsed}");
-        parsed["data"]["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        parsed["data"]["result"].as_array().cloned().unwrap_or_default()
     }
 
     /// Polls `promql` until it returns a non-empty result whose values are numbers, or fails.
@@ -124,18 +102,13 @@ impl PrometheusServer {
         loop {
             let result = self.query(promql);
             let numeric = !result.is_empty()
-                && result.iter().all(|r| {
-                    r["value"][1]
-                        .as_str()
-                        .is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
-                });
+                && result
+                    .iter()
+                    .all(|r| r["value"][1].as_str().is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite)));
             if numeric {
                 return result;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{promql} returned nothing usable within {timeout:?}: {result:?}"
-            );
+            assert!(Instant::now() < deadline, "{promql} returned nothing usable within {timeout:?}: {result:?}");
             std::thread::sleep(Duration::from_millis(250));
         }
     }
@@ -159,18 +132,9 @@ pub fn promtool_check(exposition: &str) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool (apt-get install -y prometheus)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exposition.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(exposition.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
 
@@ -192,11 +156,7 @@ mod reqwest {
 
     fn run<T: Send + 'static>(future: impl std::future::Future<Output = T> + Send + 'static) -> T {
         std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(future)
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
         })
         .join()
         .unwrap()

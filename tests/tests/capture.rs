@@ -22,15 +22,9 @@ async fn find_shared_async(n: u32) -> u32 {
 #[test]
 fn parallel_captures_see_only_their_own_calls_even_with_warm_handles() {
     // A real recorder, and a warm cache: the site's handles are resolved before any capture.
-    let prometheus = PrometheusBuilder::new()
-        .install_recorder()
-        .expect("the only recorder of this binary");
+    let prometheus = PrometheusBuilder::new().install_recorder().expect("the only recorder of this binary");
     find_shared(0);
-    assert!(
-        prometheus
-            .render()
-            .contains(r#"db_queries_total{operation="SELECT",table="shared",status="success"} 1"#)
-    );
+    assert!(prometheus.render().contains(r#"db_queries_total{operation="SELECT",table="shared",status="success"} 1"#));
 
     let threads = 8;
     let barrier = Arc::new(Barrier::new(threads));
@@ -53,35 +47,16 @@ fn parallel_captures_see_only_their_own_calls_even_with_warm_handles() {
     for handle in handles {
         let (calls, captured) = handle.join().unwrap();
         total += calls;
-        assert_eq!(
-            captured.counter("db_queries_total", &[("table", "shared")]),
-            calls
-        );
-        assert_eq!(
-            captured
-                .histogram("db_query_duration_seconds", &[("table", "shared")])
-                .unwrap()
-                .count,
-            calls
-        );
+        assert_eq!(captured.counter("db_queries_total", &[("table", "shared")]), calls);
+        assert_eq!(captured.histogram("db_query_duration_seconds", &[("table", "shared")]).unwrap().count, calls);
         assert_eq!(captured.spans.len() as u64, calls);
     }
     // The installed recorder saw every call too: capture observes, it does not divert.
-    let line = format!(
-        r#"db_queries_total{{operation="SELECT",table="shared",status="success"}} {total}"#
-    );
-    assert!(
-        prometheus.render().contains(&line),
-        "{line} in\n{}",
-        prometheus.render()
-    );
+    let line = format!(r#"db_queries_total{{operation="SELECT",table="shared",status="success"}} {total}"#);
+    assert!(prometheus.render().contains(&line), "{line} in\n{}", prometheus.render());
 
     // Futures on a multi-thread runtime, interleaved on the same worker threads.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let tasks: Vec<_> = (1..=6_u64)
             .map(|calls| {
@@ -95,14 +70,8 @@ fn parallel_captures_see_only_their_own_calls_even_with_warm_handles() {
             .collect();
         for task in tasks {
             let (calls, captured) = task.await.unwrap();
-            assert_eq!(
-                captured.counter("db_queries_total", &[("table", "shared_async")]),
-                calls
-            );
-            assert_eq!(
-                captured.spans_named("SELECT shared_async").count() as u64,
-                calls
-            );
+            assert_eq!(captured.counter("db_queries_total", &[("table", "shared_async")]), calls);
+            assert_eq!(captured.spans_named("SELECT shared_async").count() as u64, calls);
         }
     });
 }

@@ -7,89 +7,29 @@ use obs_runtime::{Config, InitError};
 /// (variable, a wrong value, a phrase of what is accepted)
 const WRONG: &[(&str, &str, &str)] = &[
     ("PROMETHEUS_ENABLED", "maybe", "true or false"),
-    (
-        "PROMETHEUS_HOST",
-        "not a host",
-        "an IP address or host name",
-    ),
+    ("PROMETHEUS_HOST", "not a host", "an IP address or host name"),
     ("PROMETHEUS_PORT", "abc", "a port number from 0 to 65535"),
     ("PROMETHEUS_PORT", "70000", "a port number from 0 to 65535"),
     ("PROMETHEUS_ENDPOINT", "metrics", "a path starting with /"),
-    (
-        "PROMETHEUS_BEARER_TOKEN",
-        "two words",
-        "a token without spaces",
-    ),
+    ("PROMETHEUS_BEARER_TOKEN", "two words", "a token without spaces"),
     ("METRICS_PREFIX", "9lives_", "not starting with a digit"),
-    (
-        "OTEL_EXPORTER",
-        "zipkin",
-        "one of jaeger, otlp, datadog, none",
-    ),
-    (
-        "JAEGER_ENDPOINT",
-        "jaeger:4318",
-        "an http:// or https:// URL",
-    ),
-    (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "localhost:4317",
-        "an http:// or https:// URL",
-    ),
-    (
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-        "http/json",
-        "one of grpc, http/protobuf",
-    ),
-    (
-        "OTEL_SERVICE_NAME",
-        "bad\u{7}name",
-        "without control characters",
-    ),
-    (
-        "OTEL_RESOURCE_ATTRIBUTES",
-        "team",
-        "comma-separated key=value pairs",
-    ),
-    (
-        "OTEL_TRACES_SAMPLER",
-        "sometimes",
-        "one of always_on, always_off, traceidratio",
-    ),
+    ("OTEL_EXPORTER", "zipkin", "one of jaeger, otlp, datadog, none"),
+    ("JAEGER_ENDPOINT", "jaeger:4318", "an http:// or https:// URL"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317", "an http:// or https:// URL"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "one of grpc, http/protobuf"),
+    ("OTEL_SERVICE_NAME", "bad\u{7}name", "without control characters"),
+    ("OTEL_RESOURCE_ATTRIBUTES", "team", "comma-separated key=value pairs"),
+    ("OTEL_TRACES_SAMPLER", "sometimes", "one of always_on, always_off, traceidratio"),
     ("OTEL_TRACES_SAMPLER_ARG", "2", "a number from 0 to 1"),
     ("OTEL_SDK_DISABLED", "nah", "true or false"),
-    (
-        "OTEL_BSP_MAX_QUEUE_SIZE",
-        "0",
-        "a whole number greater than 0",
-    ),
-    (
-        "OTEL_BSP_SCHEDULE_DELAY",
-        "5s",
-        "a whole number of milliseconds",
-    ),
-    (
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-        "-1",
-        "a whole number greater than 0",
-    ),
-    (
-        "OTEL_BSP_EXPORT_TIMEOUT",
-        "soon",
-        "a whole number of milliseconds",
-    ),
-    (
-        "LOG_LEVEL",
-        "loud",
-        "one of trace, debug, info, warn, error, off",
-    ),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "0", "a whole number greater than 0"),
+    ("OTEL_BSP_SCHEDULE_DELAY", "5s", "a whole number of milliseconds"),
+    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "-1", "a whole number greater than 0"),
+    ("OTEL_BSP_EXPORT_TIMEOUT", "soon", "a whole number of milliseconds"),
+    ("LOG_LEVEL", "loud", "one of trace, debug, info, warn, error, off"),
     ("RUST_LOG", "my_app=shouty", "tracing filter directives"),
     ("LOG_FORMAT", "xml", "one of json, pretty"),
-    (
-        "STELLAR_NETWORK",
-        "main net",
-        "ASCII letters, digits and _ . : / -",
-    ),
+    ("STELLAR_NETWORK", "main net", "ASCII letters, digits and _ . : / -"),
     ("OBS_SHUTDOWN_TIMEOUT", "forever", "a duration such as 5s"),
     ("OBS_SPAN_DEBUG_ATTRIBUTES", "verbose", "true or false"),
 ];
@@ -99,29 +39,18 @@ fn a_wrong_value_names_the_variable_the_value_and_what_is_accepted() {
     for (variable, value, accepted) in WRONG {
         let error = Config::from_vars([(*variable, *value)]).expect_err(variable);
         let message = error.to_string();
-        assert!(
-            message.starts_with(&format!("{variable}=")),
-            "{variable}: {message}"
-        );
+        assert!(message.starts_with(&format!("{variable}=")), "{variable}: {message}");
         if *variable != "PROMETHEUS_BEARER_TOKEN" {
-            assert!(
-                message.contains(&format!("{value:?}")),
-                "{variable}: the value in {message}"
-            );
+            assert!(message.contains(&format!("{value:?}")), "{variable}: the value in {message}");
         }
-        assert!(
-            message.contains(accepted),
-            "{variable}: what is accepted, in {message}"
-        );
+        assert!(message.contains(accepted), "{variable}: what is accepted, in {message}");
         assert!(matches!(error, InitError::InvalidValue { .. }));
     }
 }
 
 #[test]
 fn a_secret_is_never_echoed() {
-    let message = Config::from_vars([("PROMETHEUS_BEARER_TOKEN", "hunter2 x")])
-        .unwrap_err()
-        .to_string();
+    let message = Config::from_vars([("PROMETHEUS_BEARER_TOKEN", "hunter2 x")]).unwrap_err().to_string();
     assert!(!message.contains("hunter2"), "{message}");
     let config = Config::from_vars([("PROMETHEUS_BEARER_TOKEN", "hunter2")]).unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
@@ -129,38 +58,19 @@ fn a_secret_is_never_echoed() {
 
 #[test]
 fn the_ratio_is_checked_even_for_samplers_that_ignore_it() {
-    let error = Config::from_vars([
-        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
-        ("OTEL_TRACES_SAMPLER_ARG", "2"),
-    ]);
-    assert!(
-        error
-            .unwrap_err()
-            .to_string()
-            .starts_with("OTEL_TRACES_SAMPLER_ARG=")
-    );
+    let error = Config::from_vars([("OTEL_TRACES_SAMPLER", "parentbased_always_on"), ("OTEL_TRACES_SAMPLER_ARG", "2")]);
+    assert!(error.unwrap_err().to_string().starts_with("OTEL_TRACES_SAMPLER_ARG="));
 }
 
 #[test]
 fn batch_size_cannot_exceed_the_queue() {
-    let error = Config::from_vars([
-        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200"),
-    ]);
-    assert!(
-        error
-            .unwrap_err()
-            .to_string()
-            .contains("at most OTEL_BSP_MAX_QUEUE_SIZE (100)")
-    );
+    let error = Config::from_vars([("OTEL_BSP_MAX_QUEUE_SIZE", "100"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200")]);
+    assert!(error.unwrap_err().to_string().contains("at most OTEL_BSP_MAX_QUEUE_SIZE (100)"));
 }
 
 #[test]
 fn defaults_and_good_values_are_read() {
-    let defaults = format!(
-        "{:?}",
-        Config::from_vars(Vec::<(String, String)>::new()).unwrap()
-    );
+    let defaults = format!("{:?}", Config::from_vars(Vec::<(String, String)>::new()).unwrap());
     for expected in [
         r#"service_name: "unknown_service""#,
         "prometheus_enabled: true",
@@ -176,10 +86,7 @@ fn defaults_and_good_values_are_read() {
     let config = format!(
         "{:?}",
         Config::from_vars([
-            (
-                "OTEL_RESOURCE_ATTRIBUTES",
-                "service.name=from_resource,team=payments"
-            ),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from_resource,team=payments"),
             ("OTEL_SERVICE_NAME", "mentorsmind"),
             ("PROMETHEUS_HOST", "127.0.0.1"),
             ("PROMETHEUS_PORT", "0"),
@@ -211,81 +118,44 @@ fn defaults_and_good_values_are_read() {
 
 #[test]
 fn rust_log_directives_win_over_log_level() {
-    let config =
-        Config::from_vars([("LOG_LEVEL", "error"), ("RUST_LOG", "warn,my_app=debug")]).unwrap();
+    let config = Config::from_vars([("LOG_LEVEL", "error"), ("RUST_LOG", "warn,my_app=debug")]).unwrap();
     assert!(format!("{config:?}").contains(r#"log_filter: "warn,my_app=debug""#));
 }
 
 #[test]
 fn legacy_jaeger_thrift_url_is_rewritten_to_otlp_http() {
-    let config =
-        Config::from_vars([("JAEGER_ENDPOINT", "http://jaeger:14268/api/traces")]).unwrap();
-    assert!(
-        format!("{config:?}").contains(r#"endpoint: "http://jaeger:4318/v1/traces""#),
-        "{config:?}"
-    );
+    let config = Config::from_vars([("JAEGER_ENDPOINT", "http://jaeger:14268/api/traces")]).unwrap();
+    assert!(format!("{config:?}").contains(r#"endpoint: "http://jaeger:4318/v1/traces""#), "{config:?}");
 }
 
 #[test]
 fn explicit_settings_beat_the_environment() {
-    let config = Config::from_vars([
-        ("OTEL_SERVICE_NAME", "from_env"),
-        ("METRICS_PREFIX", "env_"),
-    ])
-    .unwrap()
-    .service_name("from_code")
-    .prefix("code_");
+    let config = Config::from_vars([("OTEL_SERVICE_NAME", "from_env"), ("METRICS_PREFIX", "env_")])
+        .unwrap()
+        .service_name("from_code")
+        .prefix("code_");
     let text = format!("{config:?}");
-    assert!(
-        text.contains(r#"service_name: "from_code""#) && text.contains(r#"prefix: "code_""#),
-        "{text}"
-    );
+    assert!(text.contains(r#"service_name: "from_code""#) && text.contains(r#"prefix: "code_""#), "{text}");
 }
 
 #[test]
 fn builder_values_are_checked_at_install() {
-    let error = Config::default()
-        .prefix("bad prefix")
-        .install()
-        .unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .starts_with(r#"prefix="bad prefix" is not valid"#),
-        "{error}"
-    );
-    let error = Config::default()
-        .scrape_endpoint("metrics")
-        .install()
-        .unwrap_err();
-    assert!(
-        error.to_string().starts_with("PROMETHEUS_ENDPOINT="),
-        "{error}"
-    );
+    let error = Config::default().prefix("bad prefix").install().unwrap_err();
+    assert!(error.to_string().starts_with(r#"prefix="bad prefix" is not valid"#), "{error}");
+    let error = Config::default().scrape_endpoint("metrics").install().unwrap_err();
+    assert!(error.to_string().starts_with("PROMETHEUS_ENDPOINT="), "{error}");
     let error = Config::default()
         .buckets_for("db_query_duration_seconds", &[1.0, 0.5])
         .scrape_addr("127.0.0.1:0".parse().unwrap())
         .install();
-    assert!(
-        error
-            .unwrap_err()
-            .to_string()
-            .starts_with("buckets for db_query_duration_seconds=")
-    );
+    assert!(error.unwrap_err().to_string().starts_with("buckets for db_query_duration_seconds="));
 }
 
 #[test]
 fn a_taken_scrape_port_is_an_error_naming_the_address() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let error = Config::default()
-        .scrape_addr(addr)
-        .exporter(obs_runtime::TraceExporter::None)
-        .install()
-        .unwrap_err();
-    assert!(
-        matches!(error, InitError::ScrapeAddrUnavailable { .. }),
-        "{error:?}"
-    );
+    let error = Config::default().scrape_addr(addr).exporter(obs_runtime::TraceExporter::None).install().unwrap_err();
+    assert!(matches!(error, InitError::ScrapeAddrUnavailable { .. }), "{error:?}");
     assert!(error.to_string().contains(&addr.to_string()), "{error}");
 }

@@ -11,8 +11,8 @@ macro_rules! query_fns {
     };
 }
 query_fns!(
-    find_a, get_a, list_a, select_a, count_a, load_a, fetch_a, insert_a, create_a, add_a, update_a,
-    set_a, touch_a, delete_a, remove_a, upsert_a
+    find_a, get_a, list_a, select_a, count_a, load_a, fetch_a, insert_a, create_a, add_a, update_a, set_a, touch_a,
+    delete_a, remove_a, upsert_a
 );
 
 #[test]
@@ -68,11 +68,7 @@ fn explicit_operation_and_system() {
         "exactly the labels of DESIGN §2, in order"
     );
     let duration: Vec<_> = captured.series("db_query_duration_seconds").collect();
-    assert_eq!(
-        duration[0].labels.len(),
-        2,
-        "the duration histogram has no status label"
-    );
+    assert_eq!(duration[0].labels.len(), 2, "the duration histogram has no status label");
     let span = only_span(&captured, "DELETE sessions");
     assert_eq!(span.kind, SpanKind::Client);
     assert_eq!(span.attr("db.system.name"), Some("sqlite"));
@@ -92,15 +88,8 @@ fn default_system_and_span_name_override() {
         find_default_system();
         find_named();
     });
-    assert_eq!(
-        only_span(&captured, "SELECT users").attr("db.system.name"),
-        Some("postgresql")
-    );
+    assert_eq!(only_span(&captured, "SELECT users").attr("db.system.name"), Some("postgresql"));
     let named = only_span(&captured, "users.lookup");
     assert_eq!(named.attr("db.collection.name"), Some("users"));
-    assert_eq!(
-        captured.counter("db_queries_total", &[("table", "users")]),
-        2,
-        "the name changes the span only"
-    );
+    assert_eq!(captured.counter("db_queries_total", &[("table", "users")]), 2, "the name changes the span only");
 }

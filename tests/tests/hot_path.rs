@@ -40,11 +40,7 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 
 #[instrument_db(table = "users")]
 fn find_user(id: u64) -> Result<u64, std::fmt::Error> {
-    if id == 0 {
-        Err(std::fmt::Error)
-    } else {
-        Ok(id)
-    }
+    if id == 0 { Err(std::fmt::Error) } else { Ok(id) }
 }
 
 #[queue_job(queue = "jobs")]
@@ -57,10 +53,7 @@ fn socket() {}
 
 fn poll_once<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("never waits"),
     }
@@ -68,9 +61,7 @@ fn poll_once<F: Future>(future: F) -> F::Output {
 
 #[test]
 fn warm_calls_allocate_nothing() {
-    let metrics = MetricsRecorder::builder()
-        .install()
-        .expect("the only recorder of this binary");
+    let metrics = MetricsRecorder::builder().install().expect("the only recorder of this binary");
     // Warm every call site: the first call resolves and caches its store.
     find_user(1).unwrap();
     find_user(0).unwrap_err();
@@ -87,16 +78,9 @@ fn warm_calls_allocate_nothing() {
     assert_eq!(allocations, 0, "allocations in 3 000 warm calls");
     // And they were all counted.
     let text = metrics.render();
+    assert!(text.contains(r#"db_queries_total{operation="SELECT",table="users",status="success"} 1000"#), "{text}");
     assert!(
-        text.contains(
-            r#"db_queries_total{operation="SELECT",table="users",status="success"} 1000"#
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            r#"queue_jobs_total{queue_name="jobs",job_name="run_job",status="completed"} 1001"#
-        ),
+        text.contains(r#"queue_jobs_total{queue_name="jobs",job_name="run_job",status="completed"} 1001"#),
         "{text}"
     );
 }

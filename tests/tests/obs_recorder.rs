@@ -7,11 +7,7 @@ use obs_runtime::{MetricsRecorder, instrument_db, queue_job};
 
 #[instrument_db(table = "users")]
 fn find_user(id: u32) -> Result<u32, String> {
-    if id == 0 {
-        Err("no user".into())
-    } else {
-        Ok(id)
-    }
+    if id == 0 { Err("no user".into()) } else { Ok(id) }
 }
 
 #[instrument_db(table = "users")]
@@ -68,25 +64,13 @@ fn fused_series_render_with_prefix_app_label_and_buckets() {
         .filter(|l| l.starts_with("gemini_flow_db_query_duration_seconds_bucket{"))
         .map(|l| l.split(",le=\"").nth(1).unwrap().split('"').next().unwrap())
         .collect();
-    assert_eq!(
-        les,
-        [
-            "0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
-            "+Inf"
-        ]
-    );
+    assert_eq!(les, ["0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"]);
     // The override for the queue histogram.
     assert!(line(&text, r#"gemini_flow_queue_job_duration_seconds_bucket{app="mentorsmind",queue_name="sessionReminder",job_name="remind",status="completed",le="0.5"}"#).is_some(), "{text}");
-    assert!(
-        !text.contains("summary"),
-        "histograms stay histograms:\n{text}"
-    );
+    assert!(!text.contains("summary"), "histograms stay histograms:\n{text}");
 
     // Ordinary `metrics` calls go through the same recorder, prefixed and labelled too.
     metrics::counter!("orders_total", "kind" => "book").increment(2);
     let text = metrics.render();
-    assert!(
-        text.contains(r#"gemini_flow_orders_total{app="mentorsmind",kind="book"} 2"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"gemini_flow_orders_total{app="mentorsmind",kind="book"} 2"#), "{text}");
 }

@@ -41,36 +41,18 @@ fn find_maybe(kind: Option<std::io::ErrorKind>) -> Result<u32, std::io::Error> {
 #[test]
 fn error_if_turns_a_value_into_an_error() {
     let (_, captured) = capture(|| find_rows(true));
-    assert_counted(
-        &captured,
-        TOTAL,
-        DURATION,
-        &[("table", "error_if")],
-        "success",
-    );
+    assert_counted(&captured, TOTAL, DURATION, &[("table", "error_if")], "success");
     let (_, captured) = capture(|| find_rows(false));
-    assert_counted(
-        &captured,
-        TOTAL,
-        DURATION,
-        &[("table", "error_if")],
-        "error",
-    );
+    assert_counted(&captured, TOTAL, DURATION, &[("table", "error_if")], "error");
     let span = only_span(&captured, "SELECT error_if");
-    assert_eq!(
-        span.status,
-        SpanStatus::Error("is_missing returned true".into())
-    );
+    assert_eq!(span.status, SpanStatus::Error("is_missing returned true".into()));
 }
 
 #[test]
 fn ok_if_turns_an_expected_error_into_a_success() {
     let (_, captured) = capture(|| find_maybe(Some(std::io::ErrorKind::NotFound)));
     assert_counted(&captured, TOTAL, DURATION, &[("table", "ok_if")], "success");
-    assert_eq!(
-        only_span(&captured, "SELECT ok_if").status,
-        SpanStatus::Unset
-    );
+    assert_eq!(only_span(&captured, "SELECT ok_if").status, SpanStatus::Unset);
     let (_, captured) = capture(|| find_maybe(Some(std::io::ErrorKind::PermissionDenied)));
     assert_counted(&captured, TOTAL, DURATION, &[("table", "ok_if")], "error");
     let (_, captured) = capture(|| find_maybe(None));
@@ -85,19 +67,12 @@ fn find_or_panic(delay: Duration) -> u32 {
 
 #[test]
 fn a_panic_records_error_and_keeps_unwinding() {
-    let (payload, captured) =
-        capture(|| std::panic::catch_unwind(|| find_or_panic(Duration::from_millis(20))));
+    let (payload, captured) = capture(|| std::panic::catch_unwind(|| find_or_panic(Duration::from_millis(20))));
     let payload = payload.expect_err("the panic propagates through the instrumented fn");
     assert_eq!(panic_message(payload.as_ref()), "query exploded");
     assert_counted(&captured, TOTAL, DURATION, &[("table", "panics")], "error");
-    let duration = captured
-        .histogram(DURATION, &[("table", "panics")])
-        .unwrap();
-    assert!(
-        duration.sum >= 0.019,
-        "the time until the panic is recorded: {}",
-        duration.sum
-    );
+    let duration = captured.histogram(DURATION, &[("table", "panics")]).unwrap();
+    assert!(duration.sum >= 0.019, "the time until the panic is recorded: {}", duration.sum);
     let span = only_span(&captured, "SELECT panics");
     assert_eq!(span.status, SpanStatus::Error("panicked".into()));
     assert_eq!(span.events[0].name, "exception");
@@ -111,26 +86,10 @@ async fn find_or_panic_async(delay: Duration) -> Result<u32, std::io::Error> {
 
 #[tokio::test]
 async fn a_panic_in_an_async_fn_records_error_not_cancelled() {
-    let (result, captured) =
-        capture_async(catch_panic(find_or_panic_async(Duration::from_millis(20)))).await;
-    assert_eq!(
-        result.expect_err("the panic propagates"),
-        "async query exploded"
-    );
-    assert_counted(
-        &captured,
-        TOTAL,
-        DURATION,
-        &[("table", "async_panics")],
-        "error",
-    );
-    assert!(
-        captured
-            .histogram(DURATION, &[("table", "async_panics")])
-            .unwrap()
-            .sum
-            >= 0.019
-    );
+    let (result, captured) = capture_async(catch_panic(find_or_panic_async(Duration::from_millis(20)))).await;
+    assert_eq!(result.expect_err("the panic propagates"), "async query exploded");
+    assert_counted(&captured, TOTAL, DURATION, &[("table", "async_panics")], "error");
+    assert!(captured.histogram(DURATION, &[("table", "async_panics")]).unwrap().sum >= 0.019);
 }
 
 #[instrument_db(table = "slow")]
@@ -141,30 +100,14 @@ async fn find_slowly(delay: Duration) -> Result<u32, std::io::Error> {
 
 #[tokio::test]
 async fn a_dropped_future_records_cancelled_with_its_duration() {
-    let (result, captured) = capture_async(tokio::time::timeout(
-        Duration::from_millis(50),
-        find_slowly(Duration::from_secs(30)),
-    ))
-    .await;
+    let (result, captured) =
+        capture_async(tokio::time::timeout(Duration::from_millis(50), find_slowly(Duration::from_secs(30)))).await;
     assert!(result.is_err(), "timed out");
-    assert_counted(
-        &captured,
-        TOTAL,
-        DURATION,
-        &[("table", "slow")],
-        "cancelled",
-    );
+    assert_counted(&captured, TOTAL, DURATION, &[("table", "slow")], "cancelled");
     let duration = captured.histogram(DURATION, &[("table", "slow")]).unwrap();
-    assert!(
-        (0.045..5.0).contains(&duration.sum),
-        "time until the drop: {}",
-        duration.sum
-    );
+    assert!((0.045..5.0).contains(&duration.sum), "time until the drop: {}", duration.sum);
     // A cancelled call is not an error on the span.
-    assert_eq!(
-        only_span(&captured, "SELECT slow").status,
-        SpanStatus::Unset
-    );
+    assert_eq!(only_span(&captured, "SELECT slow").status, SpanStatus::Unset);
 }
 
 #[tokio::test]
@@ -172,13 +115,7 @@ async fn a_completed_future_records_success_with_its_duration() {
     let (result, captured) = capture_async(find_slowly(Duration::from_millis(30))).await;
     assert_eq!(result.unwrap(), 1);
     assert_counted(&captured, TOTAL, DURATION, &[("table", "slow")], "success");
-    assert!(
-        captured
-            .histogram(DURATION, &[("table", "slow")])
-            .unwrap()
-            .sum
-            >= 0.029
-    );
+    assert!(captured.histogram(DURATION, &[("table", "slow")]).unwrap().sum >= 0.029);
 }
 
 #[tokio::test]
@@ -187,10 +124,5 @@ async fn a_future_never_polled_records_nothing() {
         drop(find_slowly(Duration::from_millis(1)));
     })
     .await;
-    assert_eq!(
-        captured.counter(TOTAL, &[("table", "slow")]),
-        0,
-        "{:?}",
-        captured.metrics
-    );
+    assert_eq!(captured.counter(TOTAL, &[("table", "slow")]), 0, "{:?}", captured.metrics);
 }

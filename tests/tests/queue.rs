@@ -16,11 +16,7 @@ struct Job {
 #[queue_job(queue = "sessionReminder", id = job.id, parent = job.trace)]
 async fn send_reminder(job: &Job) -> Result<(), String> {
     tokio::task::yield_now().await;
-    if job.fail {
-        Err(format!("job {} failed", job.id))
-    } else {
-        Ok(())
-    }
+    if job.fail { Err(format!("job {} failed", job.id)) } else { Ok(()) }
 }
 
 #[queue_job(queue = "emails", job = "welcomeEmail")]
@@ -30,59 +26,24 @@ fn send_welcome() -> bool {
 
 #[tokio::test]
 async fn completed_and_failed_jobs() {
-    let labels = [
-        ("queue_name", "sessionReminder"),
-        ("job_name", "send_reminder"),
-    ];
-    let job = Job {
-        id: 17,
-        trace: TraceContext::default(),
-        fail: false,
-    };
+    let labels = [("queue_name", "sessionReminder"), ("job_name", "send_reminder")];
+    let job = Job { id: 17, trace: TraceContext::default(), fail: false };
     let (_, captured) = capture_async(send_reminder(&job)).await;
-    assert_counted(
-        &captured,
-        "queue_jobs_total",
-        "queue_job_duration_seconds",
-        &labels,
-        "completed",
-    );
+    assert_counted(&captured, "queue_jobs_total", "queue_job_duration_seconds", &labels, "completed");
     let mut with_status = labels.to_vec();
     with_status.push(("status", "completed"));
-    assert_eq!(
-        captured
-            .histogram("queue_job_duration_seconds", &with_status)
-            .unwrap()
-            .count,
-        1
-    );
+    assert_eq!(captured.histogram("queue_job_duration_seconds", &with_status).unwrap().count, 1);
     let span = only_span(&captured, "queue.sessionReminder");
     assert_eq!(span.kind, SpanKind::Consumer);
-    assert_eq!(
-        span.attr("messaging.destination.name"),
-        Some("sessionReminder")
-    );
+    assert_eq!(span.attr("messaging.destination.name"), Some("sessionReminder"));
     assert_eq!(span.attr("messaging.operation.type"), Some("process"));
     assert_eq!(span.attr("messaging.system"), Some("in_process"));
     assert_eq!(span.attr("job.id"), Some("17"));
-    assert_eq!(
-        span.parent_span_id, None,
-        "an empty TraceContext starts a new trace"
-    );
+    assert_eq!(span.parent_span_id, None, "an empty TraceContext starts a new trace");
 
-    let job = Job {
-        id: 18,
-        trace: TraceContext::default(),
-        fail: true,
-    };
+    let job = Job { id: 18, trace: TraceContext::default(), fail: true };
     let (_, captured) = capture_async(send_reminder(&job)).await;
-    assert_counted(
-        &captured,
-        "queue_jobs_total",
-        "queue_job_duration_seconds",
-        &labels,
-        "failed",
-    );
+    assert_counted(&captured, "queue_jobs_total", "queue_job_duration_seconds", &labels, "failed");
 }
 
 #[test]
@@ -99,26 +60,17 @@ fn job_name_defaults_to_the_fn_and_can_be_set() {
 
 #[traced(name = "enqueue")]
 fn enqueue(id: u64) -> Job {
-    Job {
-        id,
-        trace: TraceContext::current(),
-        fail: false,
-    }
+    Job { id, trace: TraceContext::current(), fail: false }
 }
 
 #[tokio::test]
 async fn the_job_span_continues_the_producer_trace() {
     let ((producer, consumer), captured) = capture_async(async {
         let job = enqueue(5);
-        assert!(
-            !job.trace.traceparent.is_empty(),
-            "the producer's context was taken"
-        );
+        assert!(!job.trace.traceparent.is_empty(), "the producer's context was taken");
         // Run the job on another thread, as a worker would.
         let handle = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             runtime.block_on(capture_async(async move { send_reminder(&job).await }))
         });
         let ((result, consumer), _) = (handle.join().unwrap(), ());
@@ -129,12 +81,6 @@ async fn the_job_span_continues_the_producer_trace() {
     let () = producer;
     let producer_span = only_span(&captured, "enqueue");
     let job_span = only_span(&consumer, "queue.sessionReminder");
-    assert_eq!(
-        job_span.trace_id, producer_span.trace_id,
-        "one trace across threads"
-    );
-    assert_eq!(
-        job_span.parent_span_id.as_deref(),
-        Some(producer_span.span_id.as_str())
-    );
+    assert_eq!(job_span.trace_id, producer_span.trace_id, "one trace across threads");
+    assert_eq!(job_span.parent_span_id.as_deref(), Some(producer_span.span_id.as_str()));
 }

@@ -13,20 +13,12 @@ use obs_tests::prometheus::{PrometheusServer, Target, promtool_check};
 #[instrument_db(table = "users")]
 async fn find_user(id: u64) -> Result<u64, String> {
     tokio::time::sleep(Duration::from_millis(id % 5)).await;
-    if id.is_multiple_of(10) {
-        Err(format!("user {id} not found"))
-    } else {
-        Ok(id)
-    }
+    if id.is_multiple_of(10) { Err(format!("user {id} not found")) } else { Ok(id) }
 }
 
 #[queue_job(queue = "sessionReminder")]
 async fn remind(id: u64) -> Result<(), String> {
-    if id.is_multiple_of(7) {
-        Err("bounced".into())
-    } else {
-        Ok(())
-    }
+    if id.is_multiple_of(7) { Err("bounced".into()) } else { Ok(()) }
 }
 
 #[traced(name = "checkout")]
@@ -35,21 +27,11 @@ async fn checkout(id: u64) -> Result<u64, String> {
 }
 
 /// Label values an app might mean, including characters the exporter escapes lossily.
-const ODD_VALUES: &[&str] = &[
-    "café ☕ {a=b, c}",
-    "path/with spaces & ?query=1",
-    "say \"hi\"",
-    "back\\slash",
-    "new\nline",
-    "tab\there",
-];
+const ODD_VALUES: &[&str] =
+    &["café ☕ {a=b, c}", "path/with spaces & ?query=1", "say \"hi\"", "back\\slash", "new\nline", "tab\there"];
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 #[test]
@@ -62,82 +44,55 @@ fn a_real_prometheus_scrapes_and_answers_the_queries() {
         ("OTEL_EXPORTER", "none"),
         ("LOG_LEVEL", "warn"),
     ];
-    let _ = run_in_child(
-        "a_real_prometheus_scrapes_and_answers_the_queries",
-        "",
-        &env,
-        || {
-            let rt = runtime();
-            let guard = rt.block_on(async { obs_runtime::init().unwrap() });
-            let long = "x".repeat(300);
-            for value in ODD_VALUES.iter().copied().chain([long.as_str()]) {
-                metrics::counter!("label_roundtrip_total", "value" => value.to_owned())
-                    .increment(1);
+    let _ = run_in_child("a_real_prometheus_scrapes_and_answers_the_queries", "", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        let long = "x".repeat(300);
+        for value in ODD_VALUES.iter().copied().chain([long.as_str()]) {
+            metrics::counter!("label_roundtrip_total", "value" => value.to_owned()).increment(1);
+        }
+        let traffic = rt.spawn(async {
+            for id in 0.. {
+                let _ = find_user(id).await;
+                let _ = remind(id).await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            let traffic = rt.spawn(async {
-                for id in 0.. {
-                    let _ = find_user(id).await;
-                    let _ = remind(id).await;
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            });
-            let prometheus = PrometheusServer::start(&[Target {
-                addr: guard.scrape_addr().unwrap(),
-                path: "/metrics".into(),
-                bearer_token: Some("scrape-token".into()),
-            }]);
-            let timeout = Duration::from_secs(60);
-            let p95 = prometheus.wait_for_result(
-                "histogram_quantile(0.95, sum(rate(db_query_duration_seconds_bucket[1m])) by (le))",
-                timeout,
-            );
-            let p95: f64 = p95[0]["value"][1].as_str().unwrap().parse().unwrap();
-            assert!(
-                (0.0..0.05).contains(&p95),
-                "p95 of 0-4 ms queries within the first buckets: {p95}"
-            );
-            let by_status =
-                prometheus.wait_for_result("sum(rate(queue_jobs_total[1m])) by (status)", timeout);
-            let statuses: Vec<&str> = by_status
-                .iter()
-                .map(|r| r["metric"]["status"].as_str().unwrap())
-                .collect();
-            for status in ["completed", "failed"] {
-                assert!(statuses.contains(&status), "{status} in {statuses:?}");
-            }
-            let up = prometheus.wait_for_result("up", timeout);
-            assert_eq!(
-                up[0]["value"][1], "1",
-                "scraped with the bearer token: {up:?}"
-            );
-            assert_eq!(up[0]["metric"]["job"], "target0");
+        });
+        let prometheus = PrometheusServer::start(&[Target {
+            addr: guard.scrape_addr().unwrap(),
+            path: "/metrics".into(),
+            bearer_token: Some("scrape-token".into()),
+        }]);
+        let timeout = Duration::from_secs(60);
+        let p95 = prometheus.wait_for_result(
+            "histogram_quantile(0.95, sum(rate(db_query_duration_seconds_bucket[1m])) by (le))",
+            timeout,
+        );
+        let p95: f64 = p95[0]["value"][1].as_str().unwrap().parse().unwrap();
+        assert!((0.0..0.05).contains(&p95), "p95 of 0-4 ms queries within the first buckets: {p95}");
+        let by_status = prometheus.wait_for_result("sum(rate(queue_jobs_total[1m])) by (status)", timeout);
+        let statuses: Vec<&str> = by_status.iter().map(|r| r["metric"]["status"].as_str().unwrap()).collect();
+        for status in ["completed", "failed"] {
+            assert!(statuses.contains(&status), "{status} in {statuses:?}");
+        }
+        let up = prometheus.wait_for_result("up", timeout);
+        assert_eq!(up[0]["value"][1], "1", "scraped with the bearer token: {up:?}");
+        assert_eq!(up[0]["metric"]["job"], "target0");
 
-            let stored = prometheus.wait_for_result("label_roundtrip_total", timeout);
-            let mut got: Vec<String> = stored
-                .iter()
-                .map(|r| r["metric"]["value"].as_str().unwrap().to_owned())
-                .collect();
-            let mut meant: Vec<String> = ODD_VALUES
-                .iter()
-                .copied()
-                .chain([long.as_str()])
-                .map(obs_runtime::normalise_label)
-                .collect();
-            got.sort();
-            meant.sort();
-            assert_eq!(got, meant, "Prometheus stores exactly what obs recorded");
-            assert!(
-                meant
-                    .iter()
-                    .all(|v| v.chars().count() <= obs_runtime::MAX_LABEL_CHARS)
-            );
-            for result in &stored {
-                assert_eq!(result["metric"]["app"], "mentorsmind");
-            }
-            traffic.abort();
-            drop(guard);
-        },
-    );
+        let stored = prometheus.wait_for_result("label_roundtrip_total", timeout);
+        let mut got: Vec<String> = stored.iter().map(|r| r["metric"]["value"].as_str().unwrap().to_owned()).collect();
+        let mut meant: Vec<String> =
+            ODD_VALUES.iter().copied().chain([long.as_str()]).map(obs_runtime::normalise_label).collect();
+        got.sort();
+        meant.sort();
+        assert_eq!(got, meant, "Prometheus stores exactly what obs recorded");
+        assert!(meant.iter().all(|v| v.chars().count() <= obs_runtime::MAX_LABEL_CHARS));
+        for result in &stored {
+            assert_eq!(result["metric"]["app"], "mentorsmind");
+        }
+        traffic.abort();
+        drop(guard);
+    });
 }
 
 #[test]
@@ -156,89 +111,47 @@ fn promtool_finds_nothing_to_complain_about() {
                 let _ = find_user(id).await;
                 let _ = remind(id).await;
             }
-            metrics::histogram!("http_request_duration_seconds", "path" => "/users/{id}")
-                .record(0.01);
+            metrics::histogram!("http_request_duration_seconds", "path" => "/users/{id}").record(0.01);
             tokio::time::sleep(Duration::from_millis(600)).await;
             let exposition = obs_runtime::render();
             let (ok, output) = promtool_check(&exposition);
-            assert!(
-                ok && output.trim().is_empty(),
-                "promtool check metrics:\n{output}\n--- exposition\n{exposition}"
-            );
+            assert!(ok && output.trim().is_empty(), "promtool check metrics:\n{output}\n--- exposition\n{exposition}");
         });
     });
 }
 
 fn span<'a>(spans: &'a [ReceivedSpan], name: &str, error: bool) -> &'a ReceivedSpan {
-    spans
-        .iter()
-        .find(|s| s.name == name && (s.status == "error") == error)
-        .unwrap_or_else(|| {
-            panic!(
-                "no {name} span (error: {error}) in {:#?}",
-                spans
-                    .iter()
-                    .map(|s| (&s.name, &s.status))
-                    .collect::<Vec<_>>()
-            )
-        })
+    spans.iter().find(|s| s.name == name && (s.status == "error") == error).unwrap_or_else(|| {
+        panic!(
+            "no {name} span (error: {error}) in {:#?}",
+            spans.iter().map(|s| (&s.name, &s.status)).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn assert_spans(spans: &[ReceivedSpan], transport: Transport) {
     assert!(spans.iter().all(|s| s.transport == transport));
-    assert!(
-        spans.iter().all(|s| s.service_name == "otlp-check"),
-        "service.name on every span"
-    );
+    assert!(spans.iter().all(|s| s.service_name == "otlp-check"), "service.name on every span");
     let ok_parent = span(spans, "checkout", false);
     let ok_child = span(spans, "SELECT users", false);
     assert_eq!(ok_parent.kind, "internal");
     assert_eq!(ok_child.kind, "client");
-    assert_eq!(
-        ok_child
-            .attributes
-            .get("db.system.name")
-            .map(String::as_str),
-        Some("postgresql")
-    );
-    assert_eq!(
-        ok_child
-            .attributes
-            .get("db.collection.name")
-            .map(String::as_str),
-        Some("users")
-    );
+    assert_eq!(ok_child.attributes.get("db.system.name").map(String::as_str), Some("postgresql"));
+    assert_eq!(ok_child.attributes.get("db.collection.name").map(String::as_str), Some("users"));
     let failed_parent = span(spans, "checkout", true);
     let failed_child = span(spans, "SELECT users", true);
     assert_eq!(failed_child.status_message, "user 10 not found");
     let (event, attributes) = &failed_child.events[0];
     assert_eq!(event, "exception");
-    assert_eq!(
-        attributes.get("exception.message").map(String::as_str),
-        Some("user 10 not found")
-    );
-    assert!(
-        attributes
-            .get("exception.type")
-            .is_some_and(|t| t.contains("String")),
-        "{attributes:?}"
-    );
-    assert_eq!(
-        failed_child.parent_span_id, failed_parent.span_id,
-        "the query is a child of the checkout"
-    );
+    assert_eq!(attributes.get("exception.message").map(String::as_str), Some("user 10 not found"));
+    assert!(attributes.get("exception.type").is_some_and(|t| t.contains("String")), "{attributes:?}");
+    assert_eq!(failed_child.parent_span_id, failed_parent.span_id, "the query is a child of the checkout");
     assert_eq!(failed_child.trace_id, failed_parent.trace_id);
-    assert!(
-        failed_parent.parent_span_id.is_empty(),
-        "checkout is a root"
-    );
+    assert!(failed_parent.parent_span_id.is_empty(), "checkout is a root");
     for s in spans {
         for key in s.attributes.keys() {
             assert!(
-                !(key == "busy_ns"
-                    || key == "idle_ns"
-                    || key.starts_with("thread.")
-                    || key.starts_with("code.")),
+                !(key == "busy_ns" || key == "idle_ns" || key.starts_with("thread.") || key.starts_with("code.")),
                 "{key} on {} is off by default",
                 s.name
             );
@@ -248,10 +161,7 @@ fn assert_spans(spans: &[ReceivedSpan], transport: Transport) {
 
 #[test]
 fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
-    for (protocol, transport) in [
-        ("grpc", Transport::Grpc),
-        ("http/protobuf", Transport::Http),
-    ] {
+    for (protocol, transport) in [("grpc", Transport::Grpc), ("http/protobuf", Transport::Http)] {
         let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
         let endpoint = receiver.as_ref().map(|r| match transport {
             Transport::Grpc => r.grpc_endpoint(),
@@ -266,19 +176,14 @@ fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child(
-            "the_otlp_receiver_gets_spans_over_grpc_and_http",
-            protocol,
-            &env,
-            || {
-                runtime().block_on(async {
-                    let guard = obs_runtime::init().unwrap();
-                    checkout(3).await.unwrap();
-                    checkout(10).await.unwrap_err();
-                    drop(guard); // flushes
-                });
-            },
-        );
+        let _ = run_in_child("the_otlp_receiver_gets_spans_over_grpc_and_http", protocol, &env, || {
+            runtime().block_on(async {
+                let guard = obs_runtime::init().unwrap();
+                checkout(3).await.unwrap();
+                checkout(10).await.unwrap_err();
+                drop(guard); // flushes
+            });
+        });
         if let Some(receiver) = receiver {
             let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
             assert_eq!(spans.len(), 4, "{protocol}: {spans:#?}");
@@ -290,10 +195,7 @@ fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
 #[test]
 fn debug_attributes_come_back_when_asked_for() {
     let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-    let endpoint = receiver
-        .as_ref()
-        .map(OtlpReceiver::grpc_endpoint)
-        .unwrap_or_default();
+    let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
     let env = [
         ("PROMETHEUS_ENABLED", "false"),
         ("OTEL_EXPORTER", "otlp"),
@@ -301,44 +203,25 @@ fn debug_attributes_come_back_when_asked_for() {
         ("OBS_SPAN_DEBUG_ATTRIBUTES", "true"),
         ("LOG_LEVEL", "off"),
     ];
-    let _ = run_in_child(
-        "debug_attributes_come_back_when_asked_for",
-        "",
-        &env,
-        || {
-            runtime().block_on(async {
-                let guard = obs_runtime::init().unwrap();
-                checkout(3).await.unwrap();
-                drop(guard);
-            });
-        },
-    );
+    let _ = run_in_child("debug_attributes_come_back_when_asked_for", "", &env, || {
+        runtime().block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            checkout(3).await.unwrap();
+            drop(guard);
+        });
+    });
     if let Some(receiver) = receiver {
         let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 2);
-        let checkout = spans
-            .iter()
-            .find(|s| s.name == "checkout")
-            .expect("checkout span");
-        assert!(
-            checkout.attributes.contains_key("busy_ns"),
-            "{:?}",
-            checkout.attributes
-        );
-        assert!(
-            checkout.attributes.keys().any(|k| k.starts_with("code.")),
-            "{:?}",
-            checkout.attributes
-        );
+        let checkout = spans.iter().find(|s| s.name == "checkout").expect("checkout span");
+        assert!(checkout.attributes.contains_key("busy_ns"), "{:?}", checkout.attributes);
+        assert!(checkout.attributes.keys().any(|k| k.starts_with("code.")), "{:?}", checkout.attributes);
     }
 }
 
 #[test]
 fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
     let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-    let endpoint = receiver
-        .as_ref()
-        .map(OtlpReceiver::grpc_endpoint)
-        .unwrap_or_default();
+    let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
     let env = [
         ("PROMETHEUS_ENABLED", "false"),
         ("OTEL_SERVICE_NAME", "otlp-check"),
@@ -350,29 +233,17 @@ fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
         ("OBS_SHUTDOWN_TIMEOUT", "5s"),
         ("LOG_LEVEL", "off"),
     ];
-    let _ = run_in_child(
-        "a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans",
-        "",
-        &env,
-        || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let guard = obs_runtime::init().unwrap();
-                checkout(3).await.unwrap();
-                checkout(10).await.unwrap_err();
-                let started = Instant::now();
-                drop(guard); // on the runtime's only thread
-                assert!(
-                    started.elapsed() < Duration::from_secs(6),
-                    "flush took {:?}",
-                    started.elapsed()
-                );
-            });
-        },
-    );
+    let _ = run_in_child("a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans", "", &env, || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            checkout(3).await.unwrap();
+            checkout(10).await.unwrap_err();
+            let started = Instant::now();
+            drop(guard); // on the runtime's only thread
+            assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
+        });
+    });
     if let Some(receiver) = receiver {
         let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
         assert_eq!(spans.len(), 4, "{spans:#?}");
@@ -388,19 +259,13 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
         ("OTEL_EXPORTER", "jaeger"),
         // Jaeger's legacy Thrift URL on the receiver's host: rewritten to OTLP/HTTP on :4318.
         ("JAEGER_ENDPOINT", "http://127.0.0.1:14268/api/traces"),
-        (
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "deployment.environment=test,team=payments",
-        ),
+        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,team=payments"),
         ("OTEL_SERVICE_NAME", "log-check"),
         ("LOG_FORMAT", "json"),
         ("LOG_LEVEL", "info"),
     ];
-    let Some(stdout) = run_in_child(
-        "start_up_logs_json_lines_with_trace_ids_and_the_global_propagator",
-        "",
-        &env,
-        || {
+    let Some(stdout) =
+        run_in_child("start_up_logs_json_lines_with_trace_ids_and_the_global_propagator", "", &env, || {
             runtime().block_on(async {
                 let guard = obs_runtime::init().unwrap();
                 traced_with_log().await;
@@ -414,66 +279,31 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
                     });
                     obs_runtime::propagation::TraceContext::current()
                 };
-                assert!(
-                    carried.traceparent.starts_with("00-") && carried.traceparent.len() == 55,
-                    "{carried:?}"
-                );
-                assert_eq!(
-                    headers.get("traceparent"),
-                    Some(&carried.traceparent),
-                    "{headers:?}"
-                );
+                assert!(carried.traceparent.starts_with("00-") && carried.traceparent.len() == 55, "{carried:?}");
+                assert_eq!(headers.get("traceparent"), Some(&carried.traceparent), "{headers:?}");
                 drop(guard);
             });
-        },
-    ) else {
+        })
+    else {
         return;
     };
     // libtest prints the test name without a newline before the first line.
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok()))
-        .collect();
-    let message = |m: &str| {
-        lines
-            .iter()
-            .find(|l| l["message"].as_str().is_some_and(|s| s.starts_with(m)))
-    };
-    let scrape = message("Prometheus scrape target: http://127.0.0.1:")
-        .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(
-        scrape["message"].as_str().unwrap().ends_with("/metrics"),
-        "{scrape}"
-    );
-    let started = message(
-        "OpenTelemetry tracing started (exporter=jaeger, endpoint=http://127.0.0.1:4318/v1/traces)",
-    );
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect();
+    let message = |m: &str| lines.iter().find(|l| l["message"].as_str().is_some_and(|s| s.starts_with(m)));
+    let scrape = message("Prometheus scrape target: http://127.0.0.1:").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(scrape["message"].as_str().unwrap().ends_with("/metrics"), "{scrape}");
+    let started = message("OpenTelemetry tracing started (exporter=jaeger, endpoint=http://127.0.0.1:4318/v1/traces)");
     assert!(started.is_some(), "{stdout}");
-    let rewrite: Vec<_> = lines
-        .iter()
-        .filter(|l| {
-            l["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("legacy Thrift"))
-        })
-        .collect();
-    assert_eq!(
-        rewrite.len(),
-        1,
-        "one warning for the rewritten Jaeger URL: {stdout}"
-    );
+    let rewrite: Vec<_> =
+        lines.iter().filter(|l| l["message"].as_str().is_some_and(|m| m.contains("legacy Thrift"))).collect();
+    assert_eq!(rewrite.len(), 1, "one warning for the rewritten Jaeger URL: {stdout}");
     assert_eq!(rewrite[0]["level"], "WARN");
     let inside = message("inside the checkout").unwrap_or_else(|| panic!("{stdout}"));
     let trace_id = inside["trace_id"].as_str().unwrap();
     let span_id = inside["span_id"].as_str().unwrap();
-    assert!(
-        trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()),
-        "{inside}"
-    );
-    assert!(
-        span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()),
-        "{inside}"
-    );
+    assert!(trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()), "{inside}");
+    assert!(span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()), "{inside}");
     assert_eq!(inside["span"], "log.check");
     assert_eq!(inside["fields"]["order"], 42);
     let outside = message("outside any span").unwrap();
@@ -495,10 +325,7 @@ fn samplers_and_sdk_disabled_export_nothing_and_resources_are_attached() {
         ("always_on", "always_on", "false", 4),
     ] {
         let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-        let endpoint = receiver
-            .as_ref()
-            .map(OtlpReceiver::grpc_endpoint)
-            .unwrap_or_default();
+        let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
         let env = [
             ("PROMETHEUS_ENABLED", "false"),
             ("OTEL_EXPORTER", "otlp"),
@@ -507,42 +334,23 @@ fn samplers_and_sdk_disabled_export_nothing_and_resources_are_attached() {
             ("OTEL_TRACES_SAMPLER_ARG", "0"),
             ("OTEL_SDK_DISABLED", disabled),
             ("OTEL_SERVICE_NAME", "otlp-check"),
-            (
-                "OTEL_RESOURCE_ATTRIBUTES",
-                "deployment.environment=test,service.version=1.2.3",
-            ),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,service.version=1.2.3"),
             ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child(
-            "samplers_and_sdk_disabled_export_nothing_and_resources_are_attached",
-            case,
-            &env,
-            || {
-                runtime().block_on(async {
-                    let guard = obs_runtime::init().unwrap();
-                    checkout(3).await.unwrap();
-                    checkout(10).await.unwrap_err();
-                    drop(guard);
-                });
-            },
-        );
+        let _ = run_in_child("samplers_and_sdk_disabled_export_nothing_and_resources_are_attached", case, &env, || {
+            runtime().block_on(async {
+                let guard = obs_runtime::init().unwrap();
+                checkout(3).await.unwrap();
+                checkout(10).await.unwrap_err();
+                drop(guard);
+            });
+        });
         if let Some(receiver) = receiver {
-            let spans = receiver
-                .wait_for(Duration::from_secs(if expect == 0 { 1 } else { 10 }), |s| {
-                    s.len() >= 4
-                });
+            let spans = receiver.wait_for(Duration::from_secs(if expect == 0 { 1 } else { 10 }), |s| s.len() >= 4);
             assert_eq!(spans.len(), expect, "{case}: {spans:#?}");
             for span in &spans {
-                assert_eq!(
-                    span.resource
-                        .get("deployment.environment")
-                        .map(String::as_str),
-                    Some("test")
-                );
-                assert_eq!(
-                    span.resource.get("service.version").map(String::as_str),
-                    Some("1.2.3")
-                );
+                assert_eq!(span.resource.get("deployment.environment").map(String::as_str), Some("test"));
+                assert_eq!(span.resource.get("service.version").map(String::as_str), Some("1.2.3"));
             }
         }
     }

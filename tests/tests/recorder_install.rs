@@ -13,9 +13,7 @@ fn find_early() -> Result<(), std::fmt::Error> {
 #[test]
 fn calls_after_installing_the_recorder_are_counted() {
     find_early().unwrap();
-    let prometheus = PrometheusBuilder::new()
-        .install_recorder()
-        .expect("the only recorder of this binary");
+    let prometheus = PrometheusBuilder::new().install_recorder().expect("the only recorder of this binary");
     find_early().unwrap();
     find_early().unwrap();
     let text = prometheus.render();
@@ -23,8 +21,5 @@ fn calls_after_installing_the_recorder_are_counted() {
         text.contains(r#"db_queries_total{operation="SELECT",table="early",status="success"} 2"#),
         "the two calls after installation are counted:\n{text}"
     );
-    assert!(
-        text.contains(r#"db_query_duration_seconds_count{operation="SELECT",table="early"} 2"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"db_query_duration_seconds_count{operation="SELECT",table="early"} 2"#), "{text}");
 }

@@ -19,28 +19,13 @@ async fn records_command_status_and_client_span() {
     let labels = [("command", "get")];
     let (value, captured) = capture_async(cache_get("hit")).await;
     assert_eq!(value.unwrap().as_deref(), Some("value"));
-    assert_counted(
-        &captured,
-        "redis_calls_total",
-        "redis_call_duration_seconds",
-        &labels,
-        "success",
-    );
+    assert_counted(&captured, "redis_calls_total", "redis_call_duration_seconds", &labels, "success");
     let span = only_span(&captured, "get");
     assert_eq!(span.kind, SpanKind::Client);
     assert_eq!(span.attr("db.system.name"), Some("redis"));
     assert_eq!(span.attr("db.operation.name"), Some("get"));
 
     let (_, captured) = capture_async(cache_get("down")).await;
-    assert_counted(
-        &captured,
-        "redis_calls_total",
-        "redis_call_duration_seconds",
-        &labels,
-        "error",
-    );
-    assert_eq!(
-        only_span(&captured, "get").status,
-        SpanStatus::Error("connection refused".into())
-    );
+    assert_counted(&captured, "redis_calls_total", "redis_call_duration_seconds", &labels, "error");
+    assert_eq!(only_span(&captured, "get").status, SpanStatus::Error("connection refused".into()));
 }

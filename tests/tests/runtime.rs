@@ -12,63 +12,38 @@ use obs_tests::child::{resident_bytes, run_in_child};
 
 #[instrument_db(table = "users")]
 async fn find_user(id: u64) -> Result<u64, String> {
-    if id.is_multiple_of(10) {
-        Err(format!("user {id} not found"))
-    } else {
-        Ok(id)
-    }
+    if id.is_multiple_of(10) { Err(format!("user {id} not found")) } else { Ok(id) }
 }
 
 #[queue_job(queue = "sessionReminder")]
 async fn remind(id: u64) -> Result<(), String> {
-    if id.is_multiple_of(7) {
-        Err("bounced".into())
-    } else {
-        Ok(())
-    }
+    if id.is_multiple_of(7) { Err("bounced".into()) } else { Ok(()) }
 }
 
 /// A raw HTTP/1.1 exchange, so the test sees exactly what the server sends.
 fn http(addr: SocketAddr, request: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
 fn get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
-    http(
-        addr,
-        &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"),
-    )
+    http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 #[test]
 fn nothing_configured_the_app_starts_and_calls_work() {
-    let _ = run_in_child(
-        "nothing_configured_the_app_starts_and_calls_work",
-        "",
-        &[],
-        || {
-            runtime().block_on(async {
+    let _ = run_in_child("nothing_configured_the_app_starts_and_calls_work", "", &[], || {
+        runtime().block_on(async {
             // Defaults: scrape server on 0.0.0.0:9464, spans to a Jaeger that is not running.
             let guard = obs_runtime::init().expect("init with nothing configured");
             assert_eq!(guard.scrape_addr().map(|a| a.port()), Some(9464));
@@ -77,13 +52,17 @@ fn nothing_configured_the_app_starts_and_calls_work() {
             }
             let (status, _, body) = get("127.0.0.1:9464".parse().unwrap(), "/metrics", "");
             assert_eq!(status, 200);
-            assert!(body.contains(r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 18"#), "{body}");
+            assert!(
+                body.contains(
+                    r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 18"#
+                ),
+                "{body}"
+            );
             let started = Instant::now();
             drop(guard);
             assert!(started.elapsed() < Duration::from_secs(6), "guard drop took {:?}", started.elapsed());
         });
-        },
-    );
+    });
 }
 
 #[test]
@@ -95,12 +74,8 @@ fn the_scrape_server_serves_only_its_endpoint() {
         ("PROMETHEUS_BEARER_TOKEN", "s3cret"),
         ("OTEL_EXPORTER", "none"),
     ];
-    let _ = run_in_child(
-        "the_scrape_server_serves_only_its_endpoint",
-        "",
-        &env,
-        || {
-            runtime().block_on(async {
+    let _ = run_in_child("the_scrape_server_serves_only_its_endpoint", "", &env, || {
+        runtime().block_on(async {
             let guard = obs_runtime::init().unwrap();
             let addr = guard.scrape_addr().unwrap();
             assert_ne!(addr.port(), 0, "PROMETHEUS_PORT=0 binds a free port the guard reports");
@@ -109,8 +84,10 @@ fn the_scrape_server_serves_only_its_endpoint() {
             assert_eq!(get(addr, "/metrics", auth).0, 404);
             assert_eq!(get(addr, "/", auth).0, 404);
             assert_eq!(get(addr, "/internal/metrics/extra", auth).0, 404);
-            let (status, head, _) =
-                http(addr, "POST /internal/metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let (status, head, _) = http(
+                addr,
+                "POST /internal/metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
             assert_eq!(status, 405);
             assert!(head.contains("allow: get, head"), "{head}");
             let (status, head, _) = get(addr, "/internal/metrics", "");
@@ -122,13 +99,13 @@ fn the_scrape_server_serves_only_its_endpoint() {
             assert_eq!(status, 200);
             assert!(head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
             assert!(body.contains("db_queries_total{"), "{body}");
-            let (status, _, body) = http(addr, &format!("HEAD /internal/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n"));
+            let (status, _, body) =
+                http(addr, &format!("HEAD /internal/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n"));
             assert_eq!((status, body.as_str()), (200, ""));
             // The same text is available for apps that mount their own route.
             assert!(obs_runtime::render().contains("db_queries_total{"));
         });
-        },
-    );
+    });
 }
 
 #[test]
@@ -140,12 +117,8 @@ fn every_metric_has_help_a_unit_the_prefix_and_the_app_label() {
         ("OTEL_SERVICE_NAME", "mentorsmind"),
         ("OTEL_EXPORTER", "none"),
     ];
-    let _ = run_in_child(
-        "every_metric_has_help_a_unit_the_prefix_and_the_app_label",
-        "",
-        &env,
-        || {
-            runtime().block_on(async {
+    let _ = run_in_child("every_metric_has_help_a_unit_the_prefix_and_the_app_label", "", &env, || {
+        runtime().block_on(async {
             let _guard = obs_runtime::init().unwrap();
             for id in 1..=30 {
                 let _ = find_user(id).await;
@@ -186,18 +159,13 @@ fn every_metric_has_help_a_unit_the_prefix_and_the_app_label() {
             let http_buckets = text.lines().filter(|l| l.starts_with("gemini_flow_http_request_duration_seconds_bucket{")).count();
             assert_eq!(http_buckets, 12, "DESIGN's 11 HTTP buckets and +Inf");
         });
-        },
-    );
+    });
 }
 
 #[test]
 fn histogram_memory_stays_bounded() {
-    let env = [
-        ("PROMETHEUS_HOST", "127.0.0.1"),
-        ("PROMETHEUS_PORT", "0"),
-        ("OTEL_EXPORTER", "none"),
-        ("LOG_LEVEL", "warn"),
-    ];
+    let env =
+        [("PROMETHEUS_HOST", "127.0.0.1"), ("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none"), ("LOG_LEVEL", "warn")];
     let _ = run_in_child("histogram_memory_stays_bounded", "", &env, || {
         let _guard = obs_runtime::init().unwrap();
         let user_histogram = metrics::histogram!("http_request_duration_seconds", "method" => "GET", "path" => "/", "status_code" => "200");
@@ -206,11 +174,7 @@ fn histogram_memory_stays_bounded() {
             user_histogram.record((i % 1000) as f64 * 1e-4);
         }
         let grown = resident_bytes().saturating_sub(before);
-        assert!(
-            grown < 32 << 20,
-            "resident memory grew by {} MiB for 5 million samples",
-            grown >> 20
-        );
+        assert!(grown < 32 << 20, "resident memory grew by {} MiB for 5 million samples", grown >> 20);
         let text = obs_runtime::render();
         assert!(text.contains(r#"http_request_duration_seconds_count{app="unknown_service",method="GET",path="/",status_code="200"} 5000000"#), "{text}");
     });
@@ -238,20 +202,13 @@ fn harmless_with(endpoint: &str, protocol: &str) {
         let dropping = Instant::now();
         drop(guard);
         let deadline = Duration::from_secs(2) + Duration::from_secs(1);
-        assert!(
-            dropping.elapsed() < deadline,
-            "guard drop took {:?}",
-            dropping.elapsed()
-        );
+        assert!(dropping.elapsed() < deadline, "guard drop took {:?}", dropping.elapsed());
     });
 }
 
 #[test]
 fn a_collector_refusing_connections_is_harmless() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let endpoint = format!("http://{closed}");
     for protocol in ["grpc", "http/protobuf"] {
         let env = [
@@ -264,17 +221,12 @@ fn a_collector_refusing_connections_is_harmless() {
             ("OBS_SHUTDOWN_TIMEOUT", "2s"),
             ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child(
-            "a_collector_refusing_connections_is_harmless",
-            protocol,
-            &env,
-            || {
-                harmless_with(
-                    &std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap(),
-                    &std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap(),
-                );
-            },
-        );
+        let _ = run_in_child("a_collector_refusing_connections_is_harmless", protocol, &env, || {
+            harmless_with(
+                &std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap(),
+                &std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap(),
+            );
+        });
     }
 }
 
@@ -300,34 +252,21 @@ fn a_collector_that_never_answers_is_harmless() {
             ("OBS_SHUTDOWN_TIMEOUT", "2s"),
             ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child(
-            "a_collector_that_never_answers_is_harmless",
-            protocol,
-            &env,
-            || {
-                harmless_with(
-                    &std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap(),
-                    &std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap(),
-                );
-            },
-        );
+        let _ = run_in_child("a_collector_that_never_answers_is_harmless", protocol, &env, || {
+            harmless_with(
+                &std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap(),
+                &std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap(),
+            );
+        });
     }
 }
 
 #[test]
 fn init_reads_the_process_environment() {
-    let _ = run_in_child(
-        "init_reads_the_process_environment",
-        "",
-        &[("PROMETHEUS_PORT", "abc")],
-        || {
-            let error = obs_runtime::init().unwrap_err();
-            assert_eq!(
-                error.to_string(),
-                r#"PROMETHEUS_PORT="abc" is not valid: expected a port number from 0 to 65535"#
-            );
-        },
-    );
+    let _ = run_in_child("init_reads_the_process_environment", "", &[("PROMETHEUS_PORT", "abc")], || {
+        let error = obs_runtime::init().unwrap_err();
+        assert_eq!(error.to_string(), r#"PROMETHEUS_PORT="abc" is not valid: expected a port number from 0 to 65535"#);
+    });
 }
 
 /// Regression: an `install` that failed half-way dropped obs's own Tokio runtime inside the
@@ -335,26 +274,14 @@ fn init_reads_the_process_environment() {
 /// not allowed") instead of returning the error.
 #[test]
 fn regression_a_failed_install_inside_async_code_returns_the_error() {
-    let env = [
-        ("PROMETHEUS_HOST", "127.0.0.1"),
-        ("PROMETHEUS_PORT", "0"),
-        ("OTEL_EXPORTER", "none"),
-    ];
-    let _ = run_in_child(
-        "regression_a_failed_install_inside_async_code_returns_the_error",
-        "",
-        &env,
-        || {
-            runtime().block_on(async {
-                let _first = obs_runtime::init().unwrap();
-                let second = obs_runtime::init().expect_err("one recorder per process");
-                assert!(
-                    matches!(second, obs_runtime::InitError::RecorderAlreadyInstalled),
-                    "{second:?}"
-                );
-            });
-        },
-    );
+    let env = [("PROMETHEUS_HOST", "127.0.0.1"), ("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none")];
+    let _ = run_in_child("regression_a_failed_install_inside_async_code_returns_the_error", "", &env, || {
+        runtime().block_on(async {
+            let _first = obs_runtime::init().unwrap();
+            let second = obs_runtime::init().expect_err("one recorder per process");
+            assert!(matches!(second, obs_runtime::InitError::RecorderAlreadyInstalled), "{second:?}");
+        });
+    });
 }
 
 #[cfg(feature = "http")]
@@ -366,12 +293,8 @@ fn the_axum_handler_serves_the_same_exposition() {
         ("PROMETHEUS_PORT", "0"),
         ("OTEL_EXPORTER", "none"),
     ];
-    let _ = run_in_child(
-        "the_axum_handler_serves_the_same_exposition",
-        "",
-        &env,
-        || {
-            runtime().block_on(async {
+    let _ = run_in_child("the_axum_handler_serves_the_same_exposition", "", &env, || {
+        runtime().block_on(async {
             let _guard = obs_runtime::init().unwrap();
             let _ = find_user(3).await;
             let app = axum::Router::new().route("/metrics", axum::routing::get(obs_runtime::http::metrics_handler));
@@ -381,8 +304,12 @@ fn the_axum_handler_serves_the_same_exposition() {
             let (status, head, body) = tokio::task::spawn_blocking(move || get(addr, "/metrics", "")).await.unwrap();
             assert_eq!(status, 200);
             assert!(head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
-            assert!(body.contains(r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 1"#), "{body}");
+            assert!(
+                body.contains(
+                    r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 1"#
+                ),
+                "{body}"
+            );
         });
-        },
-    );
+    });
 }

@@ -16,11 +16,7 @@ fn assert_one(captured: &obs_runtime::testing::Captured, table: &str, status: &s
     let span = only_span(captured, &format!("SELECT {table}"));
     assert_eq!(span.attr("db.collection.name"), Some(table));
     let expected_error = status == "error";
-    assert_eq!(
-        matches!(span.status, SpanStatus::Error(_)),
-        expected_error,
-        "{span:?}"
-    );
+    assert_eq!(matches!(span.status, SpanStatus::Error(_)), expected_error, "{span:?}");
 }
 
 #[derive(Debug)]
@@ -34,11 +30,7 @@ impl std::error::Error for DbError {}
 
 #[instrument_db(table = "sync_t")]
 fn find_sync(fail: bool) -> Result<u8, DbError> {
-    if fail {
-        Err(DbError("sync failed"))
-    } else {
-        Ok(1)
-    }
+    if fail { Err(DbError("sync failed")) } else { Ok(1) }
 }
 
 #[test]
@@ -54,11 +46,7 @@ fn sync_fn() {
 #[instrument_db(table = "async_t")]
 async fn find_async(fail: bool) -> Result<u8, DbError> {
     tokio::task::yield_now().await;
-    if fail {
-        Err(DbError("async failed"))
-    } else {
-        Ok(2)
-    }
+    if fail { Err(DbError("async failed")) } else { Ok(2) }
 }
 
 #[tokio::test]
@@ -103,38 +91,16 @@ fn methods_with_every_receiver() {
     let (_, captured) = capture(|| {
         repo.insert_by_mut(2).insert_by_mut(3);
     });
-    assert_eq!(
-        captured.counter(
-            TOTAL,
-            &[
-                ("table", "by_mut"),
-                ("operation", "INSERT"),
-                ("status", "success")
-            ]
-        ),
-        2
-    );
+    assert_eq!(captured.counter(TOTAL, &[("table", "by_mut"), ("operation", "INSERT"), ("status", "success")]), 2);
     assert_eq!(captured.spans_named("INSERT by_mut").count(), 2);
 
     let (len, captured) = capture(|| repo.count_by_ref());
     assert_eq!(len, 3);
-    assert_counted(
-        &captured,
-        TOTAL,
-        DURATION,
-        &[("table", "by_ref")],
-        "success",
-    );
+    assert_counted(&captured, TOTAL, DURATION, &[("table", "by_ref")], "success");
 
     let (rows, captured) = capture(|| repo.find_by_value());
     assert_eq!(rows, vec![1, 2, 3]);
-    assert_counted(
-        &captured,
-        TOTAL,
-        DURATION,
-        &[("table", "by_value")],
-        "success",
-    );
+    assert_counted(&captured, TOTAL, DURATION, &[("table", "by_value")], "success");
 }
 
 #[tokio::test]
@@ -151,11 +117,7 @@ where
     T: Display,
 {
     let rendered: Vec<String> = items.iter().map(ToString::to_string).collect();
-    if rendered.is_empty() {
-        Err("nothing".to_owned())
-    } else {
-        Ok((rendered.len(), extra.clone()))
-    }
+    if rendered.is_empty() { Err("nothing".to_owned()) } else { Ok((rendered.len(), extra.clone())) }
 }
 
 #[test]
@@ -249,11 +211,7 @@ impl Store for NativeStore {
     #[instrument_db(table = "native_trait")]
     async fn load_native(&self, id: u32) -> Result<u32, DbError> {
         tokio::task::yield_now().await;
-        if id == 0 {
-            Err(DbError("zero"))
-        } else {
-            Ok(id)
-        }
+        if id == 0 { Err(DbError("zero")) } else { Ok(id) }
     }
 }
 
@@ -283,11 +241,7 @@ impl BoxedStore for AsyncTraitStore {
     #[instrument_db(table = "async_trait_outer")]
     async fn load_boxed(&self, id: u32) -> Result<u32, DbError> {
         tokio::task::yield_now().await;
-        if id == 0 {
-            Err(DbError("zero"))
-        } else {
-            Ok(id + self.offset)
-        }
+        if id == 0 { Err(DbError("zero")) } else { Ok(id + self.offset) }
     }
 
     #[instrument_db(table = "async_trait_outer_default")]
@@ -311,21 +265,13 @@ impl StackedStore for Stacked {
     #[obs_runtime::traced(name = "stacked.above")]
     #[instrument_db(table = "stacked_above")]
     async fn load_traced_above(&self, id: u32) -> Result<u32, DbError> {
-        if id == 0 {
-            Err(DbError("zero"))
-        } else {
-            Ok(id)
-        }
+        if id == 0 { Err(DbError("zero")) } else { Ok(id) }
     }
 
     #[instrument_db(table = "stacked_below")]
     #[obs_runtime::traced(name = "stacked.below")]
     async fn load_traced_below(&self, id: u32) -> Result<u32, DbError> {
-        if id == 0 {
-            Err(DbError("zero"))
-        } else {
-            Ok(id)
-        }
+        if id == 0 { Err(DbError("zero")) } else { Ok(id) }
     }
 }
 
@@ -340,25 +286,15 @@ async fn async_trait_methods() {
     let (_, captured) = capture_async(store.load_default(3)).await;
     assert_one(&captured, "async_trait_outer_default", "success");
 
-    for (table, traced, call) in [
-        ("stacked_above", "stacked.above", true),
-        ("stacked_below", "stacked.below", false),
-    ] {
+    for (table, traced, call) in [("stacked_above", "stacked.above", true), ("stacked_below", "stacked.below", false)] {
         for (id, status) in [(4, "success"), (0, "error")] {
-            let future = if call {
-                Stacked.load_traced_above(id)
-            } else {
-                Stacked.load_traced_below(id)
-            };
+            let future = if call { Stacked.load_traced_above(id) } else { Stacked.load_traced_below(id) };
             let (value, captured) = capture_async(future).await;
             assert_eq!(value.is_ok(), status == "success");
             assert_one(&captured, table, status);
             let db = only_span(&captured, &format!("SELECT {table}"));
             let traced = only_span(&captured, traced);
-            assert_eq!(
-                matches!(traced.status, SpanStatus::Error(_)),
-                status == "error"
-            );
+            assert_eq!(matches!(traced.status, SpanStatus::Error(_)), status == "error");
             assert_eq!(db.trace_id, traced.trace_id, "{table}: one trace");
             assert!(
                 db.parent_span_id.as_ref() == Some(&traced.span_id)
@@ -386,9 +322,7 @@ fn find_with_question_mark(text: &str) -> Result<u32, Box<dyn std::error::Error>
 }
 
 #[instrument_db(table = "question_mark_async")]
-async fn find_with_question_mark_async(
-    text: &str,
-) -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+async fn find_with_question_mark_async(text: &str) -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
     if text.is_empty() {
         return Ok(0);
     }
@@ -397,12 +331,9 @@ async fn find_with_question_mark_async(
 
 #[tokio::test]
 async fn question_mark_and_early_return() {
-    for (input, expected, status) in [
-        ("", Some(0), "success"),
-        ("42", Some(42), "success"),
-        ("x", None, "error"),
-        ("500", None, "error"),
-    ] {
+    for (input, expected, status) in
+        [("", Some(0), "success"), ("42", Some(42), "success"), ("x", None, "error"), ("500", None, "error")]
+    {
         let (value, captured) = capture(|| find_with_question_mark(input));
         assert_eq!(value.ok(), expected, "input {input:?}");
         assert_one(&captured, "question_mark", status);
@@ -416,75 +347,41 @@ async fn question_mark_and_early_return() {
 
 #[instrument_db(table = "io_result")]
 fn load_io(fail: bool) -> std::io::Result<u8> {
-    if fail {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "io failed",
-        ))
-    } else {
-        Ok(1)
-    }
+    if fail { Err(std::io::Error::new(std::io::ErrorKind::NotFound, "io failed")) } else { Ok(1) }
 }
 
 #[instrument_db(table = "anyhow_result")]
 fn load_anyhow(fail: bool) -> anyhow::Result<u8> {
-    if fail {
-        anyhow::bail!("anyhow failed")
-    } else {
-        Ok(1)
-    }
+    if fail { anyhow::bail!("anyhow failed") } else { Ok(1) }
 }
 
 type DbResult<T> = Result<T, DbError>;
 
 #[instrument_db(table = "alias_result")]
 fn load_alias(fail: bool) -> DbResult<u8> {
-    if fail {
-        Err(DbError("alias failed"))
-    } else {
-        Ok(1)
-    }
+    if fail { Err(DbError("alias failed")) } else { Ok(1) }
 }
 
 #[test]
 fn result_aliases_are_classified_by_type() {
     for (table, run) in [
-        (
-            "io_result",
-            &(|fail| load_io(fail).map_err(|e| e.to_string()))
-                as &dyn Fn(bool) -> Result<u8, String>,
-        ),
-        ("anyhow_result", &|fail| {
-            load_anyhow(fail).map_err(|e| e.to_string())
-        }),
-        ("alias_result", &|fail| {
-            load_alias(fail).map_err(|e| e.to_string())
-        }),
+        ("io_result", &(|fail| load_io(fail).map_err(|e| e.to_string())) as &dyn Fn(bool) -> Result<u8, String>),
+        ("anyhow_result", &|fail| load_anyhow(fail).map_err(|e| e.to_string())),
+        ("alias_result", &|fail| load_alias(fail).map_err(|e| e.to_string())),
     ] {
         let (_, captured) = capture(|| run(false));
         assert_one(&captured, table, "success");
         let (message, captured) = capture(|| run(true).unwrap_err());
         assert_one(&captured, table, "error");
         let span = only_span(&captured, &format!("SELECT {table}"));
-        assert_eq!(
-            span.status,
-            SpanStatus::Error(message.clone()),
-            "{table}: the Display text of the error"
-        );
-        assert_eq!(
-            span.events[0].attributes.get("exception.message"),
-            Some(&message)
-        );
+        assert_eq!(span.status, SpanStatus::Error(message.clone()), "{table}: the Display text of the error");
+        assert_eq!(span.events[0].attributes.get("exception.message"), Some(&message));
     }
 }
 
 #[instrument_db(table = "non_result")]
 fn count_rows(rows: &[u8]) -> Option<usize> {
-    if rows.is_empty() {
-        None
-    } else {
-        Some(rows.len())
-    }
+    if rows.is_empty() { None } else { Some(rows.len()) }
 }
 
 #[test]

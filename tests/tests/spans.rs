@@ -21,11 +21,7 @@ struct DebugOnlyError;
 
 #[instrument_db(table = "accounts")]
 fn find_account(password: &str, pin: u32) -> Result<u32, QueryError> {
-    if password.is_empty() {
-        Err(QueryError { code: 42 })
-    } else {
-        Ok(pin)
-    }
+    if password.is_empty() { Err(QueryError { code: 42 }) } else { Ok(pin) }
 }
 
 #[instrument_db(table = "debug_only")]
@@ -37,25 +33,13 @@ fn find_debug_only() -> Result<(), DebugOnlyError> {
 fn an_error_sets_status_and_adds_an_exception_event() {
     let (_, captured) = capture(|| find_account("", 1234));
     let span = only_span(&captured, "SELECT accounts");
-    assert_eq!(
-        span.status,
-        SpanStatus::Error("query failed with code 42".into())
-    );
+    assert_eq!(span.status, SpanStatus::Error("query failed with code 42".into()));
     assert_eq!(span.events.len(), 1, "{:?}", span.events);
     let event = &span.events[0];
     assert_eq!(event.name, "exception");
-    assert_eq!(
-        event
-            .attributes
-            .get("exception.message")
-            .map(String::as_str),
-        Some("query failed with code 42")
-    );
+    assert_eq!(event.attributes.get("exception.message").map(String::as_str), Some("query failed with code 42"));
     assert!(
-        event
-            .attributes
-            .get("exception.type")
-            .is_some_and(|t| t.ends_with("QueryError")),
+        event.attributes.get("exception.type").is_some_and(|t| t.ends_with("QueryError")),
         "{:?}",
         event.attributes
     );
@@ -64,10 +48,7 @@ fn an_error_sets_status_and_adds_an_exception_event() {
 #[test]
 fn an_error_without_display_uses_debug() {
     let (_, captured) = capture(find_debug_only);
-    assert_eq!(
-        only_span(&captured, "SELECT debug_only").status,
-        SpanStatus::Error("DebugOnlyError".into())
-    );
+    assert_eq!(only_span(&captured, "SELECT debug_only").status, SpanStatus::Error("DebugOnlyError".into()));
 }
 
 #[test]
@@ -75,15 +56,9 @@ fn argument_values_are_not_recorded_by_default() {
     let (_, captured) = capture(|| find_account("hunter2", 9876));
     let span = only_span(&captured, "SELECT accounts");
     let keys: Vec<&str> = span.attributes.keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        ["db.collection.name", "db.operation.name", "db.system.name"]
-    );
+    assert_eq!(keys, ["db.collection.name", "db.operation.name", "db.system.name"]);
     let everything = format!("{span:?}");
-    assert!(
-        !everything.contains("hunter2") && !everything.contains("9876"),
-        "{everything}"
-    );
+    assert!(!everything.contains("hunter2") && !everything.contains("9876"), "{everything}");
 }
 
 #[derive(Debug)]

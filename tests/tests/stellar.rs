@@ -7,11 +7,7 @@ use obs_tests::{assert_counted, only_span};
 
 #[stellar_call(operation = "loadAccount")]
 async fn load_account(id: &str) -> Result<u64, String> {
-    if id.starts_with('G') {
-        Ok(100)
-    } else {
-        Err(format!("account {id} not found"))
-    }
+    if id.starts_with('G') { Ok(100) } else { Err(format!("account {id} not found")) }
 }
 
 #[stellar_call(operation = "submitTransaction", network = "public")]
@@ -22,47 +18,23 @@ async fn submit(envelope: &str) -> Result<String, String> {
 #[tokio::test]
 async fn default_network_comes_from_the_runtime() {
     let network = obs_runtime::stellar_default_network();
-    assert_eq!(
-        network,
-        std::env::var("STELLAR_NETWORK").unwrap_or_else(|_| "testnet".into())
-    );
+    assert_eq!(network, std::env::var("STELLAR_NETWORK").unwrap_or_else(|_| "testnet".into()));
     let labels = [("operation", "loadAccount"), ("network", network)];
     let (_, captured) = capture_async(load_account("GABC")).await;
-    assert_counted(
-        &captured,
-        "stellar_api_calls_total",
-        "stellar_api_call_duration_seconds",
-        &labels,
-        "success",
-    );
+    assert_counted(&captured, "stellar_api_calls_total", "stellar_api_call_duration_seconds", &labels, "success");
     let span = only_span(&captured, "stellar.loadAccount");
     assert_eq!(span.kind, SpanKind::Client);
     assert_eq!(span.attr("stellar.operation"), Some("loadAccount"));
     assert_eq!(span.attr("stellar.network"), Some(network));
 
     let (_, captured) = capture_async(load_account("nope")).await;
-    assert_counted(
-        &captured,
-        "stellar_api_calls_total",
-        "stellar_api_call_duration_seconds",
-        &labels,
-        "error",
-    );
+    assert_counted(&captured, "stellar_api_calls_total", "stellar_api_call_duration_seconds", &labels, "error");
 }
 
 #[tokio::test]
 async fn explicit_network() {
     let labels = [("operation", "submitTransaction"), ("network", "public")];
     let (_, captured) = capture_async(submit("AAAA")).await;
-    assert_counted(
-        &captured,
-        "stellar_api_calls_total",
-        "stellar_api_call_duration_seconds",
-        &labels,
-        "success",
-    );
-    assert_eq!(
-        only_span(&captured, "stellar.submitTransaction").attr("stellar.network"),
-        Some("public")
-    );
+    assert_counted(&captured, "stellar_api_calls_total", "stellar_api_call_duration_seconds", &labels, "success");
+    assert_eq!(only_span(&captured, "stellar.submitTransaction").attr("stellar.network"), Some("public"));
 }

@@ -7,11 +7,7 @@ use obs_tests::only_span;
 mod payments {
     #[obs_runtime::traced]
     pub fn settle(amount: u64) -> Result<u64, String> {
-        if amount == 0 {
-            Err("nothing to settle".into())
-        } else {
-            Ok(amount)
-        }
+        if amount == 0 { Err("nothing to settle".into()) } else { Ok(amount) }
     }
 }
 
@@ -26,11 +22,7 @@ fn default_name_is_module_path_and_fn() {
     let span = only_span(&captured, "traced::payments::settle");
     assert_eq!(span.kind, SpanKind::Internal);
     assert_eq!(span.status, SpanStatus::Error("nothing to settle".into()));
-    assert!(
-        captured.metrics.is_empty(),
-        "#[traced] records no metrics: {:?}",
-        captured.metrics
-    );
+    assert!(captured.metrics.is_empty(), "#[traced] records no metrics: {:?}", captured.metrics);
 }
 
 #[test]
@@ -39,10 +31,7 @@ fn named_span_is_the_parent_of_spans_inside_it() {
     assert_eq!(value, 1);
     let outer = only_span(&captured, "payment.process");
     let inner = only_span(&captured, "traced::payments::settle");
-    assert_eq!(
-        inner.parent_span_id.as_deref(),
-        Some(outer.span_id.as_str())
-    );
+    assert_eq!(inner.parent_span_id.as_deref(), Some(outer.span_id.as_str()));
     assert_eq!(inner.trace_id, outer.trace_id);
     assert_eq!(outer.status, SpanStatus::Unset);
 }

@@ -1,12 +1,6 @@
 //! Compile-time behaviour: hygiene cases that must build, and one case per kind of attribute
 //! mistake with the exact error rustc shows (regenerate with `TRYBUILD=overwrite`).
-#![cfg(all(
-    feature = "db",
-    feature = "redis",
-    feature = "queue",
-    feature = "stellar",
-    feature = "ws"
-))]
+#![cfg(all(feature = "db", feature = "redis", feature = "queue", feature = "stellar", feature = "ws"))]
 
 #[test]
 fn ui() {

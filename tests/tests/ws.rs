@@ -38,17 +38,12 @@ async fn until_gauge(snapshotter: &PrometheusHandle, expected: f64) {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    panic!(
-        "active_websocket_connections stayed at {} instead of {expected}",
-        gauge(snapshotter)
-    );
+    panic!("active_websocket_connections stayed at {} instead of {expected}", gauge(snapshotter));
 }
 
 #[tokio::test]
 async fn gauge_returns_to_its_value_after_completion_panic_and_cancellation() {
-    let snapshotter = PrometheusBuilder::new()
-        .install_recorder()
-        .expect("the only recorder of this test binary");
+    let snapshotter = PrometheusBuilder::new().install_recorder().expect("the only recorder of this test binary");
 
     assert_eq!(handle_sync(), 2);
     assert_eq!(gauge(&snapshotter), 0.0);

@@ -10,15 +10,8 @@ use crate::InitError;
 pub(crate) struct Vars(HashMap<String, String>);
 
 impl Vars {
-    pub(crate) fn new<K: Into<String>, V: Into<String>>(
-        vars: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Self(
-            vars.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .filter(|(_, v)| !v.trim().is_empty())
-                .collect(),
-        )
+    pub(crate) fn new<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(vars.into_iter().map(|(k, v)| (k.into(), v.into())).filter(|(_, v)| !v.trim().is_empty()).collect())
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
@@ -37,10 +30,7 @@ impl Vars {
 
     pub(crate) fn port(&self, name: &str) -> Result<Option<u16>, InitError> {
         self.get(name)
-            .map(|v| {
-                v.parse::<u16>()
-                    .map_err(|_| InitError::invalid(name, v, "a port number from 0 to 65535"))
-            })
+            .map(|v| v.parse::<u16>().map_err(|_| InitError::invalid(name, v, "a port number from 0 to 65535")))
             .transpose()
     }
 
@@ -68,72 +58,43 @@ impl Vars {
         self.get(name)
             .map(|v| {
                 parse_duration(v).ok_or_else(|| {
-                    InitError::invalid(
-                        name,
-                        v,
-                        "a duration such as 5s, 500ms or 1m (a plain number is seconds)",
-                    )
+                    InitError::invalid(name, v, "a duration such as 5s, 500ms or 1m (a plain number is seconds)")
                 })
             })
             .transpose()
     }
 
     /// One of `accepted`, case-insensitive; returns the accepted spelling.
-    pub(crate) fn one_of(
-        &self,
-        name: &str,
-        accepted: &[&'static str],
-    ) -> Result<Option<&'static str>, InitError> {
+    pub(crate) fn one_of(&self, name: &str, accepted: &[&'static str]) -> Result<Option<&'static str>, InitError> {
         self.get(name)
             .map(|v| {
                 accepted
                     .iter()
                     .find(|a| a.eq_ignore_ascii_case(v))
                     .copied()
-                    .ok_or_else(|| {
-                        InitError::invalid(name, v, format!("one of {}", accepted.join(", ")))
-                    })
+                    .ok_or_else(|| InitError::invalid(name, v, format!("one of {}", accepted.join(", "))))
             })
             .transpose()
     }
 
     pub(crate) fn url(&self, name: &str) -> Result<Option<String>, InitError> {
-        self.get(name)
-            .map(|v| check_url(name, v).map(|()| v.to_owned()))
-            .transpose()
+        self.get(name).map(|v| check_url(name, v).map(|()| v.to_owned())).transpose()
     }
 }
 
 pub(crate) fn check_url(name: &str, value: &str) -> Result<(), InitError> {
-    let rest = value
-        .strip_prefix("http://")
-        .or_else(|| value.strip_prefix("https://"));
+    let rest = value.strip_prefix("http://").or_else(|| value.strip_prefix("https://"));
     match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !rest.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(InitError::invalid(
-            name,
-            value,
-            "an http:// or https:// URL with a host, e.g. http://localhost:4317",
-        )),
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace) => Ok(()),
+        _ => Err(InitError::invalid(name, value, "an http:// or https:// URL with a host, e.g. http://localhost:4317")),
     }
 }
 
 fn parse_duration(value: &str) -> Option<Duration> {
     let value = value.trim();
-    let split = value
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(value.len());
+    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
     let (number, unit) = value.split_at(split);
-    let number: f64 = number
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let number: f64 = number.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
     let seconds = match unit.trim() {
         "" | "s" => number,
         "ms" => number / 1000.0,

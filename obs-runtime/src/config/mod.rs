@@ -141,15 +141,9 @@ impl fmt::Debug for Config {
             .field("prometheus_enabled", &self.prometheus_enabled)
             .field(
                 "scrape",
-                &format_args!(
-                    "{}:{}{}",
-                    self.prometheus_host, self.prometheus_port, self.prometheus_endpoint
-                ),
+                &format_args!("{}:{}{}", self.prometheus_host, self.prometheus_port, self.prometheus_endpoint),
             )
-            .field(
-                "bearer_token",
-                &self.bearer_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<redacted>"))
             .field("prefix", &self.prefix)
             .field("exporter", &self.exporter)
             .field("endpoint", &self.trace_endpoint())
@@ -222,29 +216,15 @@ impl Config {
         let mut config = Self::default();
 
         config.resource = parse_resource(vars.get("OTEL_RESOURCE_ATTRIBUTES"))?;
-        if let Some(name) = config
-            .resource
-            .iter()
-            .find(|(k, _)| k == "service.name")
-            .map(|(_, v)| v.clone())
-        {
+        if let Some(name) = config.resource.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone()) {
             config.service_name = name;
         }
-        if let Some(version) = config
-            .resource
-            .iter()
-            .find(|(k, _)| k == "service.version")
-            .map(|(_, v)| v.clone())
-        {
+        if let Some(version) = config.resource.iter().find(|(k, _)| k == "service.version").map(|(_, v)| v.clone()) {
             config.service_version = Some(version);
         }
         if let Some(name) = vars.get("OTEL_SERVICE_NAME") {
             if name.chars().any(char::is_control) {
-                return Err(InitError::invalid(
-                    "OTEL_SERVICE_NAME",
-                    name,
-                    "a name without control characters",
-                ));
+                return Err(InitError::invalid("OTEL_SERVICE_NAME", name, "a name without control characters"));
             }
             config.service_name = name.to_owned();
         }
@@ -254,11 +234,7 @@ impl Config {
         }
         if let Some(host) = vars.get("PROMETHEUS_HOST") {
             if host.contains(char::is_whitespace) || host.contains('/') {
-                return Err(InitError::invalid(
-                    "PROMETHEUS_HOST",
-                    host,
-                    "an IP address or host name",
-                ));
+                return Err(InitError::invalid("PROMETHEUS_HOST", host, "an IP address or host name"));
             }
             config.prometheus_host = host.to_owned();
         }
@@ -284,9 +260,7 @@ impl Config {
             config.prefix = prefix.to_owned();
         }
 
-        if let Some(exporter) =
-            vars.one_of("OTEL_EXPORTER", &["jaeger", "otlp", "datadog", "none"])?
-        {
+        if let Some(exporter) = vars.one_of("OTEL_EXPORTER", &["jaeger", "otlp", "datadog", "none"])? {
             config.exporter = match exporter {
                 "jaeger" => TraceExporter::Jaeger,
                 "otlp" => TraceExporter::Otlp,
@@ -298,14 +272,8 @@ impl Config {
             config.jaeger_endpoint = endpoint;
         }
         config.otlp_endpoint = vars.url("OTEL_EXPORTER_OTLP_ENDPOINT")?;
-        if let Some(protocol) =
-            vars.one_of("OTEL_EXPORTER_OTLP_PROTOCOL", &["grpc", "http/protobuf"])?
-        {
-            config.otlp_protocol = if protocol == "grpc" {
-                OtlpProtocol::Grpc
-            } else {
-                OtlpProtocol::HttpProtobuf
-            };
+        if let Some(protocol) = vars.one_of("OTEL_EXPORTER_OTLP_PROTOCOL", &["grpc", "http/protobuf"])? {
+            config.otlp_protocol = if protocol == "grpc" { OtlpProtocol::Grpc } else { OtlpProtocol::HttpProtobuf };
         }
         config.sampler = parse_sampler(&vars)?;
         if let Some(disabled) = vars.bool("OTEL_SDK_DISABLED")? {
@@ -340,11 +308,7 @@ impl Config {
             config.log_filter = directives.to_owned();
         }
         if let Some(format) = vars.one_of("LOG_FORMAT", &["json", "pretty"])? {
-            config.log_format = if format == "json" {
-                LogFormat::Json
-            } else {
-                LogFormat::Pretty
-            };
+            config.log_format = if format == "json" { LogFormat::Json } else { LogFormat::Pretty };
         }
         if let Some(network) = vars.get("STELLAR_NETWORK") {
             check_label_value("STELLAR_NETWORK", network)?;
@@ -527,15 +491,9 @@ impl Config {
             TraceExporter::Jaeger => self.jaeger_endpoint.clone(),
             TraceExporter::None => String::new(),
             TraceExporter::Otlp | TraceExporter::Datadog => match self.otlp_protocol {
-                OtlpProtocol::Grpc => self
-                    .otlp_endpoint
-                    .clone()
-                    .unwrap_or_else(|| "http://localhost:4317".to_owned()),
+                OtlpProtocol::Grpc => self.otlp_endpoint.clone().unwrap_or_else(|| "http://localhost:4317".to_owned()),
                 OtlpProtocol::HttpProtobuf => {
-                    let base = self
-                        .otlp_endpoint
-                        .clone()
-                        .unwrap_or_else(|| "http://localhost:4318".to_owned());
+                    let base = self.otlp_endpoint.clone().unwrap_or_else(|| "http://localhost:4318".to_owned());
                     if base.trim_end_matches('/').ends_with("/v1/traces") {
                         base
                     } else {
@@ -560,21 +518,14 @@ fn legacy_jaeger(endpoint: &str) -> Option<String> {
     let (scheme, rest) = endpoint.split_once("://")?;
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     let host = authority.strip_suffix(":14268")?;
-    (path.trim_end_matches('/') == "api/traces")
-        .then(|| format!("{scheme}://{host}:4318/v1/traces"))
+    (path.trim_end_matches('/') == "api/traces").then(|| format!("{scheme}://{host}:4318/v1/traces"))
 }
 
 fn check_endpoint(endpoint: &str) -> Result<(), InitError> {
-    if endpoint.starts_with('/')
-        && !endpoint.contains(|c: char| c.is_whitespace() || c == '?' || c == '#')
-    {
+    if endpoint.starts_with('/') && !endpoint.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
         Ok(())
     } else {
-        Err(InitError::invalid(
-            "PROMETHEUS_ENDPOINT",
-            endpoint,
-            "a path starting with /, e.g. /metrics",
-        ))
+        Err(InitError::invalid("PROMETHEUS_ENDPOINT", endpoint, "a path starting with /, e.g. /metrics"))
     }
 }
 
@@ -590,41 +541,26 @@ fn check_prefix(variable: &str, prefix: &str) -> Result<(), InitError> {
     if valid {
         Ok(())
     } else {
-        Err(InitError::invalid(
-            variable,
-            prefix,
-            "ASCII letters, digits, _ and :, not starting with a digit",
-        ))
+        Err(InitError::invalid(variable, prefix, "ASCII letters, digits, _ and :, not starting with a digit"))
     }
 }
 
 fn check_label_value(variable: &str, value: &str) -> Result<(), InitError> {
-    if !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
-    {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c)) {
         Ok(())
     } else {
-        Err(InitError::invalid(
-            variable,
-            value,
-            "ASCII letters, digits and _ . : / -",
-        ))
+        Err(InitError::invalid(variable, value, "ASCII letters, digits and _ . : / -"))
     }
 }
 
 fn check_filter(variable: &str, directives: &str) -> Result<(), InitError> {
-    tracing_subscriber::EnvFilter::builder()
-        .parse(directives)
-        .map(|_| ())
-        .map_err(|e| {
-            InitError::invalid(
-                variable,
-                directives,
-                format!("tracing filter directives such as info or my_app=debug,warn ({e})"),
-            )
-        })
+    tracing_subscriber::EnvFilter::builder().parse(directives).map(|_| ()).map_err(|e| {
+        InitError::invalid(
+            variable,
+            directives,
+            format!("tracing filter directives such as info or my_app=debug,warn ({e})"),
+        )
+    })
 }
 
 fn parse_resource(value: Option<&str>) -> Result<Vec<(String, String)>, InitError> {
@@ -635,14 +571,8 @@ fn parse_resource(value: Option<&str>) -> Result<Vec<(String, String)>, InitErro
         .split(',')
         .filter(|pair| !pair.trim().is_empty())
         .map(|pair| match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_owned(), percent_decode(v.trim())))
-            }
-            _ => Err(InitError::invalid(
-                "OTEL_RESOURCE_ATTRIBUTES",
-                value,
-                "comma-separated key=value pairs",
-            )),
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), percent_decode(v.trim()))),
+            _ => Err(InitError::invalid("OTEL_RESOURCE_ATTRIBUTES", value, "comma-separated key=value pairs")),
         })
         .collect()
 }
@@ -653,9 +583,7 @@ fn percent_decode(value: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(byte) = value
-                .get(i + 1..i + 3)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            && let Some(byte) = value.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
         {
             out.push(byte);
             i += 3;
@@ -668,9 +596,7 @@ fn percent_decode(value: &str) -> String {
 }
 
 fn parse_sampler(vars: &Vars) -> Result<Sampler, InitError> {
-    let name = vars
-        .one_of("OTEL_TRACES_SAMPLER", SAMPLERS)?
-        .unwrap_or("parentbased_always_on");
+    let name = vars.one_of("OTEL_TRACES_SAMPLER", SAMPLERS)?.unwrap_or("parentbased_always_on");
     let ratio = || -> Result<f64, InitError> {
         match vars.get("OTEL_TRACES_SAMPLER_ARG") {
             None => Ok(1.0),
@@ -678,9 +604,7 @@ fn parse_sampler(vars: &Vars) -> Result<Sampler, InitError> {
                 .parse::<f64>()
                 .ok()
                 .filter(|r| (0.0..=1.0).contains(r))
-                .ok_or_else(|| {
-                    InitError::invalid("OTEL_TRACES_SAMPLER_ARG", arg, "a number from 0 to 1")
-                }),
+                .ok_or_else(|| InitError::invalid("OTEL_TRACES_SAMPLER_ARG", arg, "a number from 0 to 1")),
         }
     };
     Ok(match name {
@@ -703,23 +627,16 @@ mod tests {
 
     #[test]
     fn legacy_jaeger_urls_are_rewritten() {
-        assert_eq!(
-            legacy_jaeger("http://jaeger:14268/api/traces").as_deref(),
-            Some("http://jaeger:4318/v1/traces")
-        );
+        assert_eq!(legacy_jaeger("http://jaeger:14268/api/traces").as_deref(), Some("http://jaeger:4318/v1/traces"));
         assert_eq!(legacy_jaeger("http://jaeger:4318/v1/traces"), None);
     }
 
     #[test]
     fn resource_attributes_are_percent_decoded() {
-        let parsed =
-            parse_resource(Some("service.name=shop,deployment.environment=prod%2Ceu")).unwrap();
+        let parsed = parse_resource(Some("service.name=shop,deployment.environment=prod%2Ceu")).unwrap();
         assert_eq!(
             parsed,
-            vec![
-                ("service.name".into(), "shop".into()),
-                ("deployment.environment".into(), "prod,eu".into())
-            ]
+            vec![("service.name".into(), "shop".into()), ("deployment.environment".into(), "prod,eu".into())]
         );
     }
 }

@@ -42,11 +42,7 @@ impl CallStats {
             family,
             labels,
             bounds_nanos: bounds.iter().map(|b| (b * 1e9).round() as u64).collect(),
-            les: bounds
-                .iter()
-                .map(f64::to_string)
-                .chain(["+Inf".to_owned()])
-                .collect(),
+            les: bounds.iter().map(f64::to_string).chain(["+Inf".to_owned()]).collect(),
             statuses: [per_status(), per_status(), per_status()],
         }
     }
@@ -71,17 +67,8 @@ pub(crate) struct CallStatsRegistry {
 }
 
 impl CallStatsRegistry {
-    pub(crate) fn new(
-        prefix: String,
-        global_labels: Vec<(String, String)>,
-        buckets: Vec<(String, Vec<f64>)>,
-    ) -> Self {
-        Self {
-            prefix,
-            global_labels,
-            buckets,
-            stats: Mutex::new(Vec::new()),
-        }
+    pub(crate) fn new(prefix: String, global_labels: Vec<(String, String)>, buckets: Vec<(String, Vec<f64>)>) -> Self {
+        Self { prefix, global_labels, buckets, stats: Mutex::new(Vec::new()) }
     }
 
     /// The store for `spec`'s labels, created on first use. Called once per call site and
@@ -90,10 +77,7 @@ impl CallStatsRegistry {
         let family = spec.family();
         let labels = spec.labels();
         let mut all = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = all
-            .iter()
-            .find(|s| std::ptr::eq(s.family, family) && s.labels == labels)
-        {
+        if let Some(existing) = all.iter().find(|s| std::ptr::eq(s.family, family) && s.labels == labels) {
             return existing;
         }
         let bounds = self
@@ -117,11 +101,7 @@ impl CallStatsRegistry {
             }
         }
         for family in families {
-            let members: Vec<&CallStats> = all
-                .iter()
-                .copied()
-                .filter(|s| std::ptr::eq(s.family, family))
-                .collect();
+            let members: Vec<&CallStats> = all.iter().copied().filter(|s| std::ptr::eq(s.family, family)).collect();
             self.render_counter(out, family, &members);
             self.render_histogram(out, family, &members);
         }
@@ -133,11 +113,7 @@ impl CallStatsRegistry {
         let _ = writeln!(out, "# TYPE {name} counter");
         for stats in members {
             for status in Status::ALL {
-                let count: u64 = stats.statuses[status.index()]
-                    .buckets
-                    .iter()
-                    .map(|b| b.load(Ordering::Relaxed))
-                    .sum();
+                let count: u64 = stats.statuses[status.index()].buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
                 let labels = self.labels(stats, Some(family.statuses[status.index()]));
                 let _ = writeln!(out, "{name}{{{labels}}} {count}");
             }
@@ -160,39 +136,16 @@ impl CallStatsRegistry {
             } else {
                 // One histogram for all statuses: their sum.
                 let merged: Vec<AtomicU64> = (0..stats.les.len())
-                    .map(|i| {
-                        AtomicU64::new(
-                            stats
-                                .statuses
-                                .iter()
-                                .map(|p| p.buckets[i].load(Ordering::Relaxed))
-                                .sum(),
-                        )
-                    })
+                    .map(|i| AtomicU64::new(stats.statuses.iter().map(|p| p.buckets[i].load(Ordering::Relaxed)).sum()))
                     .collect();
-                let sum_nanos: u64 = stats
-                    .statuses
-                    .iter()
-                    .map(|p| p.sum_nanos.load(Ordering::Relaxed))
-                    .sum();
-                write_histogram(
-                    out,
-                    &name,
-                    &self.labels(stats, None),
-                    &stats.les,
-                    &merged,
-                    sum_nanos as f64 / 1e9,
-                );
+                let sum_nanos: u64 = stats.statuses.iter().map(|p| p.sum_nanos.load(Ordering::Relaxed)).sum();
+                write_histogram(out, &name, &self.labels(stats, None), &stats.les, &merged, sum_nanos as f64 / 1e9);
             }
         }
     }
 
     fn labels(&self, stats: &CallStats, status: Option<&str>) -> String {
-        let mut pairs: Vec<(&str, String)> = self
-            .global_labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
+        let mut pairs: Vec<(&str, String)> = self.global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.clone())));
         pairs.extend(status.map(|s| ("status", s.to_owned())));
         labels_body(&pairs)
@@ -213,10 +166,7 @@ mod tests {
             vec![("db_query_duration_seconds".into(), vec![0.001, 0.01])],
         );
         let stats = registry.stats_for(&SPEC);
-        assert!(
-            std::ptr::eq(stats, registry.stats_for(&SPEC)),
-            "one store per label set"
-        );
+        assert!(std::ptr::eq(stats, registry.stats_for(&SPEC)), "one store per label set");
         stats.record(Status::Success, 500_000); // 0.5 ms
         stats.record(Status::Success, 1_000_000); // exactly 1 ms: le="0.001"
         stats.record(Status::Error, 5_000_000);
@@ -235,10 +185,7 @@ mod tests {
             format!("app_db_query_duration_seconds_count{{{labels}}} 4"),
             "# TYPE app_db_query_duration_seconds histogram".to_owned(),
         ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "missing {line:?} in\n{text}"
-            );
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }
     }
 }

@@ -26,17 +26,8 @@ pub(crate) struct BucketHistogram {
 impl BucketHistogram {
     fn new(bounds: Arc<[f64]>) -> Self {
         let buckets = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
-        let les = bounds
-            .iter()
-            .map(f64::to_string)
-            .chain(["+Inf".to_owned()])
-            .collect();
-        Self {
-            bounds,
-            les,
-            buckets,
-            sum: AtomicU64::new(0f64.to_bits()),
-        }
+        let les = bounds.iter().map(f64::to_string).chain(["+Inf".to_owned()]).collect();
+        Self { bounds, les, buckets, sum: AtomicU64::new(0f64.to_bits()) }
     }
 }
 
@@ -49,9 +40,7 @@ impl HistogramFn for BucketHistogram {
         self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         let _ = self
             .sum
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-                Some((f64::from_bits(bits) + value).to_bits())
-            });
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + value).to_bits()));
     }
 }
 
@@ -69,20 +58,13 @@ pub(crate) struct HistogramRegistry {
 }
 
 impl HistogramRegistry {
-    pub(crate) fn register(
-        &self,
-        key: Key,
-        bounds: impl FnOnce() -> Arc<[f64]>,
-    ) -> Arc<BucketHistogram> {
+    pub(crate) fn register(&self, key: Key, bounds: impl FnOnce() -> Arc<[f64]>) -> Arc<BucketHistogram> {
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = series.iter().find(|s| s.key == key) {
             return existing.histogram.clone();
         }
         let histogram = Arc::new(BucketHistogram::new(bounds()));
-        series.push(Series {
-            key,
-            histogram: histogram.clone(),
-        });
+        series.push(Series { key, histogram: histogram.clone() });
         histogram
     }
 
@@ -102,18 +84,12 @@ impl HistogramRegistry {
         for s in order {
             let name = s.key.name();
             if current != Some(name) {
-                let description = help
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map_or(name, |(_, h)| h.as_str());
+                let description = help.iter().find(|(n, _)| n == name).map_or(name, |(_, h)| h.as_str());
                 let _ = writeln!(out, "# HELP {name} {}", escape_help(description));
                 let _ = writeln!(out, "# TYPE {name} histogram");
                 current = Some(name);
             }
-            let mut labels: Vec<(&str, String)> = global_labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.clone()))
-                .collect();
+            let mut labels: Vec<(&str, String)> = global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
             for label in s.key.labels() {
                 labels.retain(|(k, _)| *k != label.key());
                 labels.push((label.key(), label.value().to_owned()));
@@ -144,16 +120,9 @@ pub(crate) fn write_histogram(
     let mut cumulative = 0;
     for (le, bucket) in les.iter().zip(buckets) {
         cumulative += bucket.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}"
-        );
+        let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}");
     }
-    let braced = if labels.is_empty() {
-        String::new()
-    } else {
-        format!("{{{labels}}}")
-    };
+    let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
     let _ = writeln!(out, "{name}_sum{braced} {sum}");
     let _ = writeln!(out, "{name}_count{braced} {cumulative}");
 }
@@ -172,10 +141,7 @@ pub(crate) fn labels_body(labels: &[(&str, String)]) -> String {
 
 /// Label values: `\`, `"` and newline escaped, as the text format specifies.
 pub(crate) fn escape_value(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
+    value.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n")
 }
 
 /// HELP text: `\` and newline escaped.
@@ -190,10 +156,9 @@ mod tests {
     #[test]
     fn renders_cumulative_buckets_sum_and_count() {
         let registry = HistogramRegistry::default();
-        let h = registry.register(
-            Key::from_parts("lat_seconds", vec![metrics::Label::new("path", "/a")]),
-            || Arc::from(&[0.1, 1.0][..]),
-        );
+        let h = registry.register(Key::from_parts("lat_seconds", vec![metrics::Label::new("path", "/a")]), || {
+            Arc::from(&[0.1, 1.0][..])
+        });
         for v in [0.05, 0.1, 0.5, 7.0] {
             h.record(v);
         }

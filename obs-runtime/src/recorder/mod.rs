@@ -69,8 +69,7 @@ impl MetricsRecorderBuilder {
     pub fn global_label(mut self, key: impl Into<String>, value: impl AsRef<str>) -> Self {
         let key = key.into();
         self.global_labels.retain(|(k, _)| *k != key);
-        self.global_labels
-            .push((key, crate::normalise_label(value.as_ref())));
+        self.global_labels.push((key, crate::normalise_label(value.as_ref())));
         self
     }
 
@@ -84,10 +83,8 @@ impl MetricsRecorderBuilder {
 
     /// Builds the recorder without installing it.
     pub fn build(self) -> Result<MetricsRecorder, InitError> {
-        let mut buckets: Vec<(String, Vec<f64>)> = buckets::DEFAULTS
-            .iter()
-            .map(|(name, bounds)| ((*name).to_owned(), bounds.to_vec()))
-            .collect();
+        let mut buckets: Vec<(String, Vec<f64>)> =
+            buckets::DEFAULTS.iter().map(|(name, bounds)| ((*name).to_owned(), bounds.to_vec())).collect();
         for (metric, bounds) in self.buckets {
             buckets::check(&metric, &bounds)?;
             buckets.retain(|(m, _)| *m != metric);
@@ -101,17 +98,11 @@ impl MetricsRecorderBuilder {
         let shared = Arc::new(Shared {
             prefix: self.prefix.clone(),
             global_labels: self.global_labels.clone(),
-            buckets: buckets
-                .iter()
-                .map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice())))
-                .collect(),
+            buckets: buckets.iter().map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice()))).collect(),
             histograms: HistogramRegistry::default(),
             call_stats: CallStatsRegistry::new(self.prefix.clone(), self.global_labels, buckets),
         });
-        let handle = MetricsHandle {
-            prometheus: inner.handle(),
-            shared,
-        };
+        let handle = MetricsHandle { prometheus: inner.handle(), shared };
         Ok(MetricsRecorder { inner, handle })
     }
 
@@ -153,11 +144,7 @@ impl Shared {
     }
 
     fn prefixed_name(&self, name: KeyName) -> KeyName {
-        if self.prefix.is_empty() {
-            name
-        } else {
-            KeyName::from(format!("{}{}", self.prefix, name.as_str()))
-        }
+        if self.prefix.is_empty() { name } else { KeyName::from(format!("{}{}", self.prefix, name.as_str())) }
     }
 
     fn bounds_for(&self, name: &str) -> Arc<[f64]> {
@@ -200,40 +187,29 @@ impl MetricsRecorder {
 
 impl metrics::Recorder for MetricsRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner
-            .describe_counter(self.handle.shared.prefixed_name(key), unit, description);
+        self.inner.describe_counter(self.handle.shared.prefixed_name(key), unit, description);
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner
-            .describe_gauge(self.handle.shared.prefixed_name(key), unit, description);
+        self.inner.describe_gauge(self.handle.shared.prefixed_name(key), unit, description);
     }
 
     fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
         let shared = &self.handle.shared;
-        shared.histograms.describe(
-            shared.prefixed_name(key).as_str().to_owned(),
-            description.into_owned(),
-        );
+        shared.histograms.describe(shared.prefixed_name(key).as_str().to_owned(), description.into_owned());
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        self.inner
-            .register_counter(&self.handle.shared.prefixed(key), metadata)
+        self.inner.register_counter(&self.handle.shared.prefixed(key), metadata)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        self.inner
-            .register_gauge(&self.handle.shared.prefixed(key), metadata)
+        self.inner.register_gauge(&self.handle.shared.prefixed(key), metadata)
     }
 
     fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> Histogram {
         let shared = &self.handle.shared;
-        Histogram::from_arc(
-            shared
-                .histograms
-                .register(shared.prefixed(key), || shared.bounds_for(key.name())),
-        )
+        Histogram::from_arc(shared.histograms.register(shared.prefixed(key), || shared.bounds_for(key.name())))
     }
 }
 
@@ -251,9 +227,7 @@ impl MetricsHandle {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        self.shared
-            .histograms
-            .render(&mut text, &self.shared.global_labels);
+        self.shared.histograms.render(&mut text, &self.shared.global_labels);
         self.shared.call_stats.render(&mut text);
         text
     }

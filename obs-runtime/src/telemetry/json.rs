@@ -25,12 +25,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
+    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
         let mut line = Map::new();
         let mut timestamp = String::new();
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
@@ -52,28 +47,18 @@ where
             if let Some(innermost) = spans.first() {
                 line.insert("span".into(), Value::String(innermost.name().to_owned()));
                 let id = innermost.id();
-                let context = tracing::dispatcher::get_default(|dispatch| {
-                    tracing_opentelemetry::get_otel_context(&id, dispatch)
-                });
+                let context =
+                    tracing::dispatcher::get_default(|dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch));
                 if let Some(context) = context {
                     let span = context.span();
                     let span_context = span.span_context();
                     if span_context.is_valid() {
-                        line.insert(
-                            "trace_id".into(),
-                            Value::String(span_context.trace_id().to_string()),
-                        );
-                        line.insert(
-                            "span_id".into(),
-                            Value::String(span_context.span_id().to_string()),
-                        );
+                        line.insert("trace_id".into(), Value::String(span_context.trace_id().to_string()));
+                        line.insert("span_id".into(), Value::String(span_context.span_id().to_string()));
                     }
                 }
             }
-            if let Some(request_id) = spans
-                .iter()
-                .find_map(|span| span.extensions().get::<RequestId>().cloned())
-            {
+            if let Some(request_id) = spans.iter().find_map(|span| span.extensions().get::<RequestId>().cloned()) {
                 line.insert("request_id".into(), Value::String(request_id.0));
             }
         }
@@ -86,8 +71,7 @@ struct JsonVisitor(Map<String, Value>);
 
 impl Visit for JsonVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0
-            .insert(field.name().to_owned(), Value::String(value.to_owned()));
+        self.0.insert(field.name().to_owned(), Value::String(value.to_owned()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.0.insert(field.name().to_owned(), Value::from(value));
@@ -102,11 +86,9 @@ impl Visit for JsonVisitor {
         self.0.insert(field.name().to_owned(), Value::from(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0
-            .insert(field.name().to_owned(), Value::String(value.to_string()));
+        self.0.insert(field.name().to_owned(), Value::String(value.to_string()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), Value::String(format!("{value:?}")));
+        self.0.insert(field.name().to_owned(), Value::String(format!("{value:?}")));
     }
 }

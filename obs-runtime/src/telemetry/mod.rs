@@ -21,20 +21,14 @@ use crate::InitError;
 use crate::config::{Config, LogFormat};
 
 /// Installs the global subscriber.
-pub(crate) fn install(
-    config: &Config,
-    provider: Option<&SdkTracerProvider>,
-) -> Result<(), InitError> {
+pub(crate) fn install(config: &Config, provider: Option<&SdkTracerProvider>) -> Result<(), InitError> {
     let events = EventsOnly(
         EnvFilter::builder()
             .parse(&config.log_filter)
             .map_err(|e| InitError::invalid("LOG_LEVEL", &config.log_filter, e.to_string()))?,
     );
     let logs = match config.log_format {
-        LogFormat::Json => fmt::layer()
-            .event_format(json::JsonWithTrace)
-            .with_filter(events)
-            .boxed(),
+        LogFormat::Json => fmt::layer().event_format(json::JsonWithTrace).with_filter(events).boxed(),
         LogFormat::Pretty => fmt::layer().pretty().with_filter(events).boxed(),
     };
     let otel = provider.map(|provider| {
@@ -55,30 +49,19 @@ struct EventsOnly(EnvFilter);
 
 impl<S: Subscriber> Filter<S> for EventsOnly {
     fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
-        if meta.is_span() {
-            *meta.level() <= tracing::Level::INFO
-        } else {
-            Filter::enabled(&self.0, meta, cx)
-        }
+        if meta.is_span() { *meta.level() <= tracing::Level::INFO } else { Filter::enabled(&self.0, meta, cx) }
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
         if meta.is_span() {
-            if *meta.level() <= tracing::Level::INFO {
-                Interest::always()
-            } else {
-                Interest::never()
-            }
+            if *meta.level() <= tracing::Level::INFO { Interest::always() } else { Interest::never() }
         } else {
             Filter::<S>::callsite_enabled(&self.0, meta)
         }
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(
-            Filter::<S>::max_level_hint(&self.0)
-                .map_or(LevelFilter::INFO, |hint| hint.max(LevelFilter::INFO)),
-        )
+        Some(Filter::<S>::max_level_hint(&self.0).map_or(LevelFilter::INFO, |hint| hint.max(LevelFilter::INFO)))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -106,12 +89,7 @@ impl<S: Subscriber> Filter<S> for EventsOnly {
 pub(crate) struct RequestIdLayer;
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for RequestIdLayer {
-    fn on_new_span(
-        &self,
-        attrs: &Attributes<'_>,
-        id: &Id,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let mut visitor = RequestIdVisitor(None);
         attrs.record(&mut visitor);
         if let (Some(request_id), Some(span)) = (visitor.0, ctx.span(id)) {
@@ -119,12 +97,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for RequestIdLayer {
         }
     }
 
-    fn on_record(
-        &self,
-        id: &Id,
-        values: &Record<'_>,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let mut visitor = RequestIdVisitor(None);
         values.record(&mut visitor);
         if let (Some(request_id), Some(span)) = (visitor.0, ctx.span(id)) {

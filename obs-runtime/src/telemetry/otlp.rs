@@ -3,9 +3,7 @@
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider,
-};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider};
 
 use crate::InitError;
 use crate::config::{Config, OtlpProtocol, Sampler};
@@ -31,13 +29,8 @@ pub(crate) fn provider(config: &Config) -> Result<SdkTracerProvider, InitError> 
             .with_timeout(config.batch.export_timeout)
             .build(),
     };
-    let exporter = built.map_err(|e| {
-        InitError::invalid(
-            variable,
-            endpoint,
-            format!("an endpoint the OTLP exporter accepts ({e})"),
-        )
-    })?;
+    let exporter = built
+        .map_err(|e| InitError::invalid(variable, endpoint, format!("an endpoint the OTLP exporter accepts ({e})")))?;
     // The export timeout (OTEL_BSP_EXPORT_TIMEOUT) is the exporter's, set above: the
     // thread-based processor takes none of its own.
     let batch = BatchConfigBuilder::default()
@@ -45,9 +38,7 @@ pub(crate) fn provider(config: &Config) -> Result<SdkTracerProvider, InitError> 
         .with_max_export_batch_size(config.batch.max_export_batch_size)
         .with_scheduled_delay(config.batch.schedule_delay)
         .build();
-    let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(batch)
-        .build();
+    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
         .with_sampler(sampler(config.sampler))

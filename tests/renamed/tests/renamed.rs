@@ -6,13 +6,7 @@ use my_obs::testing::{capture, capture_async};
 fn counts_through_the_renamed_path() {
     let (value, captured) = capture(|| obs_renamed_dep::find_renamed(3));
     assert_eq!(value.unwrap(), 3);
-    assert_eq!(
-        captured.counter(
-            "db_queries_total",
-            &[("table", "renamed"), ("status", "success")]
-        ),
-        1
-    );
+    assert_eq!(captured.counter("db_queries_total", &[("table", "renamed"), ("status", "success")]), 1);
     let (value, captured) = futures_lite_block_on(capture_async(obs_renamed_dep::traced_renamed()));
     assert_eq!(value, 3);
     assert_eq!(captured.spans[0].name, "obs_renamed_dep::traced_renamed");
