@@ -161,7 +161,12 @@ fn assert_spans(spans: &[ReceivedSpan], transport: Transport) {
 
 #[test]
 fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
-    for (protocol, transport) in [("grpc", Transport::Grpc), ("http/protobuf", Transport::Http)] {
+    // `datadog` is the Datadog Agent's OTLP receiver: the same protocol at the OTLP endpoint.
+    for (exporter, protocol, transport) in [
+        ("otlp", "grpc", Transport::Grpc),
+        ("otlp", "http/protobuf", Transport::Http),
+        ("datadog", "grpc", Transport::Grpc),
+    ] {
         let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
         let endpoint = receiver.as_ref().map(|r| match transport {
             Transport::Grpc => r.grpc_endpoint(),
@@ -171,12 +176,13 @@ fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
         let env = [
             ("PROMETHEUS_ENABLED", "false"),
             ("OTEL_SERVICE_NAME", "otlp-check"),
-            ("OTEL_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER", exporter),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child("the_otlp_receiver_gets_spans_over_grpc_and_http", protocol, &env, || {
+        let case = format!("{exporter}-{protocol}");
+        let _ = run_in_child("the_otlp_receiver_gets_spans_over_grpc_and_http", &case, &env, || {
             runtime().block_on(async {
                 let guard = obs_runtime::init().unwrap();
                 checkout(3).await.unwrap();
@@ -186,7 +192,7 @@ fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
         });
         if let Some(receiver) = receiver {
             let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
-            assert_eq!(spans.len(), 4, "{protocol}: {spans:#?}");
+            assert_eq!(spans.len(), 4, "{case}: {spans:#?}");
             assert_spans(&spans, transport);
         }
     }
@@ -249,6 +255,54 @@ fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
         assert_eq!(spans.len(), 4, "{spans:#?}");
         assert_spans(&spans, Transport::Grpc);
     }
+}
+
+#[test]
+fn a_guard_dropped_outside_any_runtime_delivers_grpc_spans() {
+    let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
+    let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
+    let env = [
+        ("PROMETHEUS_ENABLED", "false"),
+        ("OTEL_SERVICE_NAME", "otlp-check"),
+        ("OTEL_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+        ("LOG_LEVEL", "off"),
+    ];
+    let _ = run_in_child("a_guard_dropped_outside_any_runtime_delivers_grpc_spans", "", &env, || {
+        // Installed and dropped on a plain thread; the calls run on a runtime in between.
+        let guard = obs_runtime::init().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            checkout(3).await.unwrap();
+            checkout(10).await.unwrap_err();
+        });
+        drop(rt);
+        let started = Instant::now();
+        drop(guard);
+        assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
+    });
+    if let Some(receiver) = receiver {
+        let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
+        assert_eq!(spans.len(), 4, "{spans:#?}");
+        assert_spans(&spans, Transport::Grpc);
+    }
+}
+
+#[test]
+fn pretty_logs_are_for_people() {
+    let env = [("PROMETHEUS_ENABLED", "false"), ("OTEL_EXPORTER", "none"), ("LOG_FORMAT", "pretty")];
+    let Some(stdout) = run_in_child("pretty_logs_are_for_people", "", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        rt.block_on(traced_with_log());
+        drop(guard);
+    }) else {
+        return;
+    };
+    assert!(stdout.contains("inside the checkout"), "{stdout}");
+    assert!(stdout.contains("order: 42"), "pretty fields: {stdout}");
+    assert!(!stdout.lines().any(|l| l.trim_start().starts_with("{\"")), "no JSON lines: {stdout}");
 }
 
 #[test]

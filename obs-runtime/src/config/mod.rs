@@ -213,9 +213,7 @@ impl Config {
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Self, InitError> {
         let vars = Vars::new(vars);
-        let mut config = Self::default();
-
-        config.resource = parse_resource(vars.get("OTEL_RESOURCE_ATTRIBUTES"))?;
+        let mut config = Self { resource: parse_resource(vars.get("OTEL_RESOURCE_ATTRIBUTES"))?, ..Self::default() };
         if let Some(name) = config.resource.iter().find(|(k, _)| k == "service.name").map(|(_, v)| v.clone()) {
             config.service_name = name;
         }

@@ -29,7 +29,11 @@ pub(crate) fn install(config: &Config, provider: Option<&SdkTracerProvider>) -> 
     );
     let logs = match config.log_format {
         LogFormat::Json => fmt::layer().event_format(json::JsonWithTrace).with_filter(events).boxed(),
-        LogFormat::Pretty => fmt::layer().pretty().with_filter(events).boxed(),
+        LogFormat::Pretty => {
+            // Colour for people at a terminal; plain text for pipes, files and NO_COLOR.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+            fmt::layer().pretty().with_ansi(ansi).with_filter(events).boxed()
+        }
     };
     let otel = provider.map(|provider| {
         crate::otel_layer::opentelemetry_layer(provider.tracer("obs"), config.span_debug_attributes)
