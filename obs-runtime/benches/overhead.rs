@@ -15,53 +15,16 @@
 //!
 //! `cargo bench -p obs-runtime --bench overhead`
 
-use std::collections::BTreeMap;
-use std::future::Future;
+mod support;
+
 use std::hint::black_box;
-use std::sync::{Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use metrics::{Counter, Histogram};
 use obs_runtime::{instrument_db, instrument_redis, queue_job, stellar_call, ws_connection};
-
-/// Per-iteration times of every case, in nanoseconds, one entry per criterion sample.
-static SAMPLES: Mutex<BTreeMap<&'static str, Vec<f64>>> = Mutex::new(BTreeMap::new());
-
-fn measure(c: &mut Criterion, name: &'static str, mut call: impl FnMut() -> u64) {
-    c.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                black_box(call());
-            }
-            let elapsed = start.elapsed();
-            SAMPLES.lock().unwrap().entry(name).or_default().push(elapsed.as_nanos() as f64 / iters as f64);
-            elapsed
-        })
-    });
-}
-
-/// Polls a future that completes without waiting, without any executor overhead.
-#[inline(always)]
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("benchmarked futures never wait"),
-    }
-}
-
-#[inline(never)]
-fn work(x: u64) -> Result<u64, std::fmt::Error> {
-    Ok(black_box(x).wrapping_mul(31))
-}
-
-#[inline(never)]
-async fn work_async(x: u64) -> Result<u64, std::fmt::Error> {
-    Ok(black_box(x).wrapping_mul(31))
-}
+use support::{measure, median, run, value as unwrap, work, work_async};
 
 struct Handles {
     duration: Histogram,
@@ -152,10 +115,6 @@ fn ws_handler(x: u64) -> Result<u64, std::fmt::Error> {
     work(x)
 }
 
-fn unwrap(result: Result<u64, std::fmt::Error>) -> u64 {
-    result.unwrap_or_default()
-}
-
 fn sync_cases(c: &mut Criterion) {
     measure(c, "sync/bare", || unwrap(work(black_box(7))));
     measure(c, "sync/hand_written", || unwrap(hand_written(black_box(7))));
@@ -176,19 +135,13 @@ fn async_cases(c: &mut Criterion) {
     measure(c, "async/stellar_call", || unwrap(run(load_account_async(black_box(7)))));
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
-}
-
 fn print_ratios(exporter_only: bool) {
-    let samples = SAMPLES.lock().unwrap();
-    if samples.values().any(|v| v.len() < 10) {
+    let names = support::cases();
+    if names.iter().any(|n| support::median_of(n).is_none()) {
         println!("\n(too few samples for ratios: run without --test)");
         return;
     }
-    let t = |name: &str| median(&samples[name]);
+    let t = |name: &str| support::median_of(name).unwrap();
     println!("\nPer-call overhead over the bare call (median of criterion samples, this run):");
     let mut worst: f64 = 0.0;
     let mut worst_macro_ratio_flavour = Vec::new();
@@ -196,7 +149,7 @@ fn print_ratios(exporter_only: bool) {
         let bare = t(&format!("{flavour}/bare"));
         let ideal = t(&format!("{flavour}/hand_written")) - bare;
         println!("  {flavour}: bare call {bare:.1} ns; hand-written ideal +{ideal:.1} ns");
-        for (name, _) in samples.iter().filter(|(n, _)| n.starts_with(flavour) && !n.ends_with("/bare")) {
+        for name in names.iter().filter(|n| n.starts_with(flavour) && !n.ends_with("/bare")) {
             let overhead = t(name) - bare;
             let ratio = overhead / ideal;
             let is_macro = !name.ends_with("hand_written") && !name.ends_with("naive_macros");
@@ -224,15 +177,7 @@ fn print_ratios(exporter_only: bool) {
     );
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(60)
-        .configure_from_args()
-}
-
-criterion_group! { name = benches; config = config(); targets = sync_cases, async_cases }
+criterion_group! { name = benches; config = support::config(60); targets = sync_cases, async_cases }
 
 fn main() {
     let exporter_only = std::env::var("OBS_BENCH_RECORDER").is_ok_and(|v| v == "exporter");

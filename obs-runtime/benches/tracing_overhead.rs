@@ -9,12 +9,12 @@
 //!
 //! `cargo bench -p obs-runtime --bench tracing_overhead`
 
-use std::collections::BTreeMap;
+mod support;
+
 use std::future::Future;
 use std::hint::black_box;
-use std::sync::{Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use criterion::{Criterion, criterion_group};
 use metrics::{Counter, Histogram};
@@ -24,7 +24,7 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
 
-static SAMPLES: Mutex<BTreeMap<&'static str, Vec<f64>>> = Mutex::new(BTreeMap::new());
+use support::{run, value, work, work_async};
 
 #[derive(Debug)]
 struct Discard;
@@ -46,30 +46,9 @@ fn dispatch(obs_settings: bool) -> Dispatch {
     }
 }
 
-fn measure(c: &mut Criterion, name: &'static str, dispatch: &Dispatch, mut call: impl FnMut() -> u64) {
-    tracing::dispatcher::with_default(dispatch, || {
-        c.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(call());
-                }
-                let elapsed = start.elapsed();
-                SAMPLES.lock().unwrap().entry(name).or_default().push(elapsed.as_nanos() as f64 / iters as f64);
-                elapsed
-            })
-        });
-    });
-}
-
-#[inline(never)]
-fn work(x: u64) -> Result<u64, std::fmt::Error> {
-    Ok(black_box(x).wrapping_mul(31))
-}
-
-#[inline(never)]
-async fn work_async(x: u64) -> Result<u64, std::fmt::Error> {
-    Ok(black_box(x).wrapping_mul(31))
+/// Measures `call` with `dispatch` as this thread's subscriber.
+fn measure(c: &mut Criterion, name: &'static str, dispatch: &Dispatch, call: impl FnMut() -> u64) {
+    tracing::dispatcher::with_default(dispatch, || support::measure(c, name, call));
 }
 
 struct Handles {
@@ -125,19 +104,6 @@ async fn find_user_async(x: u64) -> Result<u64, std::fmt::Error> {
     work_async(x).await
 }
 
-#[inline(always)]
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("never waits"),
-    }
-}
-
-fn value(result: Result<u64, std::fmt::Error>) -> u64 {
-    result.unwrap_or_default()
-}
-
 fn cases(c: &mut Criterion) {
     let obs = dispatch(true);
     let defaults = dispatch(false);
@@ -151,19 +117,12 @@ fn cases(c: &mut Criterion) {
     measure(c, "async/hand_written_default_layer", &defaults, || value(run(hand_written_async(black_box(7)))));
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
-}
-
 fn print_ratios() {
-    let samples = SAMPLES.lock().unwrap();
-    if samples.values().any(|v| v.len() < 10) {
+    if support::cases().iter().any(|n| support::median_of(n).is_none()) {
         println!("\n(too few samples for ratios: run without --test)");
         return;
     }
-    let t = |name: String| median(&samples[name.as_str()]);
+    let t = |name: String| support::median_of(&name).unwrap();
     println!("\nWith tracing on (median of criterion samples, this run):");
     for flavour in ["sync", "async"] {
         let bare = t(format!("{flavour}/bare"));
@@ -183,15 +142,7 @@ fn print_ratios() {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40)
-        .configure_from_args()
-}
-
-criterion_group! { name = benches; config = config(); targets = cases }
+criterion_group! { name = benches; config = support::config(40); targets = cases }
 
 fn main() {
     let _metrics = obs_runtime::MetricsRecorder::builder().install().expect("install obs's recorder");

@@ -120,6 +120,38 @@ fn promtool_finds_nothing_to_complain_about() {
     });
 }
 
+/// Starts a receiver here, runs `body` in a child that exports to it over `transport` (with
+/// `env` added last, so it wins), and returns the spans received once `expect` of them arrived
+/// or the wait ran out; `None` inside the child.
+fn spans_from_child(
+    test: &str,
+    case: &str,
+    transport: Transport,
+    env: &[(&str, &str)],
+    expect: usize,
+    body: impl FnOnce(),
+) -> Option<Vec<ReceivedSpan>> {
+    let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
+    let (endpoint, protocol) = match (&receiver, transport) {
+        (Some(r), Transport::Grpc) => (r.grpc_endpoint(), "grpc"),
+        (Some(r), Transport::Http) => (r.http_endpoint(), "http/protobuf"),
+        (None, _) => (String::new(), ""),
+    };
+    let mut all = vec![
+        ("PROMETHEUS_ENABLED", "false"),
+        ("OTEL_SERVICE_NAME", "otlp-check"),
+        ("OTEL_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("LOG_LEVEL", "off"),
+    ];
+    all.extend_from_slice(env);
+    run_in_child(test, case, &all, body)?;
+    let receiver = receiver?;
+    let wait = if expect == 0 { Duration::from_secs(1) } else { Duration::from_secs(10) };
+    Some(receiver.wait_for(wait, |spans| expect > 0 && spans.len() >= expect))
+}
+
 fn span<'a>(spans: &'a [ReceivedSpan], name: &str, error: bool) -> &'a ReceivedSpan {
     spans.iter().find(|s| s.name == name && (s.status == "error") == error).unwrap_or_else(|| {
         panic!(
@@ -162,36 +194,19 @@ fn assert_spans(spans: &[ReceivedSpan], transport: Transport) {
 #[test]
 fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
     // `datadog` is the Datadog Agent's OTLP receiver: the same protocol at the OTLP endpoint.
-    for (exporter, protocol, transport) in [
-        ("otlp", "grpc", Transport::Grpc),
-        ("otlp", "http/protobuf", Transport::Http),
-        ("datadog", "grpc", Transport::Grpc),
-    ] {
-        let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-        let endpoint = receiver.as_ref().map(|r| match transport {
-            Transport::Grpc => r.grpc_endpoint(),
-            Transport::Http => r.http_endpoint(),
-        });
-        let endpoint = endpoint.unwrap_or_default();
-        let env = [
-            ("PROMETHEUS_ENABLED", "false"),
-            ("OTEL_SERVICE_NAME", "otlp-check"),
-            ("OTEL_EXPORTER", exporter),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("LOG_LEVEL", "off"),
-        ];
-        let case = format!("{exporter}-{protocol}");
-        let _ = run_in_child("the_otlp_receiver_gets_spans_over_grpc_and_http", &case, &env, || {
-            runtime().block_on(async {
-                let guard = obs_runtime::init().unwrap();
-                checkout(3).await.unwrap();
-                checkout(10).await.unwrap_err();
-                drop(guard); // flushes
+    for (exporter, transport) in [("otlp", Transport::Grpc), ("otlp", Transport::Http), ("datadog", Transport::Grpc)] {
+        let case = format!("{exporter}-{transport:?}");
+        let env = [("OTEL_EXPORTER", exporter)];
+        let spans =
+            spans_from_child("the_otlp_receiver_gets_spans_over_grpc_and_http", &case, transport, &env, 4, || {
+                runtime().block_on(async {
+                    let guard = obs_runtime::init().unwrap();
+                    checkout(3).await.unwrap();
+                    checkout(10).await.unwrap_err();
+                    drop(guard); // flushes
+                });
             });
-        });
-        if let Some(receiver) = receiver {
-            let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
+        if let Some(spans) = spans {
             assert_eq!(spans.len(), 4, "{case}: {spans:#?}");
             assert_spans(&spans, transport);
         }
@@ -200,46 +215,29 @@ fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
 
 #[test]
 fn debug_attributes_come_back_when_asked_for() {
-    let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-    let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
-    let env = [
-        ("PROMETHEUS_ENABLED", "false"),
-        ("OTEL_EXPORTER", "otlp"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OBS_SPAN_DEBUG_ATTRIBUTES", "true"),
-        ("LOG_LEVEL", "off"),
-    ];
-    let _ = run_in_child("debug_attributes_come_back_when_asked_for", "", &env, || {
-        runtime().block_on(async {
-            let guard = obs_runtime::init().unwrap();
-            checkout(3).await.unwrap();
-            drop(guard);
-        });
-    });
-    if let Some(receiver) = receiver {
-        let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 2);
-        let checkout = spans.iter().find(|s| s.name == "checkout").expect("checkout span");
-        assert!(checkout.attributes.contains_key("busy_ns"), "{:?}", checkout.attributes);
-        assert!(checkout.attributes.keys().any(|k| k.starts_with("code.")), "{:?}", checkout.attributes);
-    }
+    let env = [("OBS_SPAN_DEBUG_ATTRIBUTES", "true")];
+    let Some(spans) =
+        spans_from_child("debug_attributes_come_back_when_asked_for", "", Transport::Grpc, &env, 2, || {
+            runtime().block_on(async {
+                let guard = obs_runtime::init().unwrap();
+                checkout(3).await.unwrap();
+                drop(guard);
+            });
+        })
+    else {
+        return;
+    };
+    let checkout = spans.iter().find(|s| s.name == "checkout").expect("checkout span");
+    assert!(checkout.attributes.contains_key("busy_ns"), "{:?}", checkout.attributes);
+    assert!(checkout.attributes.keys().any(|k| k.starts_with("code.")), "{:?}", checkout.attributes);
 }
 
 #[test]
 fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
-    let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-    let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
-    let env = [
-        ("PROMETHEUS_ENABLED", "false"),
-        ("OTEL_SERVICE_NAME", "otlp-check"),
-        ("OTEL_EXPORTER", "otlp"),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        // Nothing is exported before the guard drops: the flush has to do it.
-        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
-        ("OBS_SHUTDOWN_TIMEOUT", "5s"),
-        ("LOG_LEVEL", "off"),
-    ];
-    let _ = run_in_child("a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans", "", &env, || {
+    // Nothing is exported before the guard drops: the flush has to do it.
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "600000"), ("OBS_SHUTDOWN_TIMEOUT", "5s")];
+    let test = "a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans";
+    let Some(spans) = spans_from_child(test, "", Transport::Grpc, &env, 4, || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let guard = obs_runtime::init().unwrap();
@@ -249,27 +247,18 @@ fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
             drop(guard); // on the runtime's only thread
             assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
         });
-    });
-    if let Some(receiver) = receiver {
-        let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
-        assert_eq!(spans.len(), 4, "{spans:#?}");
-        assert_spans(&spans, Transport::Grpc);
-    }
+    }) else {
+        return;
+    };
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert_spans(&spans, Transport::Grpc);
 }
 
 #[test]
 fn a_guard_dropped_outside_any_runtime_delivers_grpc_spans() {
-    let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-    let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
-    let env = [
-        ("PROMETHEUS_ENABLED", "false"),
-        ("OTEL_SERVICE_NAME", "otlp-check"),
-        ("OTEL_EXPORTER", "otlp"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
-        ("LOG_LEVEL", "off"),
-    ];
-    let _ = run_in_child("a_guard_dropped_outside_any_runtime_delivers_grpc_spans", "", &env, || {
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "600000")];
+    let test = "a_guard_dropped_outside_any_runtime_delivers_grpc_spans";
+    let Some(spans) = spans_from_child(test, "", Transport::Grpc, &env, 4, || {
         // Installed and dropped on a plain thread; the calls run on a runtime in between.
         let guard = obs_runtime::init().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -281,12 +270,11 @@ fn a_guard_dropped_outside_any_runtime_delivers_grpc_spans() {
         let started = Instant::now();
         drop(guard);
         assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
-    });
-    if let Some(receiver) = receiver {
-        let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
-        assert_eq!(spans.len(), 4, "{spans:#?}");
-        assert_spans(&spans, Transport::Grpc);
-    }
+    }) else {
+        return;
+    };
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert_spans(&spans, Transport::Grpc);
 }
 
 #[test]
@@ -378,34 +366,27 @@ fn samplers_and_sdk_disabled_export_nothing_and_resources_are_attached() {
         ("disabled", "always_on", "true", 0),
         ("always_on", "always_on", "false", 4),
     ] {
-        let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
-        let endpoint = receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default();
         let env = [
-            ("PROMETHEUS_ENABLED", "false"),
-            ("OTEL_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("OTEL_TRACES_SAMPLER", sampler),
             ("OTEL_TRACES_SAMPLER_ARG", "0"),
             ("OTEL_SDK_DISABLED", disabled),
-            ("OTEL_SERVICE_NAME", "otlp-check"),
             ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,service.version=1.2.3"),
-            ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child("samplers_and_sdk_disabled_export_nothing_and_resources_are_attached", case, &env, || {
+        let test = "samplers_and_sdk_disabled_export_nothing_and_resources_are_attached";
+        let Some(spans) = spans_from_child(test, case, Transport::Grpc, &env, expect, || {
             runtime().block_on(async {
                 let guard = obs_runtime::init().unwrap();
                 checkout(3).await.unwrap();
                 checkout(10).await.unwrap_err();
                 drop(guard);
             });
-        });
-        if let Some(receiver) = receiver {
-            let spans = receiver.wait_for(Duration::from_secs(if expect == 0 { 1 } else { 10 }), |s| s.len() >= 4);
-            assert_eq!(spans.len(), expect, "{case}: {spans:#?}");
-            for span in &spans {
-                assert_eq!(span.resource.get("deployment.environment").map(String::as_str), Some("test"));
-                assert_eq!(span.resource.get("service.version").map(String::as_str), Some("1.2.3"));
-            }
+        }) else {
+            continue;
+        };
+        assert_eq!(spans.len(), expect, "{case}: {spans:#?}");
+        for span in &spans {
+            assert_eq!(span.resource.get("deployment.environment").map(String::as_str), Some("test"));
+            assert_eq!(span.resource.get("service.version").map(String::as_str), Some("1.2.3"));
         }
     }
 }

@@ -206,28 +206,27 @@ fn harmless_with(endpoint: &str, protocol: &str) {
     });
 }
 
-#[test]
-fn a_collector_refusing_connections_is_harmless() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let endpoint = format!("http://{closed}");
+/// Runs [`harmless_with`] in a child for each OTLP protocol, exporting to `endpoint`.
+fn harmless_for_each_protocol(test: &str, endpoint: &str) {
     for protocol in ["grpc", "http/protobuf"] {
         let env = [
             ("PROMETHEUS_HOST", "127.0.0.1"),
             ("PROMETHEUS_PORT", "0"),
             ("OTEL_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
             ("OBS_SHUTDOWN_TIMEOUT", "2s"),
             ("LOG_LEVEL", "off"),
         ];
-        let _ = run_in_child("a_collector_refusing_connections_is_harmless", protocol, &env, || {
-            harmless_with(
-                &std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap(),
-                &std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap(),
-            );
-        });
+        let _ = run_in_child(test, protocol, &env, || harmless_with(endpoint, protocol));
     }
+}
+
+#[test]
+fn a_collector_refusing_connections_is_harmless() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    harmless_for_each_protocol("a_collector_refusing_connections_is_harmless", &format!("http://{closed}"));
 }
 
 #[test]
@@ -241,24 +240,7 @@ fn a_collector_that_never_answers_is_harmless() {
             held.push(stream);
         }
     });
-    for protocol in ["grpc", "http/protobuf"] {
-        let env = [
-            ("PROMETHEUS_HOST", "127.0.0.1"),
-            ("PROMETHEUS_PORT", "0"),
-            ("OTEL_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-            ("OBS_SHUTDOWN_TIMEOUT", "2s"),
-            ("LOG_LEVEL", "off"),
-        ];
-        let _ = run_in_child("a_collector_that_never_answers_is_harmless", protocol, &env, || {
-            harmless_with(
-                &std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap(),
-                &std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap(),
-            );
-        });
-    }
+    harmless_for_each_protocol("a_collector_that_never_answers_is_harmless", &endpoint);
 }
 
 #[test]
