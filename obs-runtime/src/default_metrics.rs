@@ -23,6 +23,21 @@ pub(crate) fn describe() {
     metrics::describe_gauge!("tokio_alive_tasks", "Tasks alive in the Tokio runtime obs was installed in.");
     metrics::describe_gauge!("tokio_global_queue_depth", "Tasks waiting in the Tokio runtime's global queue.");
     metrics::describe_gauge!(crate::site::WS_GAUGE, "WebSocket connections whose handler is running.");
+    metrics::describe_counter!(
+        "websocket_messages_total",
+        "WebSocket messages by direction (inbound, outbound) and type."
+    );
+    metrics::describe_counter!(
+        "http_requests_total",
+        "HTTP requests served, by method, route template and status code."
+    );
+    metrics::describe_histogram!(
+        "http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to serve an HTTP request in seconds, by method, route template and status code."
+    );
+    metrics::describe_gauge!("http_requests_in_flight", "HTTP requests being served, by method and route template.");
+    metrics::describe_counter!("errors_total", "Errors by type and route: 5xx responses and errors handlers record.");
 }
 
 /// Refreshes `process_*`; called before every render.

@@ -50,7 +50,8 @@ pub(crate) fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         false => None,
     };
     let provider = match (config.exporter, config.sdk_disabled) {
-        (TraceExporter::None, _) | (_, true) => None,
+        (_, true) => None,
+        (TraceExporter::None, false) => Some(telemetry::otlp::local_provider(&config)),
         _ => {
             let _enter = runtime.enter();
             Some(telemetry::otlp::provider(&config)?)
@@ -61,8 +62,10 @@ pub(crate) fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     let mut scrape_addr = None;
     let mut stop_scrape = None;
     if let Some(listener) = listener {
-        let mut recorder =
-            MetricsRecorder::builder().prefix(config.prefix.clone()).global_label("app", &config.service_name);
+        let mut recorder = MetricsRecorder::builder()
+            .prefix(config.prefix.clone())
+            .global_label("app", &config.service_name)
+            .max_series_per_metric(config.max_series_per_metric);
         for (metric, bounds) in &config.buckets {
             recorder = recorder.buckets_for(metric.clone(), bounds);
         }
@@ -96,15 +99,17 @@ pub(crate) fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         );
     }
     match &provider {
+        Some(_) if config.exporter == TraceExporter::None => {
+            tracing::info!("OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported")
+        }
         Some(_) => tracing::info!(
             "OpenTelemetry tracing started (exporter={}, endpoint={})",
             config.exporter_name(),
             config.trace_endpoint()
         ),
-        None if config.sdk_disabled => {
+        None => {
             tracing::info!("OpenTelemetry tracing disabled (OTEL_SDK_DISABLED=true)")
         }
-        None => tracing::info!("OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported"),
     }
     let probe = match tokio::runtime::Handle::try_current() {
         Ok(app_runtime) if config.prometheus_enabled => Some(default_metrics::spawn_scheduler_probe(&app_runtime)),

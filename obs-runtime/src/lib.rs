@@ -34,6 +34,8 @@ mod status;
 mod stellar;
 mod telemetry;
 pub mod testing;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use config::{BatchSettings, Config, LogFormat, OtlpProtocol, Sampler, TraceExporter};
 pub use error::InitError;
@@ -76,6 +78,18 @@ pub fn render() -> String {
         }
         None => String::new(),
     }
+}
+
+/// Counts one error in `errors_total{type,path}`, for handlers that map errors to responses
+/// themselves (the layer counts 5xx responses on its own). Both values pass through the label
+/// normalisation and the series cap.
+///
+/// ```
+/// obs_runtime::record_error("payment_declined", "/payments");
+/// ```
+pub fn record_error(error_type: &str, path: &str) {
+    metrics::counter!("errors_total", "type" => normalise_label(error_type), "path" => normalise_label(path))
+        .increment(1);
 }
 
 /// Used by the macros' expansions. Not public API: it changes without notice.

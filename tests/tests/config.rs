@@ -32,6 +32,7 @@ const WRONG: &[(&str, &str, &str)] = &[
     ("STELLAR_NETWORK", "main net", "ASCII letters, digits and _ . : / -"),
     ("OBS_SHUTDOWN_TIMEOUT", "forever", "a duration such as 5s"),
     ("OBS_SPAN_DEBUG_ATTRIBUTES", "verbose", "true or false"),
+    ("OBS_MAX_SERIES_PER_METRIC", "0", "a whole number greater than 0"),
 ];
 
 #[test]

@@ -131,6 +131,7 @@ pub struct Config {
     pub(crate) stellar_network: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) span_debug_attributes: bool,
+    pub(crate) max_series_per_metric: usize,
     pub(crate) warnings: Vec<String>,
 }
 
@@ -192,6 +193,7 @@ impl Default for Config {
             stellar_network: "testnet".to_owned(),
             shutdown_timeout: Duration::from_secs(5),
             span_debug_attributes: false,
+            max_series_per_metric: 2_000,
             warnings: Vec::new(),
         }
     }
@@ -317,6 +319,9 @@ impl Config {
         }
         if let Some(debug) = vars.bool("OBS_SPAN_DEBUG_ATTRIBUTES")? {
             config.span_debug_attributes = debug;
+        }
+        if let Some(cap) = vars.positive("OBS_MAX_SERIES_PER_METRIC")? {
+            config.max_series_per_metric = cap;
         }
         config.validate()?;
         Ok(config)
@@ -447,6 +452,13 @@ impl Config {
     /// Keeps tracing-opentelemetry's `busy_ns`, `idle_ns`, `thread.*` and `code.*` attributes.
     pub fn span_debug_attributes(mut self, on: bool) -> Self {
         self.span_debug_attributes = on;
+        self
+    }
+
+    /// Caps the distinct label sets of each metric (default 2 000); see
+    /// [`crate::MetricsRecorderBuilder::max_series_per_metric`].
+    pub fn max_series_per_metric(mut self, cap: usize) -> Self {
+        self.max_series_per_metric = cap;
         self
     }
 

@@ -7,6 +7,7 @@
 //! the global labels (`app`).
 
 mod buckets;
+mod cardinality;
 
 pub(crate) use buckets::check as check_buckets;
 pub(crate) mod call_stats;
@@ -14,11 +15,12 @@ mod histogram;
 
 use std::sync::{Arc, OnceLock};
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder as _, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::InitError;
 use call_stats::CallStatsRegistry;
+use cardinality::CardinalityGuard;
 use histogram::HistogramRegistry;
 
 static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
@@ -55,9 +57,18 @@ pub struct MetricsRecorderBuilder {
     prefix: String,
     global_labels: Vec<(String, String)>,
     buckets: Vec<(String, Vec<f64>)>,
+    max_series_per_metric: Option<usize>,
 }
 
 impl MetricsRecorderBuilder {
+    /// Caps the distinct label sets of each metric (default 2 000). Past the cap, new label
+    /// sets are counted in the metric's `overflow="true"` series and in
+    /// `obs_series_overflow_total{metric}`.
+    pub fn max_series_per_metric(mut self, cap: usize) -> Self {
+        self.max_series_per_metric = Some(cap);
+        self
+    }
+
     /// Prefixes every metric name, e.g. `gemini_flow_`.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -100,6 +111,7 @@ impl MetricsRecorderBuilder {
             global_labels: self.global_labels.clone(),
             buckets: buckets.iter().map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice()))).collect(),
             histograms: HistogramRegistry::default(),
+            guard: CardinalityGuard::new(self.max_series_per_metric.unwrap_or(cardinality::DEFAULT_MAX_SERIES)),
             call_stats: CallStatsRegistry::new(self.prefix.clone(), self.global_labels, buckets),
         });
         let handle = MetricsHandle { prometheus: inner.handle(), shared };
@@ -120,6 +132,7 @@ struct Shared {
     buckets: Vec<(String, Arc<[f64]>)>,
     histograms: HistogramRegistry,
     call_stats: CallStatsRegistry,
+    guard: CardinalityGuard,
 }
 
 impl Shared {
@@ -177,11 +190,31 @@ impl MetricsRecorder {
     /// of the macros use the fused store on its next call.
     pub fn install(self) -> Result<MetricsHandle, InitError> {
         let handle = self.handle();
+        self.inner.describe_counter(
+            KeyName::from(format!("{}{}", handle.shared.prefix, cardinality::OVERFLOW_TOTAL)),
+            None,
+            SharedString::from(
+                "Label sets turned away by obs's per-metric series cap (OBS_MAX_SERIES_PER_METRIC), by metric; \
+                 their samples are counted in the metric's overflow=\"true\" series.",
+            ),
+        );
         metrics::set_global_recorder(self).map_err(|_| InitError::RecorderAlreadyInstalled)?;
         let _ = INSTALLED.set(handle.clone());
         crate::clock::warm_up();
         crate::site::invalidate_handles();
         Ok(handle)
+    }
+}
+
+impl MetricsRecorder {
+    /// The prefixed, normalised key, or its metric's overflow series past the series cap.
+    fn admitted(&self, key: &Key, metadata: &Metadata<'_>) -> Key {
+        let shared = &self.handle.shared;
+        shared.guard.admit(shared.prefixed(key), || {
+            let metric = Label::new("metric", key.name().to_owned());
+            let overflow = Key::from_parts(format!("{}{}", shared.prefix, cardinality::OVERFLOW_TOTAL), vec![metric]);
+            self.inner.register_counter(&overflow, metadata)
+        })
     }
 }
 
@@ -200,16 +233,17 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        self.inner.register_counter(&self.handle.shared.prefixed(key), metadata)
+        self.inner.register_counter(&self.admitted(key, metadata), metadata)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        self.inner.register_gauge(&self.handle.shared.prefixed(key), metadata)
+        self.inner.register_gauge(&self.admitted(key, metadata), metadata)
     }
 
-    fn register_histogram(&self, key: &Key, _metadata: &Metadata<'_>) -> Histogram {
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
         let shared = &self.handle.shared;
-        Histogram::from_arc(shared.histograms.register(shared.prefixed(key), || shared.bounds_for(key.name())))
+        let admitted = self.admitted(key, metadata);
+        Histogram::from_arc(shared.histograms.register(admitted, || shared.bounds_for(key.name())))
     }
 }
 

@@ -46,6 +46,12 @@ pub(crate) fn provider(config: &Config) -> Result<SdkTracerProvider, InitError> 
         .build())
 }
 
+/// A provider that exports nothing (`OTEL_EXPORTER=none`): spans still get trace and span ids,
+/// so log lines keep naming their trace and propagation keeps working.
+pub(crate) fn local_provider(config: &Config) -> SdkTracerProvider {
+    SdkTracerProvider::builder().with_sampler(sampler(config.sampler)).with_resource(resource(config)).build()
+}
+
 fn sampler(sampler: Sampler) -> SdkSampler {
     match sampler {
         Sampler::AlwaysOn => SdkSampler::AlwaysOn,

@@ -1,7 +1,12 @@
-//! HTTP pieces for axum 0.8 apps (feature `http`).
+//! HTTP pieces for axum 0.8 apps (feature `http`): [`ObsLayer`] for the requests an app serves,
+//! and [`metrics_handler`] for apps that serve `/metrics` on their own router.
+
+mod layer;
 
 use axum::http::header;
 use axum::response::IntoResponse;
+
+pub use layer::{ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
 
 /// An axum handler serving obs's Prometheus exposition, for apps that mount `/metrics` on their
 /// own router instead of (or besides) obs's scrape server.

@@ -1,0 +1,251 @@
+//! `ObsLayer`: metrics, a server span and a request id for every request an axum app serves.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::{ConnectInfo, MatchedPath};
+use http::{HeaderValue, Method, Request, Response};
+use tower::{Layer, Service};
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::clock;
+
+/// The header a request id is read from and echoed in.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The path label of a request that matched no route.
+pub const UNMATCHED: &str = "unmatched";
+
+/// A tower layer for axum 0.8 routers: records `http_requests_total{method,path,status_code}`,
+/// `http_request_duration_seconds{method,path,status_code}` and
+/// `http_requests_in_flight{method,path}` with the matched route template as `path`; opens the
+/// server span `"{method} {route}"` continuing an incoming W3C `traceparent`; reads or
+/// generates `x-request-id`, echoes it, and puts it on the span and every log line; counts
+/// `errors_total{type,path}` for 5xx responses. `/healthz`, `/ready` and `/metrics` are not
+/// recorded unless [`ObsLayer::skip_paths`] says otherwise.
+///
+/// Add it with `Router::layer`, so it runs after routing and sees the matched route:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use obs_runtime::http::ObsLayer;
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "user" }))
+///     .layer(ObsLayer::new());
+/// ```
+#[derive(Clone, Debug)]
+pub struct ObsLayer {
+    skip: Arc<[String]>,
+}
+
+impl Default for ObsLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ObsLayer {
+    /// The layer with the default skip list: `/healthz`, `/ready`, `/metrics`.
+    pub fn new() -> Self {
+        Self { skip: Arc::from(["/healthz".to_owned(), "/ready".to_owned(), "/metrics".to_owned()]) }
+    }
+
+    /// Replaces the paths (exact request paths) that are served but not recorded.
+    #[must_use]
+    pub fn skip_paths<I, P>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        self.skip = paths.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+impl<S> Layer<S> for ObsLayer {
+    type Service = ObsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ObsService { inner, skip: self.skip.clone() }
+    }
+}
+
+/// The service [`ObsLayer`] wraps around each route.
+#[derive(Clone, Debug)]
+pub struct ObsService<S> {
+    inner: S,
+    skip: Arc<[String]>,
+}
+
+/// `method` as a label: one of the nine standard methods, else `_OTHER` (OpenTelemetry's rule),
+/// so a client cannot mint series with made-up methods.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
+    }
+}
+
+/// The caller's request id when it is a sensible one, else a new UUID v4.
+fn request_id<B>(request: &Request<B>) -> HeaderValue {
+    request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(|b| b.is_ascii_graphic()))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value")
+        })
+}
+
+impl<S, B, ResBody> Service<Request<B>> for ObsService<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        if self.skip.iter().any(|p| p == request.uri().path()) {
+            return ResponseFuture { inner: self.inner.call(request), state: None };
+        }
+        let method = method_label(request.method());
+        let route: Arc<str> =
+            request.extensions().get::<MatchedPath>().map_or_else(|| Arc::from(UNMATCHED), |m| Arc::from(m.as_str()));
+        let request_id = request_id(&request);
+        let span = tracing::info_span!(
+            "http.server.request",
+            otel.name = %format_args!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            "http.request.method" = method,
+            "http.route" = &*route,
+            "url.path" = request.uri().path(),
+            "url.scheme" = request.uri().scheme_str().unwrap_or("http"),
+            "http.response.status_code" = tracing::field::Empty,
+            "client.address" = tracing::field::Empty,
+            "user_agent.original" = tracing::field::Empty,
+            request_id = request_id.to_str().unwrap_or_default(),
+        );
+        if !span.is_disabled() {
+            // A malformed or missing traceparent extracts as an empty context: a new trace.
+            let _ = span.set_parent(crate::propagation::extract(request.headers()));
+            if let Some(agent) = request.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()) {
+                span.record("user_agent.original", agent);
+            }
+            if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>() {
+                span.record("client.address", tracing::field::display(addr.ip()));
+            }
+        }
+        request.extensions_mut().insert(RequestId(request_id.clone()));
+        let in_flight = InFlight::enter(method, route.clone());
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner,
+            state: Some(State { span, method, route, request_id, start: clock::now(), _in_flight: in_flight }),
+        }
+    }
+}
+
+/// The request id of the request being handled, for handlers: `Extension<RequestId>`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub HeaderValue);
+
+/// Keeps `http_requests_in_flight{method,path}` one higher until the response is done or the
+/// client has gone and the future was dropped.
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter(method: &'static str, route: Arc<str>) -> Self {
+        let gauge = metrics::gauge!("http_requests_in_flight", "method" => method, "path" => route.to_string());
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+struct State {
+    span: Span,
+    method: &'static str,
+    route: Arc<str>,
+    request_id: HeaderValue,
+    start: u64,
+    _in_flight: InFlight,
+}
+
+impl State {
+    fn finish<B>(self, response: &mut Response<B>) {
+        let status = response.status();
+        let code = status.as_u16().to_string();
+        let seconds = clock::nanos_since(self.start) as f64 * 1e-9;
+        let path = self.route.to_string();
+        metrics::counter!("http_requests_total", "method" => self.method, "path" => path.clone(), "status_code" => code.clone())
+            .increment(1);
+        metrics::histogram!("http_request_duration_seconds", "method" => self.method, "path" => path.clone(), "status_code" => code)
+            .record(seconds);
+        self.span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            self.span.record("otel.status_code", "ERROR");
+            crate::record_error(&format!("http_{}", status.as_u16()), &path);
+        }
+        response.headers_mut().insert(REQUEST_ID_HEADER, self.request_id);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ObsService`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        state: Option<State>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.state.as_ref().map(|state| state.span.enter());
+        let mut output = std::task::ready!(this.inner.poll(cx));
+        drop(_entered);
+        if let (Ok(response), Some(state)) = (&mut output, this.state.take()) {
+            state.finish(response);
+        }
+        Poll::Ready(output)
+    }
+}
