@@ -100,8 +100,12 @@ async fn find_slowly(delay: Duration) -> Result<u32, std::io::Error> {
 
 #[tokio::test]
 async fn a_dropped_future_records_cancelled_with_its_duration() {
-    let (result, captured) =
-        capture_async(tokio::time::timeout(Duration::from_millis(50), find_slowly(Duration::from_secs(30)))).await;
+    // The timeout is created inside the capture: its deadline must not start before the call
+    // does, or the call legitimately runs for less than 50 ms (a flake seen in CI).
+    let (result, captured) = capture_async(async {
+        tokio::time::timeout(Duration::from_millis(50), find_slowly(Duration::from_secs(30))).await
+    })
+    .await;
     assert!(result.is_err(), "timed out");
     assert_counted(&captured, TOTAL, DURATION, &[("table", "slow")], "cancelled");
     let duration = captured.histogram(DURATION, &[("table", "slow")]).unwrap();
