@@ -1,0 +1,116 @@
+//! mentorsmind: the reference service. A mentoring-platform backend (users, sessions with
+//! reminder jobs, Stellar payments, WebSocket notifications) instrumented with obs, runnable on
+//! embedded defaults (SQLite, in-process queue) or against PostgreSQL and Redis.
+
+mod cache;
+pub mod db;
+mod demo;
+pub mod horizon;
+pub mod jobs;
+mod notify;
+mod routes;
+pub mod settings;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use settings::Settings;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct App {
+    db: db::Db,
+    cache: cache::Cache,
+    queue: jobs::Queue,
+    horizon: horizon::Horizon,
+    notifier: notify::Notifier,
+}
+
+/// Runs the service until SIGINT or SIGTERM.
+pub fn main() -> ExitCode {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("mentorsmind: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
+    match runtime.block_on(run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mentorsmind: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = obs_runtime::Config::from_env()?;
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        config = config.service_name("mentorsmind");
+    }
+    let obs = config.service_version(env!("CARGO_PKG_VERSION")).install()?;
+
+    let db = db::Db::connect(&settings.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let backend = if settings.database_url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };
+    let (cache, queue, source) = match &settings.redis_url {
+        Some(url) => {
+            let client = redis::Client::open(url.as_str())?;
+            let connection = redis::aio::ConnectionManager::new(client.clone())
+                .await
+                .map_err(|e| format!("cannot reach Redis at {url}: {e}"))?;
+            let (queue, source) = jobs::Queue::redis(&client, connection.clone()).await?;
+            tracing::info!("storage: {backend}; cache and job queue: Redis");
+            (cache::Cache::redis(connection), queue, source)
+        }
+        None => {
+            let (queue, source) = jobs::Queue::in_process();
+            tracing::info!("storage: {backend}; no REDIS_URL, so no cache and an in-process job queue");
+            (cache::Cache::disabled(), queue, source)
+        }
+    };
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(jobs::work(source, stopped.clone()));
+    let horizon = horizon::Horizon::new(settings.horizon_url.clone(), settings.horizon_timeout);
+    let app = App { db: db.clone(), cache, queue, horizon, notifier: notify::Notifier::default() };
+
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", settings.port))
+        .await
+        .map_err(|e| format!("cannot listen on port {}: {e}", settings.port))?;
+    let port = listener.local_addr()?.port();
+    tracing::info!(port, "mentorsmind listening on http://127.0.0.1:{port}");
+    let demo = settings.demo_traffic.then(|| tokio::spawn(demo::drive(port, stopped)));
+
+    let service = routes::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+
+    tracing::info!("shutting down: draining jobs and flushing telemetry");
+    let _ = stop.send(true);
+    if let Some(demo) = demo {
+        demo.abort();
+    }
+    if tokio::time::timeout(Duration::from_secs(10), worker).await.is_err() {
+        tracing::warn!("the job worker did not finish within 10 s");
+    }
+    db.close().await;
+    drop(obs);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
