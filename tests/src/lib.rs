@@ -1,6 +1,7 @@
 //! Shared helpers for obs's behaviour, UI and end-to-end tests.
 
 pub mod child;
+pub mod horizon_stub;
 pub mod otlp_receiver;
 pub mod prometheus;
 

@@ -96,15 +96,16 @@ impl PrometheusServer {
         parsed["data"]["result"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Polls `promql` until it returns a non-empty result whose values are numbers, or fails.
+    /// Polls `promql` until it returns a non-empty result with at least one finite value, or
+    /// fails. (A series whose only increase happened before the first scrape has a zero rate,
+    /// so a quantile over it is NaN: that is an answer, not a missing one.)
     pub fn wait_for_result(&self, promql: &str, timeout: Duration) -> Vec<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let result = self.query(promql);
-            let numeric = !result.is_empty()
-                && result
-                    .iter()
-                    .all(|r| r["value"][1].as_str().is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite)));
+            let numeric = result
+                .iter()
+                .any(|r| r["value"][1].as_str().is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite)));
             if numeric {
                 return result;
             }

@@ -61,7 +61,14 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let pool =
-            AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(3)).connect(url).await?;
+            // No ping before every query (sqlx's default costs a round trip each time): a connection
+            // the server dropped fails its next query once, is discarded, and shows as an error.
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(3))
+                .test_before_acquire(false)
+                .connect(url)
+                .await?;
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, name, sql)| {
