@@ -23,7 +23,10 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
-const REDIS: &str = "redis://127.0.0.1:6379/0";
+/// A Redis database of this run's own (1-15), so concurrent runs never share a job queue.
+fn redis_url() -> String {
+    format!("redis://127.0.0.1:6379/{}", 1 + std::process::id() % 15)
+}
 
 /// The service, started with `env`, its JSON log lines collected as they come.
 struct Service {
@@ -250,9 +253,10 @@ fn postgres_redis_prometheus_and_otlp_end_to_end() {
     let mut receiver = OtlpReceiver::start();
     let otlp = receiver.grpc_endpoint();
     let database_url = database.url();
+    let redis = redis_url();
     let service = Service::start(&[
         ("DATABASE_URL", database_url.as_str()),
-        ("REDIS_URL", REDIS),
+        ("REDIS_URL", redis.as_str()),
         ("STELLAR_HORIZON_URL", horizon.url.as_str()),
         ("OTEL_EXPORTER", "otlp"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
@@ -345,8 +349,23 @@ fn postgres_redis_prometheus_and_otlp_end_to_end() {
             .unwrap();
         assert_eq!(failed.status(), 502);
         assert!(json_of(failed).await["error"].as_str().unwrap().contains("Stellar Horizon answered 500"));
+        // A Horizon that never answers: the payment fails with 502 at the client's timeout.
+        horizon.set_mode(Mode::Timeout);
+        let started = Instant::now();
+        let silent = http
+            .post(format!("{api}/payments"))
+            .json(&json!({"user_id": mentee_id, "destination": account, "amount": "3"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(silent.status(), 502);
+        assert!(
+            started.elapsed() < Duration::from_secs(9),
+            "answered at the Horizon timeout, not later: {:?}",
+            started.elapsed()
+        );
         horizon.set_mode(Mode::Normal);
-        served += 3;
+        served += 4;
         // Keep the mix flowing while Prometheus discovers and scrapes the target (it applies new
         // targets after a few seconds); the socket stays open.
         let steady = Steady::start(api.clone(), mentor_id.clone(), mentee_id.clone());
