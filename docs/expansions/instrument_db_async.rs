@@ -15,7 +15,7 @@ async fn find_user(pool: &PgPool, id: i64) -> Result<User, sqlx::Error> {
         ::obs_runtime::__private::tracing::field::Empty, "user.id" = id
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
-    let (__obs_ret, __obs_timer) = ::obs_runtime::__private::Instrumented::new(
+    ::obs_runtime::__private::Instrumented::new(
             __obs_timer,
             async move {
                 #[allow(
@@ -33,17 +33,16 @@ async fn find_user(pool: &PgPool, id: i64) -> Result<User, sqlx::Error> {
                     .fetch_one(pool)
                     .await
             },
+            |__obs_ref| {
+                #[allow(unused_imports)]
+                use ::obs_runtime::__private::{
+                    ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
+                    ClassifyResult as _,
+                };
+                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                    .__obs_outcome();
+                __obs_outcome
+            },
         )
-        .await;
-    {
-        #[allow(unused_imports)]
-        use ::obs_runtime::__private::{
-            ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-            ClassifyResult as _,
-        };
-        let __obs_outcome = (&&&::obs_runtime::__private::Ret(&__obs_ret))
-            .__obs_outcome();
-        __obs_timer.finish(__obs_outcome);
-    }
-    __obs_ret
+        .await
 }

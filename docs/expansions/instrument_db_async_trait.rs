@@ -32,7 +32,7 @@ where
             &__OBS_SITE,
             __obs_span,
         );
-        let (__obs_ret, __obs_timer) = ::obs_runtime::__private::Instrumented::new(
+        ::obs_runtime::__private::Instrumented::new(
                 __obs_timer,
                 async move {
                     let __self = self;
@@ -40,18 +40,17 @@ where
                     let __ret: Result<User, DbError> = { __self.repo.find(id).await };
                     #[allow(unreachable_code)] __ret
                 },
+                |__obs_ref| {
+                    #[allow(unused_imports)]
+                    use ::obs_runtime::__private::{
+                        ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
+                        ClassifyResult as _,
+                    };
+                    let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                        .__obs_outcome();
+                    __obs_outcome
+                },
             )
-            .await;
-        {
-            #[allow(unused_imports)]
-            use ::obs_runtime::__private::{
-                ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-                ClassifyResult as _,
-            };
-            let __obs_outcome = (&&&::obs_runtime::__private::Ret(&__obs_ret))
-                .__obs_outcome();
-            __obs_timer.finish(__obs_outcome);
-        }
-        __obs_ret
+            .await
     })
 }

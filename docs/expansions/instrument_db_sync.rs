@@ -15,6 +15,7 @@ fn find_user(pool: &Pool, id: i64) -> Result<User, sqlx::Error> {
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
+    let mut __obs_timer = __obs_timer;
     let __obs_ret = {
         let __obs_entered = __obs_timer.span().enter();
         ::obs_runtime::__private::call_once(move || {
@@ -32,14 +33,18 @@ fn find_user(pool: &Pool, id: i64) -> Result<User, sqlx::Error> {
         })
     };
     {
-        #[allow(unused_imports)]
-        use ::obs_runtime::__private::{
-            ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-            ClassifyResult as _,
-        };
-        let __obs_outcome = (&&&::obs_runtime::__private::Ret(&__obs_ret))
-            .__obs_outcome();
-        __obs_timer.finish(__obs_outcome);
+        let __obs_ref = &__obs_ret;
+        __obs_timer
+            .finish({
+                #[allow(unused_imports)]
+                use ::obs_runtime::__private::{
+                    ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
+                    ClassifyResult as _,
+                };
+                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                    .__obs_outcome();
+                __obs_outcome
+            });
     }
     __obs_ret
 }

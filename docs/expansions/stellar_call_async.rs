@@ -15,7 +15,7 @@ async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonErro
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
-    let (__obs_ret, __obs_timer) = ::obs_runtime::__private::Instrumented::new(
+    ::obs_runtime::__private::Instrumented::new(
             __obs_timer,
             async move {
                 #[allow(
@@ -30,17 +30,16 @@ async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonErro
                 }
                 client.account(id).await
             },
+            |__obs_ref| {
+                #[allow(unused_imports)]
+                use ::obs_runtime::__private::{
+                    ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
+                    ClassifyResult as _,
+                };
+                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                    .__obs_outcome();
+                __obs_outcome
+            },
         )
-        .await;
-    {
-        #[allow(unused_imports)]
-        use ::obs_runtime::__private::{
-            ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-            ClassifyResult as _,
-        };
-        let __obs_outcome = (&&&::obs_runtime::__private::Ret(&__obs_ret))
-            .__obs_outcome();
-        __obs_timer.finish(__obs_outcome);
-    }
-    __obs_ret
+        .await
 }

@@ -8,7 +8,7 @@ async fn process(payment: Payment) -> Receipt {
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::untimed(__obs_span);
-    let (__obs_ret, __obs_timer) = ::obs_runtime::__private::Instrumented::new(
+    ::obs_runtime::__private::Instrumented::new(
             __obs_timer,
             async move {
                 #[allow(
@@ -23,22 +23,21 @@ async fn process(payment: Payment) -> Receipt {
                 }
                 gateway::charge(payment).await
             },
+            |__obs_ref| {
+                #[allow(unused_imports)]
+                use ::obs_runtime::__private::{
+                    ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
+                    ClassifyResult as _,
+                };
+                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                    .__obs_outcome();
+                let __obs_outcome = if is_declined(__obs_ref) {
+                    __obs_outcome.error_if("is_declined returned true")
+                } else {
+                    __obs_outcome
+                };
+                __obs_outcome
+            },
         )
-        .await;
-    {
-        #[allow(unused_imports)]
-        use ::obs_runtime::__private::{
-            ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-            ClassifyResult as _,
-        };
-        let __obs_outcome = (&&&::obs_runtime::__private::Ret(&__obs_ret))
-            .__obs_outcome();
-        let __obs_outcome = if is_declined(&__obs_ret) {
-            __obs_outcome.error_if("is_declined returned true")
-        } else {
-            __obs_outcome
-        };
-        __obs_timer.finish(__obs_outcome);
-    }
-    __obs_ret
+        .await
 }

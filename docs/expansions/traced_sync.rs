@@ -8,6 +8,7 @@ fn settle(amount: u64) -> u64 {
         "otel.status_description" = ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::untimed(__obs_span);
+    let mut __obs_timer = __obs_timer;
     let __obs_ret = {
         let __obs_entered = __obs_timer.span().enter();
         ::obs_runtime::__private::call_once(move || {
@@ -25,14 +26,18 @@ fn settle(amount: u64) -> u64 {
         })
     };
     {
-        #[allow(unused_imports)]
-        use ::obs_runtime::__private::{
-            ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-            ClassifyResult as _,
-        };
-        let __obs_outcome = (&&&::obs_runtime::__private::Ret(&__obs_ret))
-            .__obs_outcome();
-        __obs_timer.finish(__obs_outcome);
+        let __obs_ref = &__obs_ret;
+        __obs_timer
+            .finish({
+                #[allow(unused_imports)]
+                use ::obs_runtime::__private::{
+                    ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
+                    ClassifyResult as _,
+                };
+                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                    .__obs_outcome();
+                __obs_outcome
+            });
     }
     __obs_ret
 }

@@ -63,17 +63,21 @@ fn instrument(kind: MacroKind, model: &Model, mut function: ItemFn) -> TokenStre
     }
 
     let prelude = prelude(model, &function, &private);
-    let classify = classify(model, &private);
+    let outcome = outcome(model, &private);
     let new_block: Block = match shape {
         Shape::Sync => {
             let hinted = hinted(&function.block, &function.sig.output);
             syn::parse_quote!({
                 #prelude
+                let mut __obs_timer = __obs_timer;
                 let __obs_ret = {
                     let __obs_entered = __obs_timer.span().enter();
                     #private::call_once(move || #hinted)
                 };
-                #classify
+                {
+                    let __obs_ref = &__obs_ret;
+                    __obs_timer.finish(#outcome);
+                }
                 __obs_ret
             })
         }
@@ -81,17 +85,13 @@ fn instrument(kind: MacroKind, model: &Model, mut function: ItemFn) -> TokenStre
             let hinted = hinted(&function.block, &function.sig.output);
             syn::parse_quote!({
                 #prelude
-                let (__obs_ret, __obs_timer) = #private::Instrumented::new(__obs_timer, async move #hinted).await;
-                #classify
-                __obs_ret
+                #private::Instrumented::new(__obs_timer, async move #hinted, |__obs_ref| #outcome).await
             })
         }
         Shape::AsyncTrait { stmt } => replace_boxed_future(&function.block, stmt, |inner| {
             quote!({
                 #prelude
-                let (__obs_ret, __obs_timer) = #private::Instrumented::new(__obs_timer, #inner).await;
-                #classify
-                __obs_ret
+                #private::Instrumented::new(__obs_timer, #inner, |__obs_ref| #outcome).await
             })
         }),
     };
@@ -219,27 +219,28 @@ fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream 
     }
 }
 
-/// Classifies `__obs_ret` by its type, applies `ok_if`/`error_if`, and finishes the timer.
-fn classify(model: &Model, private: &TokenStream) -> TokenStream {
+/// The outcome of the call whose return value `__obs_ref: &Return` borrows: classified by its
+/// type, then `ok_if`/`error_if` applied.
+fn outcome(model: &Model, private: &TokenStream) -> TokenStream {
     let ok_if = model.ok_if.as_ref().map(|path| {
         quote! {
-            let __obs_outcome = if #path(&__obs_ret) { __obs_outcome.ok_if() } else { __obs_outcome };
+            let __obs_outcome = if #path(__obs_ref) { __obs_outcome.ok_if() } else { __obs_outcome };
         }
     });
     let error_if = model.error_if.as_ref().map(|path| {
         let message = format!("{} returned true", path_text(path));
         quote! {
-            let __obs_outcome = if #path(&__obs_ret) { __obs_outcome.error_if(#message) } else { __obs_outcome };
+            let __obs_outcome = if #path(__obs_ref) { __obs_outcome.error_if(#message) } else { __obs_outcome };
         }
     });
     quote! {
         {
             #[allow(unused_imports)]
             use #private::{ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _, ClassifyResult as _};
-            let __obs_outcome = (&&&#private::Ret(&__obs_ret)).__obs_outcome();
+            let __obs_outcome = (&&&#private::Ret(__obs_ref)).__obs_outcome();
             #ok_if
             #error_if
-            __obs_timer.finish(__obs_outcome);
+            __obs_outcome
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What one instrumented call carries from start to finish: its timer, its span, and the guard
 //! that still records it when the call panics or its future is dropped.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,19 +26,29 @@ pub struct Timer {
     span: Span,
     sink: Option<Arc<Sink>>,
     done: bool,
+    /// Set while unwinding out of a poll: the owner drops the future only after the unwinding
+    /// ends, when `thread::panicking()` no longer tells.
+    panicked: Cell<bool>,
 }
 
 impl Timer {
     /// Starts timing a call of `site` whose span is `span`.
     #[inline]
     pub fn start(site: &'static Site, span: Span) -> Self {
-        Self { site: Some(site), start: clock::now(), span, sink: testing::current_sink(), done: false }
+        Self {
+            site: Some(site),
+            start: clock::now(),
+            span,
+            sink: testing::current_sink(),
+            done: false,
+            panicked: Cell::new(false),
+        }
     }
 
     /// A call that has a span but no metrics (`#[traced]`).
     #[inline]
     pub fn untimed(span: Span) -> Self {
-        Self { site: None, start: 0, span, sink: None, done: false }
+        Self { site: None, start: 0, span, sink: None, done: false, panicked: Cell::new(false) }
     }
 
     /// The call's span.
@@ -46,9 +57,12 @@ impl Timer {
         &self.span
     }
 
-    /// Records the call with its classified outcome.
+    /// Records the call with its classified outcome, once.
     #[inline]
-    pub fn finish(mut self, outcome: Outcome<'_>) {
+    pub fn finish(&mut self, outcome: Outcome<'_>) {
+        if self.done {
+            return;
+        }
         self.done = true;
         self.record(outcome.status());
         if let Outcome::Error(detail) = outcome {
@@ -73,7 +87,7 @@ impl Drop for Timer {
         if self.done {
             return;
         }
-        if std::thread::panicking() {
+        if std::thread::panicking() || self.panicked.get() {
             self.record(Status::Error);
             record_error(&self.span, ErrorDetail::Opaque("panicked", "panic"));
         } else {
@@ -101,60 +115,70 @@ fn record_error(span: &Span, detail: ErrorDetail<'_>) {
 }
 
 pin_project_lite::pin_project! {
-    /// The instrumented future of an async call: enters the span on every poll, and hands the
-    /// timer back with the output so the caller classifies it with concrete types in scope.
-    /// Dropped before completion, the timer records `cancelled`; a panic inside a poll records
-    /// `error` at once, because the owner drops the future only after the unwinding ends.
-    #[derive(Debug)]
+    /// The instrumented future of an async call: enters the span on every poll and, on
+    /// completion, classifies the output with the expansion's `classify` (written where the
+    /// output's concrete type is known) and records the call. Dropped before completion, the
+    /// timer records `cancelled`; a panic inside a poll records `error`.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Instrumented<F> {
+    pub struct Instrumented<F, C> {
         #[pin]
         inner: F,
-        span: Span,
-        timer: Option<Timer>,
+        timer: Timer,
+        classify: Option<C>,
     }
 }
 
-impl<F> Instrumented<F> {
+impl<F, C> std::fmt::Debug for Instrumented<F, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instrumented").field("timer", &self.timer).finish_non_exhaustive()
+    }
+}
+
+impl<F, C> Instrumented<F, C>
+where
+    F: Future,
+    C: for<'a> FnOnce(&'a F::Output) -> Outcome<'a>,
+{
     /// Wraps the user's future.
     #[inline]
-    pub fn new(timer: Timer, inner: F) -> Self {
-        Self { inner, span: timer.span.clone(), timer: Some(timer) }
+    pub fn new(timer: Timer, inner: F, classify: C) -> Self {
+        Self { inner, timer, classify: Some(classify) }
     }
 }
 
-struct PanicGuard<'a>(&'a mut Option<Timer>);
+/// Marks the timer as panicked when dropped during unwinding.
+struct PanicFlag<'a>(&'a Cell<bool>);
 
-impl Drop for PanicGuard<'_> {
+impl Drop for PanicFlag<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            // Dropped while unwinding, so the timer records `error`.
-            self.0.take();
+            self.0.set(true);
         }
     }
 }
 
-impl<F: Future> Future for Instrumented<F> {
-    type Output = (F::Output, Timer);
+impl<F, C> Future for Instrumented<F, C>
+where
+    F: Future,
+    C: for<'a> FnOnce(&'a F::Output) -> Outcome<'a>,
+{
+    type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _entered = this.span.enter();
-        let guard = PanicGuard(this.timer);
-        let output = match this.inner.poll(cx) {
-            Poll::Ready(output) => output,
-            Poll::Pending => return Poll::Pending,
+        let output = {
+            let _entered = this.timer.span.enter();
+            let _flag = PanicFlag(&this.timer.panicked);
+            match this.inner.poll(cx) {
+                Poll::Ready(output) => output,
+                Poll::Pending => return Poll::Pending,
+            }
         };
-        let timer = guard.0.take().unwrap_or_else(|| Timer::untimed(Span::none()).into_done());
-        Poll::Ready((output, timer))
-    }
-}
-
-impl Timer {
-    fn into_done(mut self) -> Self {
-        self.done = true;
-        self
+        if let Some(classify) = this.classify.take() {
+            this.timer.finish(classify(&output));
+        }
+        Poll::Ready(output)
     }
 }
 

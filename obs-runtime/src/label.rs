@@ -15,5 +15,14 @@ pub const MAX_LABEL_CHARS: usize = 128;
 /// assert_eq!(obs_runtime::normalise_label("ok"), "ok");
 /// ```
 pub fn normalise_label(value: &str) -> String {
+    if !needs_normalising(value) {
+        return value.to_owned();
+    }
     value.chars().take(MAX_LABEL_CHARS).map(|c| if c == '\\' || c == '"' || c.is_control() { '_' } else { c }).collect()
+}
+
+/// Whether [`normalise_label`] would change `value`; allocates nothing.
+pub(crate) fn needs_normalising(value: &str) -> bool {
+    value.len() > MAX_LABEL_CHARS && value.chars().nth(MAX_LABEL_CHARS).is_some()
+        || value.chars().any(|c| c == '\\' || c == '"' || c.is_control())
 }

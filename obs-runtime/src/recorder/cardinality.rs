@@ -6,6 +6,7 @@
 //! away: nothing is dropped silently.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
 
 use metrics::{Counter, Key, Label};
@@ -20,49 +21,85 @@ const REMEMBERED_REJECTIONS: usize = 65_536;
 /// The name of the counter of turned-away label sets (without prefix).
 pub(crate) const OVERFLOW_TOTAL: &str = "obs_series_overflow_total";
 
+/// `Key::get_hash()` is already a good hash: hash it again and the fast path pays twice.
+#[derive(Default)]
+struct Identity(u64);
+
+impl std::hash::Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type KeyHashes = HashSet<u64, BuildHasherDefault<Identity>>;
+
 #[derive(Debug, Default)]
-struct Seen {
-    admitted: HashSet<u64>,
-    rejected: HashSet<u64>,
+struct PerMetric {
+    admitted: usize,
+    rejected: KeyHashes,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Every admitted label set of every metric: the one lookup of the common case.
+    admitted: KeyHashes,
+    per_metric: HashMap<String, PerMetric>,
 }
 
 #[derive(Debug)]
 pub(crate) struct CardinalityGuard {
     cap: usize,
-    metrics: RwLock<HashMap<String, Seen>>,
+    state: RwLock<State>,
 }
 
 impl CardinalityGuard {
     pub(crate) fn new(cap: usize) -> Self {
-        Self { cap, metrics: RwLock::default() }
+        Self { cap, state: RwLock::default() }
     }
 
-    /// The key to register for `key`: itself while the metric is under its cap, else the
-    /// metric's overflow series. `overflowed` is called once per label set turned away.
-    pub(crate) fn admit(&self, key: Key, overflowed: impl FnOnce() -> Counter) -> Key {
+    /// Whether `key` may have a series of its own: yes while its metric is under its cap. A
+    /// label set turned away calls `overflowed` once (while it is remembered).
+    pub(crate) fn admit(&self, key: &Key, overflowed: impl FnOnce() -> Counter) -> bool {
         if key.labels().len() == 0 {
-            return key;
+            return true;
         }
         let hash = key.get_hash();
-        {
-            let metrics = self.metrics.read().unwrap_or_else(|e| e.into_inner());
-            if metrics.get(key.name()).is_some_and(|seen| seen.admitted.contains(&hash)) {
-                return key;
-            }
+        if self.state.read().unwrap_or_else(|e| e.into_inner()).admitted.contains(&hash) {
+            return true;
         }
-        let mut metrics = self.metrics.write().unwrap_or_else(|e| e.into_inner());
-        let seen = metrics.entry(key.name().to_owned()).or_default();
-        if seen.admitted.contains(&hash) || seen.admitted.len() < self.cap {
-            seen.admitted.insert(hash);
-            return key;
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if state.admitted.contains(&hash) {
+            return true;
         }
-        let first_time = if seen.rejected.len() < REMEMBERED_REJECTIONS { seen.rejected.insert(hash) } else { true };
-        drop(metrics);
+        let metric = state.per_metric.entry(key.name().to_owned()).or_default();
+        if metric.admitted < self.cap {
+            metric.admitted += 1;
+            state.admitted.insert(hash);
+            return true;
+        }
+        let first_time =
+            if metric.rejected.len() < REMEMBERED_REJECTIONS { metric.rejected.insert(hash) } else { true };
+        drop(state);
         if first_time {
             overflowed().increment(1);
         }
-        Key::from_parts(key.name().to_owned(), vec![Label::new("overflow", "true")])
+        false
     }
+}
+
+/// The series a turned-away label set of `name` is counted in.
+pub(crate) fn overflow_key(name: &str) -> Key {
+    Key::from_parts(name.to_owned(), vec![Label::new("overflow", "true")])
 }
 
 #[cfg(test)]
@@ -75,19 +112,20 @@ mod tests {
         let overflows = std::cell::Cell::new(0);
         let key = |i: u32| Key::from_parts("requests_total", vec![Label::new("path", format!("/{i}"))]);
         let admit = |i| {
-            guard.admit(key(i), || {
+            guard.admit(&key(i), || {
                 overflows.set(overflows.get() + 1);
                 Counter::noop()
             })
         };
-        assert_eq!(admit(1), key(1));
-        assert_eq!(admit(2), key(2));
-        assert_eq!(admit(1), key(1), "an admitted label set stays admitted");
-        let overflow = Key::from_parts("requests_total", vec![Label::new("overflow", "true")]);
-        assert_eq!(admit(3), overflow);
-        assert_eq!(admit(3), overflow);
-        assert_eq!(admit(4), overflow);
+        assert!(admit(1));
+        assert!(admit(2));
+        assert!(admit(1), "an admitted label set stays admitted");
+        assert!(!admit(3));
+        assert!(!admit(3));
+        assert!(!admit(4));
         assert_eq!(overflows.get(), 2, "label sets 3 and 4, each once");
-        assert_eq!(guard.admit(Key::from_name("up"), Counter::noop), Key::from_name("up"), "no labels, no cap");
+        assert!(guard.admit(&Key::from_name("up"), Counter::noop), "no labels, no cap");
+        let other = Key::from_parts("other_total", vec![Label::new("path", "/1")]);
+        assert!(guard.admit(&other, Counter::noop), "the cap is per metric");
     }
 }

@@ -5,6 +5,7 @@
 //! series is a fixed array of bucket counters and a sum: memory is fixed at registration,
 //! nothing needs draining, and every histogram renders as a histogram.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,18 +54,19 @@ struct Series {
 /// The histograms of one recorder, by final (prefixed) key.
 #[derive(Debug, Default)]
 pub(crate) struct HistogramRegistry {
-    series: Mutex<Vec<Series>>,
+    /// By key: naive code registers on every call, so this lookup must not be a scan.
+    series: Mutex<HashMap<Key, Series>>,
     help: Mutex<Vec<(String, String)>>,
 }
 
 impl HistogramRegistry {
-    pub(crate) fn register(&self, key: Key, bounds: impl FnOnce() -> Arc<[f64]>) -> Arc<BucketHistogram> {
+    pub(crate) fn register(&self, key: &Key, bounds: impl FnOnce() -> Arc<[f64]>) -> Arc<BucketHistogram> {
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = series.iter().find(|s| s.key == key) {
+        if let Some(existing) = series.get(key) {
             return existing.histogram.clone();
         }
         let histogram = Arc::new(BucketHistogram::new(bounds()));
-        series.push(Series { key, histogram: histogram.clone() });
+        series.insert(key.clone(), Series { key: key.clone(), histogram: histogram.clone() });
         histogram
     }
 
@@ -78,7 +80,7 @@ impl HistogramRegistry {
     pub(crate) fn render(&self, out: &mut String, global_labels: &[(String, String)]) {
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let help = self.help.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut order: Vec<&Series> = series.iter().collect();
+        let mut order: Vec<&Series> = series.values().collect();
         order.sort_by(|a, b| a.key.name().cmp(b.key.name()));
         let mut current: Option<&str> = None;
         for s in order {
@@ -156,7 +158,7 @@ mod tests {
     #[test]
     fn renders_cumulative_buckets_sum_and_count() {
         let registry = HistogramRegistry::default();
-        let h = registry.register(Key::from_parts("lat_seconds", vec![metrics::Label::new("path", "/a")]), || {
+        let h = registry.register(&Key::from_parts("lat_seconds", vec![metrics::Label::new("path", "/a")]), || {
             Arc::from(&[0.1, 1.0][..])
         });
         for v in [0.05, 0.1, 0.5, 7.0] {

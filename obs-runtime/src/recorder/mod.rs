@@ -13,6 +13,7 @@ pub(crate) use buckets::check as check_buckets;
 pub(crate) mod call_stats;
 mod histogram;
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder as _, SharedString, Unit};
@@ -137,23 +138,24 @@ struct Shared {
 
 impl Shared {
     /// The key as the exporter sees it: prefixed name, label values normalised so they come
-    /// back from Prometheus exactly as registered. Runs once per series, at registration.
-    fn prefixed(&self, key: &Key) -> Key {
+    /// back from Prometheus exactly as registered. Borrowed, without allocating, in the usual
+    /// case of no prefix and clean values: naive code registers on every call.
+    fn prefixed<'k>(&self, key: &'k Key) -> Cow<'k, Key> {
+        let clean = key.labels().all(|label| !crate::label::needs_normalising(label.value()));
+        if self.prefix.is_empty() && clean {
+            return Cow::Borrowed(key);
+        }
         let labels: Vec<metrics::Label> = key
             .labels()
             .map(|label| {
-                let value = label.value();
-                if crate::normalise_label(value) == value {
-                    label.clone()
+                if crate::label::needs_normalising(label.value()) {
+                    metrics::Label::new(label.key().to_owned(), crate::normalise_label(label.value()))
                 } else {
-                    metrics::Label::new(label.key().to_owned(), crate::normalise_label(value))
+                    label.clone()
                 }
             })
             .collect();
-        if self.prefix.is_empty() {
-            return Key::from_parts(key.name().to_owned(), labels);
-        }
-        Key::from_parts(format!("{}{}", self.prefix, key.name()), labels)
+        Cow::Owned(Key::from_parts(format!("{}{}", self.prefix, key.name()), labels))
     }
 
     fn prefixed_name(&self, name: KeyName) -> KeyName {
@@ -208,13 +210,15 @@ impl MetricsRecorder {
 
 impl MetricsRecorder {
     /// The prefixed, normalised key, or its metric's overflow series past the series cap.
-    fn admitted(&self, key: &Key, metadata: &Metadata<'_>) -> Key {
+    fn admitted<'k>(&self, key: &'k Key, metadata: &Metadata<'_>) -> Cow<'k, Key> {
         let shared = &self.handle.shared;
-        shared.guard.admit(shared.prefixed(key), || {
+        let prefixed = shared.prefixed(key);
+        let admitted = shared.guard.admit(&prefixed, || {
             let metric = Label::new("metric", key.name().to_owned());
             let overflow = Key::from_parts(format!("{}{}", shared.prefix, cardinality::OVERFLOW_TOTAL), vec![metric]);
             self.inner.register_counter(&overflow, metadata)
-        })
+        });
+        if admitted { prefixed } else { Cow::Owned(cardinality::overflow_key(prefixed.name())) }
     }
 }
 
@@ -243,7 +247,7 @@ impl metrics::Recorder for MetricsRecorder {
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
         let shared = &self.handle.shared;
         let admitted = self.admitted(key, metadata);
-        Histogram::from_arc(shared.histograms.register(admitted, || shared.bounds_for(key.name())))
+        Histogram::from_arc(shared.histograms.register(&admitted, || shared.bounds_for(key.name())))
     }
 }
 
