@@ -10,7 +10,13 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use metrics::{Key, Label, Level, Metadata, Recorder};
 
 fn populated(series: usize) -> obs_runtime::MetricsHandle {
-    let recorder = obs_runtime::MetricsRecorder::builder().global_label("app", "bench").build().unwrap();
+    // Above the default series cap (2 000 per metric), which would otherwise fold most series
+    // into one overflow series and measure something smaller.
+    let recorder = obs_runtime::MetricsRecorder::builder()
+        .global_label("app", "bench")
+        .max_series_per_metric(20_000)
+        .build()
+        .unwrap();
     let handle = recorder.handle();
     let meta = Metadata::new("bench", Level::INFO, None);
     for i in 0..series / 2 {
