@@ -130,12 +130,56 @@ impl SiteSpec {
     }
 }
 
-/// What a call site records into, for one generation.
-struct Handles {
-    generation: u64,
-    target: Target,
+/// A value resolved once per generation, then read with one atomic load and a compare.
+///
+/// Values are leaked on purpose: readers hold plain references. There is at most one per site
+/// per generation, and generations change only when obs installs a recorder.
+struct Cached<T> {
+    current: AtomicPtr<Generational<T>>,
 }
 
+struct Generational<T> {
+    generation: u64,
+    value: T,
+}
+
+impl<T> std::fmt::Debug for Cached<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cached").field("resolved", &!self.current.load(Ordering::Relaxed).is_null()).finish()
+    }
+}
+
+impl<T: 'static> Cached<T> {
+    const fn new() -> Self {
+        Self { current: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// The value of the current generation; `resolve` runs when there is none yet. `None` from
+    /// `resolve` is not cached, so the next call tries again.
+    #[inline]
+    fn get(&self, resolve: impl FnOnce() -> Option<T>) -> Option<&T> {
+        let current = self.current.load(Ordering::Acquire);
+        if !current.is_null() {
+            // SAFETY: non-null pointers here come from `Box::leak` in `refresh` and are never freed.
+            let current = unsafe { &*current };
+            if current.generation == GENERATION.load(Ordering::Relaxed) {
+                return Some(&current.value);
+            }
+        }
+        self.refresh(resolve)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refresh(&self, resolve: impl FnOnce() -> Option<T>) -> Option<&T> {
+        let generation = GENERATION.load(Ordering::Acquire);
+        let leaked: &'static Generational<T> = Box::leak(Box::new(Generational { generation, value: resolve()? }));
+        self.current.store(std::ptr::from_ref(leaked).cast_mut(), Ordering::Release);
+        Some(&leaked.value)
+    }
+}
+
+/// What a call site records into.
 enum Target {
     /// obs's recorder is installed: counter and histogram fused, see `recorder::call_stats`.
     Fused(&'static CallStats),
@@ -147,19 +191,13 @@ enum Target {
 #[derive(Debug)]
 pub struct Site {
     spec: &'static SiteSpec,
-    cache: AtomicPtr<Handles>,
-}
-
-impl std::fmt::Debug for Handles {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handles").field("generation", &self.generation).finish()
-    }
+    target: Cached<Target>,
 }
 
 impl Site {
     /// Used by the expansions.
     pub const fn new(spec: &'static SiteSpec) -> Self {
-        Self { spec, cache: AtomicPtr::new(std::ptr::null_mut()) }
+        Self { spec, target: Cached::new() }
     }
 
     pub(crate) fn spec(&self) -> &'static SiteSpec {
@@ -169,37 +207,20 @@ impl Site {
     /// Records one finished call in the installed recorder.
     #[inline]
     pub(crate) fn record(&self, status: Status, nanos: u64) {
-        if let Some(handles) = self.handles() {
-            match &handles.target {
-                Target::Fused(stats) => stats.record(status, nanos),
-                Target::Metrics { counters, durations } => {
-                    let i = status.index();
-                    durations[i].record(nanos as f64 * 1e-9);
-                    counters[i].increment(1);
-                }
+        match self.target.get(|| self.resolve()) {
+            Some(Target::Fused(stats)) => stats.record(status, nanos),
+            Some(Target::Metrics { counters, durations }) => {
+                let i = status.index();
+                durations[i].record(nanos as f64 * 1e-9);
+                counters[i].increment(1);
             }
+            None => {}
         }
     }
 
-    #[inline]
-    fn handles(&self) -> Option<&Handles> {
-        let cached = self.cache.load(Ordering::Acquire);
-        if !cached.is_null() {
-            // SAFETY: non-null pointers in `cache` come from `Box::leak` in `resolve` and are never freed.
-            let handles = unsafe { &*cached };
-            if handles.generation == GENERATION.load(Ordering::Relaxed) {
-                return Some(handles);
-            }
-        }
-        self.resolve()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn resolve(&self) -> Option<&Handles> {
-        let generation = GENERATION.load(Ordering::Acquire);
+    fn resolve(&self) -> Option<Target> {
         if let Some(registry) = crate::recorder::call_stats() {
-            return Some(self.remember(Handles { generation, target: Target::Fused(registry.stats_for(self.spec)) }));
+            return Some(Target::Fused(registry.stats_for(self.spec)));
         }
         metrics::with_recorder(|recorder| {
             if is_noop(recorder) {
@@ -223,16 +244,8 @@ impl Site {
                 let one = recorder.register_histogram(&Key::from_parts(family.duration, labels.clone()), &meta);
                 [one.clone(), one.clone(), one]
             };
-            Some(self.remember(Handles { generation, target: Target::Metrics { counters, durations } }))
+            Some(Target::Metrics { counters, durations })
         })
-    }
-
-    fn remember(&self, handles: Handles) -> &'static Handles {
-        // Leaked on purpose: readers hold plain references. At most one per site per
-        // generation, and generations change only when obs installs a recorder.
-        let handles: &'static Handles = Box::leak(Box::new(handles));
-        self.cache.store(std::ptr::from_ref(handles).cast_mut(), Ordering::Release);
-        handles
     }
 }
 
@@ -249,13 +262,7 @@ fn metadata() -> Metadata<'static> {
 /// The `active_websocket_connections` gauge of one `#[ws_connection]` site.
 #[derive(Debug)]
 pub struct GaugeSite {
-    cache: AtomicPtr<GaugeHandle>,
-}
-
-#[derive(Debug)]
-struct GaugeHandle {
-    generation: u64,
-    gauge: metrics::Gauge,
+    gauge: Cached<metrics::Gauge>,
 }
 
 pub(crate) const WS_GAUGE: &str = "active_websocket_connections";
@@ -263,42 +270,19 @@ pub(crate) const WS_GAUGE: &str = "active_websocket_connections";
 impl GaugeSite {
     /// Used by the expansions.
     pub const fn new() -> Self {
-        Self { cache: AtomicPtr::new(std::ptr::null_mut()) }
+        Self { gauge: Cached::new() }
     }
 
     #[inline]
     pub(crate) fn add(&self, delta: f64) {
-        if let Some(handle) = self.handle() {
-            handle.gauge.increment(delta);
+        let resolve = || {
+            metrics::with_recorder(|recorder| {
+                (!is_noop(recorder)).then(|| recorder.register_gauge(&Key::from_name(WS_GAUGE), &metadata()))
+            })
+        };
+        if let Some(gauge) = self.gauge.get(resolve) {
+            gauge.increment(delta);
         }
-    }
-
-    #[inline]
-    fn handle(&self) -> Option<&GaugeHandle> {
-        let cached = self.cache.load(Ordering::Acquire);
-        if !cached.is_null() {
-            // SAFETY: as for `Site::handles`.
-            let handle = unsafe { &*cached };
-            if handle.generation == GENERATION.load(Ordering::Relaxed) {
-                return Some(handle);
-            }
-        }
-        self.resolve()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn resolve(&self) -> Option<&GaugeHandle> {
-        metrics::with_recorder(|recorder| {
-            if is_noop(recorder) {
-                return None;
-            }
-            let generation = GENERATION.load(Ordering::Acquire);
-            let gauge = recorder.register_gauge(&Key::from_name(WS_GAUGE), &metadata());
-            let handle: &'static GaugeHandle = Box::leak(Box::new(GaugeHandle { generation, gauge }));
-            self.cache.store(std::ptr::from_ref(handle).cast_mut(), Ordering::Release);
-            Some(handle)
-        })
     }
 }
 

@@ -6,8 +6,9 @@ use std::process::Command;
 
 const MARKER: &str = "OBS_CHILD_TEST";
 
-/// Variables obs reads, removed from the child's environment unless the test sets them.
-const PREFIXES: &[&str] = &["OTEL_", "PROMETHEUS_", "METRICS_", "LOG_", "RUST_LOG", "JAEGER_", "OBS_", "STELLAR_"];
+/// Variables obs reads, removed from a child's environment unless the test sets them.
+pub const OBS_VARIABLES: &[&str] =
+    &["OTEL_", "PROMETHEUS_", "METRICS_", "LOG_", "RUST_LOG", "JAEGER_", "OBS_", "STELLAR_"];
 
 /// Runs `body` in a child process with `env`, and fails with the child's output if it fails.
 /// `name` must be the test function's name; a test that runs several cases gives each its own
@@ -29,7 +30,7 @@ pub fn run_in_child(name: &str, case: &str, env: &[(&str, &str)], body: impl FnO
     let mut command = Command::new(std::env::current_exe().expect("the test binary"));
     command.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(MARKER, &marker);
     for (key, _) in std::env::vars() {
-        if PREFIXES.iter().any(|p| key.starts_with(p)) {
+        if OBS_VARIABLES.iter().any(|p| key.starts_with(p)) {
             command.env_remove(key);
         }
     }

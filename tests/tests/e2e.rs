@@ -40,23 +40,10 @@ impl Service {
     fn start(env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mentorsmind-under-test"));
         command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        // obs's variables and the service's own, so only what the test sets applies.
+        const SERVICE_VARIABLES: &[&str] = &["DATABASE_URL", "REDIS_URL", "PORT"];
         for (key, _) in std::env::vars() {
-            if [
-                "OTEL_",
-                "PROMETHEUS_",
-                "METRICS_",
-                "LOG_",
-                "RUST_LOG",
-                "JAEGER_",
-                "OBS_",
-                "STELLAR_",
-                "DATABASE_URL",
-                "REDIS_URL",
-                "PORT",
-            ]
-            .iter()
-            .any(|p| key.starts_with(p))
-            {
+            if obs_tests::child::OBS_VARIABLES.iter().chain(SERVICE_VARIABLES).any(|p| key.starts_with(p)) {
                 command.env_remove(key);
             }
         }
