@@ -205,7 +205,6 @@ fn main() {
             upkeep();
         }
     });
-    obs_runtime::__private::warm_up();
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_ratios(exporter_only);

@@ -146,7 +146,6 @@ criterion_group! { name = benches; config = support::config(40); targets = cases
 
 fn main() {
     let _metrics = obs_runtime::MetricsRecorder::builder().install().expect("install obs's recorder");
-    obs_runtime::__private::warm_up();
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_ratios();

@@ -2,7 +2,7 @@
 //! error naming the variable, the value and what is accepted, and explicit settings beat the
 //! environment.
 
-use obs_runtime::{Config, InitError};
+use obs_runtime::{Config, InitError, LogFormat, Sampler, TraceExporter};
 
 /// (variable, a wrong value, a phrase of what is accepted)
 const WRONG: &[(&str, &str, &str)] = &[
@@ -71,62 +71,55 @@ fn batch_size_cannot_exceed_the_queue() {
 
 #[test]
 fn defaults_and_good_values_are_read() {
-    let defaults = format!("{:?}", Config::from_vars(Vec::<(String, String)>::new()).unwrap());
-    for expected in [
-        r#"service_name: "unknown_service""#,
-        "prometheus_enabled: true",
-        r#"scrape: 0.0.0.0:9464/metrics"#,
-        "exporter: Jaeger",
-        r#"endpoint: "http://localhost:4318/v1/traces""#,
-        "sampler: ParentBasedAlwaysOn",
-        r#"log_filter: "info""#,
-        "log_format: Json",
-    ] {
-        assert!(defaults.contains(expected), "{expected} in {defaults}");
-    }
-    let config = format!(
-        "{:?}",
-        Config::from_vars([
-            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from_resource,team=payments"),
-            ("OTEL_SERVICE_NAME", "mentorsmind"),
-            ("PROMETHEUS_HOST", "127.0.0.1"),
-            ("PROMETHEUS_PORT", "0"),
-            ("PROMETHEUS_ENDPOINT", "/internal/metrics"),
-            ("METRICS_PREFIX", "gemini_flow_"),
-            ("OTEL_EXPORTER", "otlp"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
-            ("OTEL_TRACES_SAMPLER", "traceidratio"),
-            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
-            ("LOG_LEVEL", "warn"),
-            ("LOG_FORMAT", "pretty"),
-        ])
-        .unwrap()
-    );
-    for expected in [
-        r#"service_name: "mentorsmind""#,
-        "scrape: 127.0.0.1:0/internal/metrics",
-        r#"prefix: "gemini_flow_""#,
-        "exporter: Otlp",
-        r#"endpoint: "http://collector:4318/v1/traces""#,
-        "sampler: TraceIdRatio(0.25)",
-        r#"log_filter: "warn""#,
-        "log_format: Pretty",
-    ] {
-        assert!(config.contains(expected), "{expected} in {config}");
-    }
+    let defaults = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+    assert_eq!(defaults.service().name, "unknown_service");
+    assert!(defaults.metrics().enabled);
+    let scrape = &defaults.metrics().scrape;
+    assert_eq!((scrape.host.as_str(), scrape.port, scrape.endpoint.as_str()), ("0.0.0.0", 9464, "/metrics"));
+    assert_eq!(defaults.traces().exporter, TraceExporter::Jaeger);
+    assert_eq!(defaults.traces().endpoint(), "http://localhost:4318/v1/traces");
+    assert_eq!(defaults.traces().sampler, Sampler::ParentBasedAlwaysOn);
+    assert_eq!(defaults.logs().filter, "info");
+    assert_eq!(defaults.logs().format, LogFormat::Json);
+
+    let config = Config::from_vars([
+        ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from_resource,team=payments"),
+        ("OTEL_SERVICE_NAME", "mentorsmind"),
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("PROMETHEUS_ENDPOINT", "/internal/metrics"),
+        ("METRICS_PREFIX", "gemini_flow_"),
+        ("OTEL_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ("LOG_LEVEL", "warn"),
+        ("LOG_FORMAT", "pretty"),
+    ])
+    .unwrap();
+    assert_eq!(config.service().name, "mentorsmind");
+    assert!(config.service().resource.contains(&("team".to_owned(), "payments".to_owned())));
+    let scrape = &config.metrics().scrape;
+    assert_eq!((scrape.host.as_str(), scrape.port, scrape.endpoint.as_str()), ("127.0.0.1", 0, "/internal/metrics"));
+    assert_eq!(config.metrics().prefix, "gemini_flow_");
+    assert_eq!(config.traces().exporter, TraceExporter::Otlp);
+    assert_eq!(config.traces().endpoint(), "http://collector:4318/v1/traces");
+    assert_eq!(config.traces().sampler, Sampler::TraceIdRatio(0.25));
+    assert_eq!(config.logs().filter, "warn");
+    assert_eq!(config.logs().format, LogFormat::Pretty);
 }
 
 #[test]
 fn rust_log_directives_win_over_log_level() {
     let config = Config::from_vars([("LOG_LEVEL", "error"), ("RUST_LOG", "warn,my_app=debug")]).unwrap();
-    assert!(format!("{config:?}").contains(r#"log_filter: "warn,my_app=debug""#));
+    assert_eq!(config.logs().filter, "warn,my_app=debug");
 }
 
 #[test]
 fn legacy_jaeger_thrift_url_is_rewritten_to_otlp_http() {
     let config = Config::from_vars([("JAEGER_ENDPOINT", "http://jaeger:14268/api/traces")]).unwrap();
-    assert!(format!("{config:?}").contains(r#"endpoint: "http://jaeger:4318/v1/traces""#), "{config:?}");
+    assert_eq!(config.traces().endpoint(), "http://jaeger:4318/v1/traces");
 }
 
 #[test]
@@ -135,8 +128,25 @@ fn explicit_settings_beat_the_environment() {
         .unwrap()
         .service_name("from_code")
         .prefix("code_");
-    let text = format!("{config:?}");
-    assert!(text.contains(r#"service_name: "from_code""#) && text.contains(r#"prefix: "code_""#), "{text}");
+    assert_eq!((config.service().name.as_str(), config.metrics().prefix.as_str()), ("from_code", "code_"));
+}
+
+#[test]
+fn code_defaults_are_overridden_by_the_environment_only_where_it_is_set() {
+    let defaults = || Config::default().service_name("from_code").prefix("code_").log_format(LogFormat::Pretty);
+    let config = defaults().with_vars([("OTEL_SERVICE_NAME", "from_env")]).unwrap();
+    assert_eq!(config.service().name, "from_env");
+    assert_eq!(config.metrics().prefix, "code_", "not set in the environment: the code's default stays");
+    assert_eq!(config.logs().format, LogFormat::Pretty);
+    let error = defaults().with_vars([("METRICS_PREFIX", "9bad")]).unwrap_err();
+    assert!(error.to_string().starts_with(r#"METRICS_PREFIX="9bad""#), "{error}");
+}
+
+#[test]
+fn the_bearer_token_is_redacted_in_debug_output() {
+    let config = Config::default().bearer_token("s3cret");
+    assert_eq!(config.metrics().scrape.bearer_token.as_deref(), Some("s3cret"));
+    assert!(!format!("{config:?}").contains("s3cret"));
 }
 
 #[test]

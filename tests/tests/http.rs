@@ -58,7 +58,7 @@ fn no_jobs() -> Jobs {
 }
 
 async fn log_inside() -> impl IntoResponse {
-    obs_runtime::__private::tracing::info!(user = 7, "inside the handler");
+    tracing::info!(user = 7, "inside the handler");
     "logged"
 }
 

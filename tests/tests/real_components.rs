@@ -313,7 +313,7 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
                 traced_with_log().await;
                 // The W3C propagator is global: OpenTelemetry's own API injects the current span.
                 let mut headers = std::collections::HashMap::new();
-                let span = obs_runtime::__private::tracing::info_span!("propagate");
+                let span = tracing::info_span!("propagate");
                 let carried = {
                     let _entered = span.enter();
                     opentelemetry::global::get_text_map_propagator(|propagator| {
@@ -354,8 +354,8 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
 
 #[traced(name = "log.check")]
 async fn traced_with_log() {
-    obs_runtime::__private::tracing::info!(order = 42, "inside the checkout");
-    obs_runtime::__private::tracing::info!(parent: None, "outside any span");
+    tracing::info!(order = 42, "inside the checkout");
+    tracing::info!(parent: None, "outside any span");
 }
 
 #[test]

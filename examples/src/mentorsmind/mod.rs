@@ -48,11 +48,12 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = obs_runtime::Config::from_env()?;
-    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
-        config = config.service_name("mentorsmind");
-    }
-    let obs = config.service_version(env!("CARGO_PKG_VERSION")).install()?;
+    // obs's settings for this service, which the environment may still override.
+    let obs = obs_runtime::Config::default()
+        .service_name("mentorsmind")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .with_env()?
+        .install()?;
 
     let db = db::Db::connect(&settings.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     let backend = if settings.database_url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };

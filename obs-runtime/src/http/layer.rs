@@ -11,7 +11,10 @@ use tower::{Layer, Service};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::clock;
+use crate::call::clock;
+use crate::catalogue::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL};
+use crate::prometheus::record_error;
+use crate::telemetry::propagation;
 
 /// The header a request id is read from and echoed in.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -146,7 +149,7 @@ where
         );
         if !span.is_disabled() {
             // A malformed or missing traceparent extracts as an empty context: a new trace.
-            let _ = span.set_parent(crate::propagation::extract(request.headers()));
+            let _ = span.set_parent(propagation::extract(request.headers()));
             if let Some(agent) = request.headers().get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()) {
                 span.record("user_agent.original", agent);
             }
@@ -177,7 +180,7 @@ struct InFlight(metrics::Gauge);
 
 impl InFlight {
     fn enter(method: &'static str, route: Arc<str>) -> Self {
-        let gauge = metrics::gauge!("http_requests_in_flight", "method" => method, "path" => route.to_string());
+        let gauge = metrics::gauge!(HTTP_REQUESTS_IN_FLIGHT.name, "method" => method, "path" => route.to_string());
         gauge.increment(1.0);
         Self(gauge)
     }
@@ -204,14 +207,14 @@ impl State {
         let code = status.as_u16().to_string();
         let seconds = clock::nanos_since(self.start) as f64 * 1e-9;
         let path = self.route.to_string();
-        metrics::counter!("http_requests_total", "method" => self.method, "path" => path.clone(), "status_code" => code.clone())
+        metrics::counter!(HTTP_REQUESTS_TOTAL.name, "method" => self.method, "path" => path.clone(), "status_code" => code.clone())
             .increment(1);
-        metrics::histogram!("http_request_duration_seconds", "method" => self.method, "path" => path.clone(), "status_code" => code)
+        metrics::histogram!(HTTP_REQUEST_DURATION.name, "method" => self.method, "path" => path.clone(), "status_code" => code)
             .record(seconds);
         self.span.record("http.response.status_code", status.as_u16());
         if status.is_server_error() {
             self.span.record("otel.status_code", "ERROR");
-            crate::record_error(&format!("http_{}", status.as_u16()), &path);
+            record_error(&format!("http_{}", status.as_u16()), &path);
         }
         response.headers_mut().insert(REQUEST_ID_HEADER, self.request_id);
     }

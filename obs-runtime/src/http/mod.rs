@@ -17,5 +17,5 @@ pub use layer::{ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFutu
 /// let app: Router = Router::new().route("/metrics", get(obs_runtime::http::metrics_handler));
 /// ```
 pub async fn metrics_handler() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, crate::PROMETHEUS_CONTENT_TYPE)], crate::render())
+    ([(header::CONTENT_TYPE, crate::prometheus::scrape::CONTENT_TYPE)], crate::prometheus::render())
 }

@@ -12,9 +12,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Marker stored in a span's extensions by [`super::RequestIdLayer`]: the request id recorded on it.
-#[derive(Clone, Debug)]
-pub(crate) struct RequestId(pub(crate) String);
+use super::request_id::RequestId;
 
 /// One JSON object per event.
 #[derive(Debug, Default)]

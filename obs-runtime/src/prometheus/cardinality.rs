@@ -18,9 +18,6 @@ pub(crate) const DEFAULT_MAX_SERIES: usize = 2_000;
 /// registration of one counts (the memory stays bounded either way).
 const REMEMBERED_REJECTIONS: usize = 65_536;
 
-/// The name of the counter of turned-away label sets (without prefix).
-pub(crate) const OVERFLOW_TOTAL: &str = "obs_series_overflow_total";
-
 /// `Key::get_hash()` is already a good hash: hash it again and the fast path pays twice.
 #[derive(Default)]
 struct Identity(u64);

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::status::Status;
+use crate::catalogue::Status;
 
 /// Borrow of a call's return value, for classification. Used by the expansions.
 #[derive(Debug)]

@@ -10,9 +10,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::histogram::{labels_body, write_histogram};
-use crate::site::{Family, SiteSpec};
-use crate::status::Status;
+use super::text::{labels_body, write_histogram};
+use crate::catalogue::{Family, Series, Status};
 
 /// One status's histogram: a count per bucket (the last is `+Inf`) and the sum in nanoseconds.
 #[derive(Debug)]
@@ -71,11 +70,9 @@ impl CallStatsRegistry {
         Self { prefix, global_labels, buckets, stats: Mutex::new(Vec::new()) }
     }
 
-    /// The store for `spec`'s labels, created on first use. Called once per call site and
-    /// generation, never per call.
-    pub(crate) fn stats_for(&self, spec: &SiteSpec) -> &'static CallStats {
-        let family = spec.family();
-        let labels = spec.labels();
+    /// The store of `family`'s series with these constant labels, created on first use. Called
+    /// once per call site and generation, never per call.
+    pub(crate) fn stats_for(&self, family: &'static Family, labels: Vec<(&'static str, String)>) -> &'static CallStats {
         let mut all = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = all.iter().find(|s| std::ptr::eq(s.family, family) && s.labels == labels) {
             return existing;
@@ -83,7 +80,7 @@ impl CallStatsRegistry {
         let bounds = self
             .buckets
             .iter()
-            .find(|(name, _)| name == family.duration)
+            .find(|(name, _)| name == family.duration.name)
             .map_or(&[][..], |(_, bounds)| bounds.as_slice());
         // Leaked on purpose: call sites hold plain references, and there is one per label set.
         let stats: &'static CallStats = Box::leak(Box::new(CallStats::new(family, labels, bounds)));
@@ -108,28 +105,28 @@ impl CallStatsRegistry {
     }
 
     fn render_counter(&self, out: &mut String, family: &Family, members: &[&CallStats]) {
-        let name = format!("{}{}", self.prefix, family.total);
-        let _ = writeln!(out, "# HELP {name} {}", family.total_help);
+        let name = format!("{}{}", self.prefix, family.total.name);
+        let _ = writeln!(out, "# HELP {name} {}", family.total.help);
         let _ = writeln!(out, "# TYPE {name} counter");
         for stats in members {
             for status in Status::ALL {
                 let count: u64 = stats.statuses[status.index()].buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
-                let labels = self.labels(stats, Some(family.statuses[status.index()]));
+                let labels = self.labels(stats, family.status_label(Series::Total, status));
                 let _ = writeln!(out, "{name}{{{labels}}} {count}");
             }
         }
     }
 
     fn render_histogram(&self, out: &mut String, family: &Family, members: &[&CallStats]) {
-        let name = format!("{}{}", self.prefix, family.duration);
-        let _ = writeln!(out, "# HELP {name} {}", family.duration_help);
+        let name = format!("{}{}", self.prefix, family.duration.name);
+        let _ = writeln!(out, "# HELP {name} {}", family.duration.help);
         let _ = writeln!(out, "# TYPE {name} histogram");
         for stats in members {
-            if family.status_on_duration {
+            if family.status_on_duration() {
                 // One histogram per status: the status is a label of the duration too.
                 for status in Status::ALL {
                     let part = &stats.statuses[status.index()];
-                    let labels = self.labels(stats, Some(family.statuses[status.index()]));
+                    let labels = self.labels(stats, family.status_label(Series::Duration, status));
                     let sum = part.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
                     write_histogram(out, &name, &labels, &stats.les, &part.buckets, sum);
                 }
@@ -144,10 +141,10 @@ impl CallStatsRegistry {
         }
     }
 
-    fn labels(&self, stats: &CallStats, status: Option<&str>) -> String {
+    fn labels(&self, stats: &CallStats, status: Option<(&str, &str)>) -> String {
         let mut pairs: Vec<(&str, String)> = self.global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.clone())));
-        pairs.extend(status.map(|s| ("status", s.to_owned())));
+        pairs.extend(status.map(|(k, v)| (k, v.to_owned())));
         labels_body(&pairs)
     }
 }
@@ -155,18 +152,19 @@ impl CallStatsRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::Subsystem;
+    use crate::catalogue::Subsystem;
 
     #[test]
     fn buckets_are_cumulative_and_sum_is_exact() {
-        static SPEC: SiteSpec = SiteSpec::new(Subsystem::Db, &["SELECT", "users"]);
+        let family = Subsystem::Db.family();
+        let site = || vec![("operation", "SELECT".to_owned()), ("table", "users".to_owned())];
         let registry = CallStatsRegistry::new(
             "app_".into(),
             vec![("app".into(), "svc".into())],
             vec![("db_query_duration_seconds".into(), vec![0.001, 0.01])],
         );
-        let stats = registry.stats_for(&SPEC);
-        assert!(std::ptr::eq(stats, registry.stats_for(&SPEC)), "one store per label set");
+        let stats = registry.stats_for(family, site());
+        assert!(std::ptr::eq(stats, registry.stats_for(family, site())), "one store per label set");
         stats.record(Status::Success, 500_000); // 0.5 ms
         stats.record(Status::Success, 1_000_000); // exactly 1 ms: le="0.001"
         stats.record(Status::Error, 5_000_000);

@@ -14,7 +14,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::InitError;
+use crate::config::ScrapeSettings as Settings;
+use crate::error::InitError;
 
 /// The content type of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -44,11 +45,6 @@ pub(crate) fn bind(host: &str, port: u16) -> Result<StdListener, InitError> {
         addr: format!("{host}:{port}"),
         source: last_error.unwrap_or_else(|| std::io::Error::other("the host resolved to no address")),
     })
-}
-
-pub(crate) struct Settings {
-    pub(crate) endpoint: String,
-    pub(crate) bearer_token: Option<String>,
 }
 
 /// Serves scrapes until the returned sender is dropped or fires.
@@ -118,7 +114,7 @@ fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<By
             return response;
         }
     }
-    let body = if request.method() == Method::HEAD { String::new() } else { crate::render() };
+    let body = if request.method() == Method::HEAD { String::new() } else { super::render() };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE));
     response

@@ -18,7 +18,7 @@ pub(crate) fn warm_up() {
     let _ = clock();
 }
 
-/// A raw timestamp; only meaningful to [`seconds_since`].
+/// A raw timestamp; only meaningful to [`nanos_since`].
 #[inline]
 pub(crate) fn now() -> u64 {
     clock().raw()

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use metrics::{HistogramFn, Key};
 
+use super::text::{escape_help, labels_body, write_histogram};
+
 /// One histogram series.
 #[derive(Debug)]
 pub(crate) struct BucketHistogram {
@@ -106,49 +108,6 @@ impl HistogramRegistry {
             );
         }
     }
-}
-
-/// One histogram series: cumulative buckets, sum and count. `labels` is the label set without
-/// braces (`k="v",…`), built once per series rather than once per line.
-pub(crate) fn write_histogram(
-    out: &mut String,
-    name: &str,
-    labels: &str,
-    les: &[String],
-    buckets: &[AtomicU64],
-    sum: f64,
-) {
-    let separator = if labels.is_empty() { "" } else { "," };
-    let mut cumulative = 0;
-    for (le, bucket) in les.iter().zip(buckets) {
-        cumulative += bucket.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}");
-    }
-    let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-    let _ = writeln!(out, "{name}_sum{braced} {sum}");
-    let _ = writeln!(out, "{name}_count{braced} {cumulative}");
-}
-
-/// `k="v",…` with Prometheus text-format escaping, no braces.
-pub(crate) fn labels_body(labels: &[(&str, String)]) -> String {
-    let mut body = String::new();
-    for (i, (k, v)) in labels.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        let _ = write!(body, "{k}=\"{}\"", escape_value(v));
-    }
-    body
-}
-
-/// Label values: `\`, `"` and newline escaped, as the text format specifies.
-pub(crate) fn escape_value(value: &str) -> String {
-    value.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n")
-}
-
-/// HELP text: `\` and newline escaped.
-pub(crate) fn escape_help(help: &str) -> String {
-    help.replace('\\', r"\\").replace('\n', r"\n")
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub struct ObsGuard {
     pub(crate) scrape_addr: Option<SocketAddr>,
     /// Dropped last (fields drop after `drop`), after the flush that may need it.
     #[allow(dead_code)] // held for its Drop
-    pub(crate) runtime: crate::install::BackgroundRuntime,
+    pub(crate) runtime: super::BackgroundRuntime,
     pub(crate) provider: Option<SdkTracerProvider>,
     pub(crate) probe: Option<tokio::task::AbortHandle>,
     pub(crate) stop_scrape: Option<tokio::sync::oneshot::Sender<()>>,

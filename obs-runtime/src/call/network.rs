@@ -19,9 +19,8 @@ pub fn default_network() -> &'static str {
 }
 
 /// Sets the default network and makes cached call sites pick it up.
-#[allow(dead_code)] // used by the runtime's installer
 pub(crate) fn set_default_network(network: &str) {
     let network: &'static str = Box::leak(network.to_owned().into_boxed_str());
     *DEFAULT_NETWORK.write().unwrap_or_else(|e| e.into_inner()) = Some(network);
-    crate::site::invalidate_handles();
+    super::cache::invalidate();
 }

@@ -1,17 +1,10 @@
 //! obs's `metrics` recorder.
 //!
 //! Counters and gauges live in metrics-exporter-prometheus. Every histogram lives in obs's
-//! fixed-bucket storage (DESIGN's buckets, or the Prometheus defaults), so it renders as a
+//! fixed-bucket storage (the catalogue's buckets, or the HTTP ones), so it renders as a
 //! histogram and its memory never grows with the sample rate. Macro call sites use the fused
 //! store of `call_stats`. The metric prefix is applied at registration, and every series carries
 //! the global labels (`app`).
-
-mod buckets;
-mod cardinality;
-
-pub(crate) use buckets::check as check_buckets;
-pub(crate) mod call_stats;
-mod histogram;
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -19,10 +12,12 @@ use std::sync::{Arc, OnceLock};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder as _, SharedString, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use crate::InitError;
-use call_stats::CallStatsRegistry;
-use cardinality::CardinalityGuard;
-use histogram::HistogramRegistry;
+use super::call_stats::CallStatsRegistry;
+use super::cardinality::{self, CardinalityGuard};
+use super::histogram::HistogramRegistry;
+use super::label::{needs_normalising, normalise_label};
+use crate::catalogue::{self, MetricKind, SERIES_OVERFLOW_TOTAL};
+use crate::error::InitError;
 
 static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
 
@@ -81,7 +76,7 @@ impl MetricsRecorderBuilder {
     pub fn global_label(mut self, key: impl Into<String>, value: impl AsRef<str>) -> Self {
         let key = key.into();
         self.global_labels.retain(|(k, _)| *k != key);
-        self.global_labels.push((key, crate::normalise_label(value.as_ref())));
+        self.global_labels.push((key, normalise_label(value.as_ref())));
         self
     }
 
@@ -95,10 +90,13 @@ impl MetricsRecorderBuilder {
 
     /// Builds the recorder without installing it.
     pub fn build(self) -> Result<MetricsRecorder, InitError> {
-        let mut buckets: Vec<(String, Vec<f64>)> =
-            buckets::DEFAULTS.iter().map(|(name, bounds)| ((*name).to_owned(), bounds.to_vec())).collect();
+        let mut buckets: Vec<(String, Vec<f64>)> = catalogue::METRICS
+            .iter()
+            .filter(|metric| metric.kind == MetricKind::Histogram)
+            .map(|metric| (metric.name.to_owned(), metric.buckets.to_vec()))
+            .collect();
         for (metric, bounds) in self.buckets {
-            buckets::check(&metric, &bounds)?;
+            catalogue::check_buckets(&metric, &bounds)?;
             buckets.retain(|(m, _)| *m != metric);
             buckets.push((metric, bounds));
         }
@@ -141,15 +139,15 @@ impl Shared {
     /// back from Prometheus exactly as registered. Borrowed, without allocating, in the usual
     /// case of no prefix and clean values: naive code registers on every call.
     fn prefixed<'k>(&self, key: &'k Key) -> Cow<'k, Key> {
-        let clean = key.labels().all(|label| !crate::label::needs_normalising(label.value()));
+        let clean = key.labels().all(|label| !needs_normalising(label.value()));
         if self.prefix.is_empty() && clean {
             return Cow::Borrowed(key);
         }
         let labels: Vec<metrics::Label> = key
             .labels()
             .map(|label| {
-                if crate::label::needs_normalising(label.value()) {
-                    metrics::Label::new(label.key().to_owned(), crate::normalise_label(label.value()))
+                if needs_normalising(label.value()) {
+                    metrics::Label::new(label.key().to_owned(), normalise_label(label.value()))
                 } else {
                     label.clone()
                 }
@@ -166,7 +164,7 @@ impl Shared {
         self.buckets
             .iter()
             .find(|(metric, _)| metric == name)
-            .map_or_else(|| Arc::from(buckets::HTTP), |(_, bounds)| bounds.clone())
+            .map_or_else(|| Arc::from(catalogue::HTTP_BUCKETS), |(_, bounds)| bounds.clone())
     }
 }
 
@@ -193,17 +191,14 @@ impl MetricsRecorder {
     pub fn install(self) -> Result<MetricsHandle, InitError> {
         let handle = self.handle();
         self.inner.describe_counter(
-            KeyName::from(format!("{}{}", handle.shared.prefix, cardinality::OVERFLOW_TOTAL)),
+            KeyName::from(format!("{}{}", handle.shared.prefix, SERIES_OVERFLOW_TOTAL.name)),
             None,
-            SharedString::from(
-                "Label sets turned away by obs's per-metric series cap (OBS_MAX_SERIES_PER_METRIC), by metric; \
-                 their samples are counted in the metric's overflow=\"true\" series.",
-            ),
+            SharedString::from(SERIES_OVERFLOW_TOTAL.help),
         );
         metrics::set_global_recorder(self).map_err(|_| InitError::RecorderAlreadyInstalled)?;
         let _ = INSTALLED.set(handle.clone());
-        crate::clock::warm_up();
-        crate::site::invalidate_handles();
+        crate::call::clock::warm_up();
+        crate::call::cache::invalidate();
         Ok(handle)
     }
 }
@@ -215,7 +210,7 @@ impl MetricsRecorder {
         let prefixed = shared.prefixed(key);
         let admitted = shared.guard.admit(&prefixed, || {
             let metric = Label::new("metric", key.name().to_owned());
-            let overflow = Key::from_parts(format!("{}{}", shared.prefix, cardinality::OVERFLOW_TOTAL), vec![metric]);
+            let overflow = Key::from_parts(format!("{}{}", shared.prefix, SERIES_OVERFLOW_TOTAL.name), vec![metric]);
             self.inner.register_counter(&overflow, metadata)
         });
         if admitted { prefixed } else { Cow::Owned(cardinality::overflow_key(prefixed.name())) }

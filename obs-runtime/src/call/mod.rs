@@ -1,0 +1,11 @@
+//! What an expansion runs on every call: the call site and its cached handles, the clock, the
+//! timer that records exactly once, the future wrapper, and the outcome classification.
+
+pub(crate) mod cache;
+pub(crate) mod clock;
+pub(crate) mod connection;
+pub(crate) mod instrumented;
+pub(crate) mod network;
+pub(crate) mod outcome;
+pub(crate) mod site;
+pub(crate) mod timer;

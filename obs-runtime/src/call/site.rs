@@ -1,0 +1,154 @@
+//! Per-call-site metric handles, resolved once and cached.
+//!
+//! Every expansion owns one `static Site`. The first call registers the site's series with the
+//! installed recorder (one counter per status, one histogram or one per status) and caches the
+//! handles (see [`super::cache`]); later calls load one pointer and compare a generation, so the
+//! warm path does no hashing, locking or allocation.
+//!
+//! A call made before any recorder is installed resolves against `metrics`' no-op recorder; its
+//! handles are not cached, so the first call after installation registers for real.
+
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
+
+use super::cache::Cached;
+use crate::catalogue::{self, Family, Series, Status, Subsystem};
+use crate::prometheus::call_stats::CallStats;
+
+/// What a call site measures: its subsystem and its constant label values, in the order of the
+/// subsystem's label names.
+#[derive(Debug)]
+pub struct SiteSpec {
+    subsystem: Subsystem,
+    values: &'static [&'static str],
+}
+
+impl SiteSpec {
+    /// Used by the expansions.
+    pub const fn new(subsystem: Subsystem, values: &'static [&'static str]) -> Self {
+        Self { subsystem, values }
+    }
+
+    pub(crate) fn family(&self) -> &'static Family {
+        self.subsystem.family()
+    }
+
+    /// The constant labels of this site, in order, without `status`. A Stellar site that names
+    /// no network gets the runtime's default.
+    pub(crate) fn labels(&self) -> Vec<(&'static str, String)> {
+        self.family()
+            .site_labels()
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let value = self.values.get(i).copied().unwrap_or_else(super::network::default_network);
+                (*name, value.to_owned())
+            })
+            .collect()
+    }
+}
+
+/// What a call site records into.
+enum Target {
+    /// obs's recorder is installed: counter and histogram fused, see `prometheus::call_stats`.
+    Fused(&'static CallStats),
+    /// Any other recorder: ordinary `metrics` handles, one counter per status.
+    Metrics { counters: [Counter; 3], durations: [Histogram; 3] },
+}
+
+/// One instrumented call site. Lives in a `static` inside the expansion.
+#[derive(Debug)]
+pub struct Site {
+    spec: &'static SiteSpec,
+    target: Cached<Target>,
+}
+
+impl Site {
+    /// Used by the expansions.
+    pub const fn new(spec: &'static SiteSpec) -> Self {
+        Self { spec, target: Cached::new() }
+    }
+
+    pub(crate) fn spec(&self) -> &'static SiteSpec {
+        self.spec
+    }
+
+    /// Records one finished call in the installed recorder.
+    #[inline]
+    pub(crate) fn record(&self, status: Status, nanos: u64) {
+        match self.target.get(|| self.resolve()) {
+            Some(Target::Fused(stats)) => stats.record(status, nanos),
+            Some(Target::Metrics { counters, durations }) => {
+                let i = status.index();
+                durations[i].record(nanos as f64 * 1e-9);
+                counters[i].increment(1);
+            }
+            None => {}
+        }
+    }
+
+    fn resolve(&self) -> Option<Target> {
+        let family = self.spec.family();
+        if let Some(registry) = crate::prometheus::call_stats() {
+            return Some(Target::Fused(registry.stats_for(family, self.spec.labels())));
+        }
+        metrics::with_recorder(|recorder| {
+            if is_noop(recorder) {
+                return None;
+            }
+            let site: Vec<Label> =
+                self.spec.labels().into_iter().map(|(name, value)| Label::new(name, value)).collect();
+            let key = |series: Series, status: Status| {
+                let mut labels = site.clone();
+                labels.extend(family.status_label(series, status).map(|(k, v)| Label::new(k, v)));
+                let metric = if series == Series::Total { family.total } else { family.duration };
+                Key::from_parts(metric.name, labels)
+            };
+            let meta = metadata();
+            let counters = Status::ALL.map(|s| recorder.register_counter(&key(Series::Total, s), &meta));
+            let durations = Status::ALL.map(|s| recorder.register_histogram(&key(Series::Duration, s), &meta));
+            Some(Target::Metrics { counters, durations })
+        })
+    }
+}
+
+/// `metrics` hands out its `NoopRecorder`, a zero-sized type, until a recorder is installed.
+/// Handles registered with it are dead, so they must not be cached.
+fn is_noop(recorder: &dyn Recorder) -> bool {
+    std::mem::size_of_val(recorder) == 0
+}
+
+fn metadata() -> Metadata<'static> {
+    Metadata::new("obs", Level::INFO, Some(module_path!()))
+}
+
+/// The `active_websocket_connections` gauge of one `#[ws_connection]` site.
+#[derive(Debug)]
+pub struct GaugeSite {
+    gauge: Cached<metrics::Gauge>,
+}
+
+impl GaugeSite {
+    /// Used by the expansions.
+    pub const fn new() -> Self {
+        Self { gauge: Cached::new() }
+    }
+
+    #[inline]
+    pub(crate) fn add(&self, delta: f64) {
+        let resolve = || {
+            metrics::with_recorder(|recorder| {
+                (!is_noop(recorder))
+                    .then(|| recorder.register_gauge(&Key::from_name(catalogue::WS_CONNECTIONS.name), &metadata()))
+            })
+        };
+        if let Some(gauge) = self.gauge.get(resolve) {
+            gauge.increment(delta);
+        }
+    }
+}
+
+impl Default for GaugeSite {
+    fn default() -> Self {
+        Self::new()
+    }
+}

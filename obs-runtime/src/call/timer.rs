@@ -1,0 +1,113 @@
+//! What one instrumented call carries from start to finish: its start time, its site and its
+//! span, recorded exactly once however the call ends.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use tracing::Span;
+
+use super::clock;
+use super::outcome::{ErrorDetail, Outcome};
+use super::site::Site;
+use crate::catalogue::Status;
+use crate::testing::{self, Sink};
+
+/// Times one call and records it exactly once: through [`Timer::finish`] with the classified
+/// outcome, or on drop as `error` while panicking and `cancelled` otherwise. Used by the
+/// expansions.
+#[derive(Debug)]
+#[must_use]
+pub struct Timer {
+    site: Option<&'static Site>,
+    start: u64,
+    span: Span,
+    sink: Option<Arc<Sink>>,
+    done: bool,
+    /// Set while unwinding out of a poll: the owner drops the future only after the unwinding
+    /// ends, when `thread::panicking()` no longer tells.
+    pub(super) panicked: Cell<bool>,
+}
+
+impl Timer {
+    /// Starts timing a call of `site` whose span is `span`.
+    #[inline]
+    pub fn start(site: &'static Site, span: Span) -> Self {
+        Self {
+            site: Some(site),
+            start: clock::now(),
+            span,
+            sink: testing::current_sink(),
+            done: false,
+            panicked: Cell::new(false),
+        }
+    }
+
+    /// A call that has a span but no metrics (`#[traced]`).
+    #[inline]
+    pub fn untimed(span: Span) -> Self {
+        Self { site: None, start: 0, span, sink: None, done: false, panicked: Cell::new(false) }
+    }
+
+    /// The call's span.
+    #[inline]
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Records the call with its classified outcome, once.
+    #[inline]
+    pub fn finish(&mut self, outcome: Outcome<'_>) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.record(outcome.status());
+        if let Outcome::Error(detail) = outcome {
+            record_error(&self.span, detail);
+        }
+    }
+
+    #[inline]
+    fn record(&self, status: Status) {
+        if let Some(site) = self.site {
+            let nanos = clock::nanos_since(self.start);
+            site.record(status, nanos);
+            if let Some(sink) = &self.sink {
+                let spec = site.spec();
+                sink.record_call(spec.family(), spec.labels(), status, nanos as f64 * 1e-9);
+            }
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if std::thread::panicking() || self.panicked.get() {
+            self.record(Status::Error);
+            record_error(&self.span, ErrorDetail::Opaque("panicked", "panic"));
+        } else {
+            self.record(Status::Cancelled);
+        }
+    }
+}
+
+/// Marks the span as failed the way OpenTelemetry's `recordException` does: status Error with
+/// the error's text, plus an `exception` event with its type and message.
+#[cold]
+fn record_error(span: &Span, detail: ErrorDetail<'_>) {
+    if span.is_disabled() {
+        return;
+    }
+    let message = detail.to_string();
+    span.record("otel.status_description", message.as_str());
+    tracing::event!(
+        parent: span,
+        tracing::Level::ERROR,
+        "exception.type" = detail.type_name(),
+        exception.message = message.as_str(),
+        "exception"
+    );
+}

@@ -1,0 +1,88 @@
+//! The service section: who is reporting (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`).
+
+use super::env::Vars;
+use crate::error::InitError;
+
+/// The service's identity: `service.name` on every span and the `app` label of every metric.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceSettings {
+    /// `OTEL_SERVICE_NAME`, else `service.name` of `OTEL_RESOURCE_ATTRIBUTES`; default
+    /// `unknown_service`.
+    pub name: String,
+    /// `service.version` of `OTEL_RESOURCE_ATTRIBUTES`, or [`crate::Config::service_version`].
+    pub version: Option<String>,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, percent-decoded, in order.
+    pub resource: Vec<(String, String)>,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self { name: "unknown_service".to_owned(), version: None, resource: Vec::new() }
+    }
+}
+
+impl ServiceSettings {
+    pub(super) fn read(&mut self, vars: &Vars) -> Result<(), InitError> {
+        if let Some(value) = vars.get("OTEL_RESOURCE_ATTRIBUTES") {
+            self.resource = parse_resource(value)?;
+        }
+        let attribute = |key: &str| self.resource.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        if let Some(name) = attribute("service.name") {
+            self.name = name;
+        }
+        if let Some(version) = attribute("service.version") {
+            self.version = Some(version);
+        }
+        if let Some(name) = vars.get("OTEL_SERVICE_NAME") {
+            if name.chars().any(char::is_control) {
+                return Err(InitError::invalid("OTEL_SERVICE_NAME", name, "a name without control characters"));
+            }
+            self.name = name.to_owned();
+        }
+        Ok(())
+    }
+}
+
+fn parse_resource(value: &str) -> Result<Vec<(String, String)>, InitError> {
+    value
+        .split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), percent_decode(v.trim()))),
+            _ => Err(InitError::invalid("OTEL_RESOURCE_ATTRIBUTES", value, "comma-separated key=value pairs")),
+        })
+        .collect()
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = value.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_attributes_are_percent_decoded() {
+        let parsed = parse_resource("service.name=shop,deployment.environment=prod%2Ceu").unwrap();
+        assert_eq!(
+            parsed,
+            vec![("service.name".into(), "shop".into()), ("deployment.environment".into(), "prod,eu".into())]
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! Installing everything a `Config` describes: metrics first, then traces and logs, then the
+//! start-up log lines, in an order that fails before it changes anything global where it can.
+
+mod background;
+mod guard;
+
+use opentelemetry::global;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+pub(crate) use background::BackgroundRuntime;
+pub use guard::ObsGuard;
+
+use crate::config::{Config, TraceExporter};
+use crate::error::InitError;
+use crate::prometheus::{MetricsRecorder, process, scrape};
+use crate::telemetry;
+
+/// Installs obs from the environment: the Prometheus recorder and scrape server, the `tracing`
+/// subscriber with JSON logs, and OpenTelemetry export. See `docs/configuration.md` for every
+/// variable. Keep the guard alive for as long as the app runs.
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let _obs = obs_runtime::init()?;
+///     // … serve requests …
+///     Ok(())
+/// }
+/// ```
+pub fn init() -> Result<ObsGuard, InitError> {
+    Config::from_env()?.install()
+}
+
+impl Config {
+    /// Installs everything configured. See [`init`].
+    pub fn install(self) -> Result<ObsGuard, InitError> {
+        install(self)
+    }
+}
+
+fn install(mut config: Config) -> Result<ObsGuard, InitError> {
+    config.validate()?;
+    let runtime = BackgroundRuntime::start()?;
+    let (metrics, traces, logs, service) = (&config.metrics, &config.traces, &config.logs, &config.service);
+
+    // Bind first: a taken port is reported before anything global is installed.
+    let listener = match metrics.enabled {
+        true => Some(scrape::bind(&metrics.scrape.host, metrics.scrape.port)?),
+        false => None,
+    };
+    let provider = match (traces.exporter, traces.sdk_disabled) {
+        (_, true) => None,
+        (TraceExporter::None, false) => Some(telemetry::otlp::local_provider(service, traces)),
+        _ => {
+            let _enter = runtime.enter();
+            Some(telemetry::otlp::provider(service, traces)?)
+        }
+    };
+
+    crate::call::network::set_default_network(&metrics.stellar_network);
+    let mut scrape_addr = None;
+    let mut stop_scrape = None;
+    if let Some(listener) = listener {
+        let mut recorder = MetricsRecorder::builder()
+            .prefix(metrics.prefix.clone())
+            .global_label("app", &service.name)
+            .max_series_per_metric(metrics.max_series_per_metric);
+        for (metric, bounds) in &metrics.buckets {
+            recorder = recorder.buckets_for(metric.clone(), bounds);
+        }
+        recorder.install()?;
+        crate::catalogue::describe_all();
+        scrape_addr = Some(listener.local_addr().map_err(InitError::Runtime)?);
+        stop_scrape = Some(scrape::spawn(&runtime, listener, metrics.scrape.clone())?);
+    }
+
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    if let Some(provider) = &provider {
+        global::set_tracer_provider(provider.clone());
+    }
+    if logs.install_subscriber {
+        telemetry::install(logs, traces, provider.as_ref())?;
+    }
+
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    if let Some(addr) = scrape_addr {
+        let scrape = &metrics.scrape;
+        tracing::info!("Prometheus scrape target: http://{}:{}{}", scrape.host, addr.port(), scrape.endpoint);
+    }
+    match &provider {
+        Some(_) if traces.exporter == TraceExporter::None => {
+            tracing::info!("OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported")
+        }
+        Some(_) => tracing::info!(
+            "OpenTelemetry tracing started (exporter={}, endpoint={})",
+            traces.exporter.name(),
+            traces.endpoint()
+        ),
+        None => {
+            tracing::info!("OpenTelemetry tracing disabled (OTEL_SDK_DISABLED=true)")
+        }
+    }
+    let probe = match tokio::runtime::Handle::try_current() {
+        Ok(app_runtime) if metrics.enabled => Some(process::spawn_scheduler_probe(&app_runtime)),
+        Ok(_) => None,
+        Err(_) => {
+            tracing::info!("obs was installed outside a Tokio runtime: tokio_scheduler_lag_seconds is not measured");
+            None
+        }
+    };
+    crate::call::clock::warm_up();
+    Ok(ObsGuard { scrape_addr, runtime, provider, probe, stop_scrape, shutdown_timeout: traces.shutdown_timeout })
+}

@@ -1,0 +1,44 @@
+//! Prometheus: obs's `metrics` recorder and its storage, the text exposition, the scrape server,
+//! the process and scheduler metrics, and the label normalisation that keeps values exact.
+
+pub(crate) mod call_stats;
+mod cardinality;
+mod histogram;
+pub(crate) mod label;
+pub(crate) mod process;
+mod recorder;
+pub(crate) mod scrape;
+mod text;
+
+pub use recorder::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder};
+pub(crate) use recorder::{call_stats, installed};
+
+use crate::catalogue::ERRORS_TOTAL;
+
+/// The Prometheus exposition of everything obs's recorder holds, for apps that serve
+/// `/metrics` on their own router; empty when obs's recorder is not installed.
+///
+/// ```
+/// assert_eq!(obs_runtime::render(), "", "nothing installed yet");
+/// ```
+pub fn render() -> String {
+    match installed() {
+        Some(handle) => {
+            process::collect();
+            handle.render()
+        }
+        None => String::new(),
+    }
+}
+
+/// Counts one error in `errors_total{type,path}`, for handlers that map errors to responses
+/// themselves (the layer counts 5xx responses on its own). Both values pass through the label
+/// normalisation and the series cap.
+///
+/// ```
+/// obs_runtime::record_error("payment_declined", "/payments");
+/// ```
+pub fn record_error(error_type: &str, path: &str) {
+    let (error_type, path) = (label::normalise_label(error_type), label::normalise_label(path));
+    metrics::counter!(ERRORS_TOTAL.name, "type" => error_type, "path" => path).increment(1);
+}

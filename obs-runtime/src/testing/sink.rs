@@ -1,0 +1,73 @@
+//! Where instrumented calls report while a capture is active: one sink per capture, found
+//! through a thread-local that costs one relaxed load while no capture exists anywhere.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::captured::MetricValue;
+use crate::catalogue::{Family, Series, Status};
+
+/// How many captures exist right now, in any thread. While zero, instrumented calls skip the
+/// thread-local lookup entirely.
+pub(super) static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    pub(super) static CURRENT: RefCell<Option<Arc<Sink>>> = const { RefCell::new(None) };
+}
+
+/// The capture active on this thread, if any.
+#[inline]
+pub(crate) fn current_sink() -> Option<Arc<Sink>> {
+    if ACTIVE.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    CURRENT.with(|current| current.borrow().clone())
+}
+
+pub(super) type SeriesKey = (String, Vec<(String, String)>);
+
+/// Where instrumented calls report while a capture is active.
+#[derive(Debug, Default)]
+pub(crate) struct Sink {
+    series: Mutex<BTreeMap<SeriesKey, MetricValue>>,
+}
+
+impl Sink {
+    pub(super) fn series(&self) -> MutexGuard<'_, BTreeMap<SeriesKey, MetricValue>> {
+        self.series.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One finished call of a site of `family` with these constant labels.
+    pub(crate) fn record_call(&self, family: &Family, site: Vec<(&'static str, String)>, status: Status, seconds: f64) {
+        let labels = |series: Series| -> Vec<(String, String)> {
+            let status = family.status_label(series, status).map(|(k, v)| (k, v.to_owned()));
+            site.iter().cloned().chain(status).map(|(k, v)| (k.to_owned(), v)).collect()
+        };
+        let mut series = self.series();
+        match series.entry((family.total.name.to_owned(), labels(Series::Total))).or_insert(MetricValue::Counter(0)) {
+            MetricValue::Counter(n) => *n += 1,
+            other => debug_assert!(false, "{other:?} is not a counter"),
+        }
+        match series
+            .entry((family.duration.name.to_owned(), labels(Series::Duration)))
+            .or_insert(MetricValue::Histogram { count: 0, sum: 0.0 })
+        {
+            MetricValue::Histogram { count, sum } => {
+                *count += 1;
+                *sum += seconds;
+            }
+            other => debug_assert!(false, "{other:?} is not a histogram"),
+        }
+    }
+
+    pub(crate) fn add_gauge(&self, name: &str, delta: f64) {
+        let mut series = self.series();
+        if let MetricValue::Gauge(value) =
+            series.entry((name.to_owned(), Vec::new())).or_insert(MetricValue::Gauge(0.0))
+        {
+            *value += delta;
+        }
+    }
+}
