@@ -7,12 +7,13 @@ use quote::{ToTokens, quote};
 use syn::{Block, ItemFn, ReturnType, Stmt};
 
 use crate::args;
-use crate::model::{self, MacroKind, Model, Specific};
+use crate::kind::{AttrValue, Kind, SpanSpec};
+use crate::model::{self, Model};
 use crate::shape::{self, Shape};
 
 /// The whole attribute: parse, validate, expand. On error the function is emitted unchanged
 /// next to the errors, so callers still resolve and the IDE keeps working.
-pub(crate) fn attribute(kind: MacroKind, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn attribute(kind: &'static Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let function = match syn::parse2::<ItemFn>(item.clone()) {
         Ok(function) => function,
         Err(_) => return not_a_function(kind, item),
@@ -23,29 +24,30 @@ pub(crate) fn attribute(kind: MacroKind, args: TokenStream, item: TokenStream) -
             quote!(#item #errors)
         }
         Ok(_) if !kind.enabled() => item,
-        Ok(model) => instrument(kind, &model, function),
+        Ok(model) => instrument(&model, function),
     }
 }
 
-fn not_a_function(kind: MacroKind, item: TokenStream) -> TokenStream {
+fn not_a_function(kind: &Kind, item: TokenStream) -> TokenStream {
     let message = match syn::parse2::<syn::TraitItemFn>(item.clone()) {
         Ok(method) if method.default.is_none() => format!(
             "#[{}] needs a function body: put it on the method of the `impl`, or on a default method",
-            kind.attr_name()
+            kind.attr
         ),
-        _ => format!("#[{}] can only be applied to a function", kind.attr_name()),
+        _ => format!("#[{}] can only be applied to a function", kind.attr),
     };
     let error = syn::Error::new_spanned(&item, message).to_compile_error();
     quote!(#item #error)
 }
 
-fn instrument(kind: MacroKind, model: &Model, mut function: ItemFn) -> TokenStream {
+fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
     let private = {
         let krate = &model.krate;
         quote!(#krate::__private)
     };
     let shape = shape::of(&function);
-    if kind == MacroKind::Ws {
+    let Some(span_spec) = &model.kind.span else {
+        // No span: the connection guard of `#[ws_connection]`.
         let guard = quote! {
             let __obs_ws = #private::WsConnection::open({
                 static __OBS_WS: #private::GaugeSite = #private::GaugeSite::new();
@@ -60,9 +62,9 @@ fn instrument(kind: MacroKind, model: &Model, mut function: ItemFn) -> TokenStre
             }
         });
         return function.into_token_stream();
-    }
+    };
 
-    let prelude = prelude(model, &function, &private);
+    let prelude = prelude(model, span_spec, &function, &private);
     let outcome = outcome(model, &private);
     let new_block: Block = match shape {
         Shape::Sync => {
@@ -113,8 +115,11 @@ fn replace_boxed_future(block: &Block, stmt: usize, wrap: impl FnOnce(TokenStrea
 }
 
 /// The call site's static, its span, the parent link, and the started timer `__obs_timer`.
-fn prelude(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream {
-    let site = site_spec(&model.specific).map(|(subsystem, values)| {
+fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &TokenStream) -> TokenStream {
+    let site = model.kind.metrics.map(|(subsystem, keys)| {
+        let subsystem = syn::Ident::new(subsystem, proc_macro2::Span::call_site());
+        // A key left to the runtime (the Stellar network) is the last and is left out.
+        let values = keys.iter().map_while(|key| model.string(key));
         quote! {
             static __OBS_SITE: #private::Site =
                 #private::Site::new(&#private::SiteSpec::new(#private::Subsystem::#subsystem, &[#(#values),*]));
@@ -125,13 +130,12 @@ fn prelude(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStre
     } else {
         quote!(#private::Timer::untimed(__obs_span))
     };
-    let span = span(model, function, private);
-    let parent = match &model.specific {
-        Specific::Queue { parent: Some(parent), .. } => Some(quote! {
+    let span = span(model, span_spec, function, private);
+    let parent = model.expr("parent").map(|parent| {
+        quote! {
             #private::ParentContext::attach_to(&(#parent), &__obs_span);
-        }),
-        _ => None,
-    };
+        }
+    });
     quote! {
         #site
         let __obs_span = #span;
@@ -140,74 +144,32 @@ fn prelude(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStre
     }
 }
 
-/// The subsystem and constant label values of the call site, or `None` for `#[traced]`.
-fn site_spec(specific: &Specific) -> Option<(syn::Ident, Vec<String>)> {
-    let ident = |name: &str| syn::Ident::new(name, proc_macro2::Span::call_site());
-    match specific {
-        Specific::Db { operation, table, .. } => Some((ident("Db"), vec![operation.clone(), table.clone()])),
-        Specific::Redis { command } => Some((ident("Redis"), vec![command.clone()])),
-        Specific::Queue { queue, job, .. } => Some((ident("Queue"), vec![queue.clone(), job.clone()])),
-        Specific::Stellar { operation, network } => {
-            // Without a network the runtime's default fills the second label.
-            let mut values = vec![operation.clone()];
-            values.extend(network.clone());
-            Some((ident("Stellar"), values))
-        }
-        Specific::Traced | Specific::Ws => None,
-    }
-}
-
-fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream {
-    let fn_name = function.sig.ident.to_string();
-    let default_name = match &model.specific {
-        Specific::Db { operation, table, .. } => Some(format!("{operation} {table}")),
-        Specific::Redis { command } => Some(command.clone()),
-        Specific::Queue { queue, .. } => Some(format!("queue.{queue}")),
-        Specific::Stellar { operation, .. } => Some(format!("stellar.{operation}")),
-        Specific::Traced | Specific::Ws => None,
-    };
-    let name = match model.span_name.clone().or(default_name) {
+fn span(model: &Model, spec: &SpanSpec, function: &ItemFn, private: &TokenStream) -> TokenStream {
+    let name = match model.span_name.clone().or_else(|| spec.name.map(|template| fill(template, model))) {
         Some(name) => quote!(#name),
         None => {
-            let suffix = format!("::{fn_name}");
+            let suffix = format!("::{}", function.sig.ident);
             quote!(::core::concat!(::core::module_path!(), #suffix))
         }
     };
-    let mut fields: Vec<TokenStream> = Vec::new();
-    let mut attr = |key: &str, value: TokenStream| fields.push(quote!(#key = #value));
-    match &model.specific {
-        Specific::Db { operation, table, system } => {
-            attr("otel.kind", quote!("client"));
-            attr("db.system.name", quote!(#system));
-            attr("db.operation.name", quote!(#operation));
-            attr("db.collection.name", quote!(#table));
-        }
-        Specific::Redis { command } => {
-            attr("otel.kind", quote!("client"));
-            attr("db.system.name", quote!("redis"));
-            attr("db.operation.name", quote!(#command));
-        }
-        Specific::Queue { queue, system, id, .. } => {
-            attr("otel.kind", quote!("consumer"));
-            attr("messaging.system", quote!(#system));
-            attr("messaging.destination.name", quote!(#queue));
-            attr("messaging.operation.type", quote!("process"));
-            if let Some(id) = id {
-                attr("job.id", quote!(#private::tracing::field::display(&(#id))));
-            }
-        }
-        Specific::Stellar { operation, network } => {
-            attr("otel.kind", quote!("client"));
-            attr("stellar.operation", quote!(#operation));
-            match network {
-                Some(network) => attr("stellar.network", quote!(#network)),
-                None => attr("stellar.network", quote!(#private::default_network())),
-            }
-        }
-        Specific::Traced => attr("otel.kind", quote!("internal")),
-        Specific::Ws => {}
+    let kind = spec.kind;
+    let mut fields: Vec<TokenStream> = vec![quote!("otel.kind" = #kind)];
+    for (attribute, value) in spec.attributes {
+        let value = match value {
+            AttrValue::Constant(value) => quote!(#value),
+            AttrValue::Key(key) => match model.string(key) {
+                Some(value) => quote!(#value),
+                // Only the Stellar network is left to the runtime.
+                None => quote!(#private::default_network()),
+            },
+            AttrValue::Display(key) => match model.expr(key) {
+                Some(expr) => quote!(#private::tracing::field::display(&(#expr))),
+                None => continue,
+            },
+        };
+        fields.push(quote!(#attribute = #value));
     }
-    attr("otel.status_description", quote!(#private::tracing::field::Empty));
+    fields.push(quote!("otel.status_description" = #private::tracing::field::Empty));
     for field in &model.fields {
         let key = &field.name;
         let sigil = &field.sigil;
@@ -217,6 +179,15 @@ fn span(model: &Model, function: &ItemFn, private: &TokenStream) -> TokenStream 
     quote! {
         #private::tracing::span!(#private::tracing::Level::INFO, #name, #(#fields),*)
     }
+}
+
+/// A span name template with each `{key}` replaced by that key's value.
+fn fill(template: &str, model: &Model) -> String {
+    let mut name = template.to_owned();
+    for (key, value) in model.kind.keys.iter().filter_map(|key| Some((key, model.string(key)?))) {
+        name = name.replace(&format!("{{{key}}}"), value);
+    }
+    name
 }
 
 /// The outcome of the call whose return value `__obs_ref: &Return` borrows: classified by its
@@ -261,17 +232,15 @@ fn hinted(block: &Block, output: &ReturnType) -> TokenStream {
     if matches!(**ty, syn::Type::Never(_)) || mentions_impl(ty.to_token_stream()) {
         return block.to_token_stream();
     }
-    prepend(
-        block,
-        quote! {
-            #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::needless_return)]
-            if false {
-                let __obs_hint: #ty = loop {};
-                return __obs_hint;
-            }
-        },
-    )
-    .into_token_stream()
+    // Spanned at the return type, so a body that does not fit it is reported there.
+    let hint = quote::quote_spanned! {syn::spanned::Spanned::span(ty)=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::empty_loop, clippy::needless_return)]
+        if false {
+            let __obs_hint: #ty = loop {};
+            return __obs_hint;
+        }
+    };
+    prepend(block, hint).into_token_stream()
 }
 
 /// The user's block with `stmts` in front, keeping the user's braces and statements (and so

@@ -4,16 +4,17 @@
 //! Depend on `obs-runtime`, which re-exports these macros and provides what the expansions
 //! call; this crate is not meant to be used on its own.
 
+#![warn(missing_docs)]
+
 mod args;
 mod expand;
+mod kind;
 mod model;
 mod shape;
 #[cfg(test)]
 mod snapshot_tests;
 
 use proc_macro::TokenStream;
-
-use model::MacroKind;
 
 /// Times a database query: `db_query_duration_seconds{operation,table}`,
 /// `db_queries_total{operation,table,status}` and a client span `"{operation} {table}"`.
@@ -23,14 +24,14 @@ use model::MacroKind;
 /// `"postgresql"`.
 #[proc_macro_attribute]
 pub fn instrument_db(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(MacroKind::Db, args.into(), item.into()).into()
+    expand::attribute(&kind::DB, args.into(), item.into()).into()
 }
 
 /// Times a Redis call: `redis_call_duration_seconds{command}`, `redis_calls_total{command,status}`
 /// and a client span named after the command. `#[instrument_redis(command = "get")]`.
 #[proc_macro_attribute]
 pub fn instrument_redis(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(MacroKind::Redis, args.into(), item.into()).into()
+    expand::attribute(&kind::REDIS, args.into(), item.into()).into()
 }
 
 /// Times a background job: `queue_job_duration_seconds{queue_name,job_name,status}`,
@@ -38,7 +39,7 @@ pub fn instrument_redis(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[queue_job(queue = "sessionReminder", id = job.id, parent = job.trace)]`.
 #[proc_macro_attribute]
 pub fn queue_job(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(MacroKind::Queue, args.into(), item.into()).into()
+    expand::attribute(&kind::QUEUE, args.into(), item.into()).into()
 }
 
 /// Times a Stellar Horizon call: `stellar_api_call_duration_seconds{operation,network}`,
@@ -46,17 +47,17 @@ pub fn queue_job(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[stellar_call(operation = "loadAccount")]`.
 #[proc_macro_attribute]
 pub fn stellar_call(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(MacroKind::Stellar, args.into(), item.into()).into()
+    expand::attribute(&kind::STELLAR, args.into(), item.into()).into()
 }
 
 /// Wraps a function in an internal span named `module::function` or `name = "…"`.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(MacroKind::Traced, args.into(), item.into()).into()
+    expand::attribute(&kind::TRACED, args.into(), item.into()).into()
 }
 
 /// Keeps `active_websocket_connections` one higher while a connection handler runs.
 #[proc_macro_attribute]
 pub fn ws_connection(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::attribute(MacroKind::Ws, args.into(), item.into()).into()
+    expand::attribute(&kind::WS, args.into(), item.into()).into()
 }

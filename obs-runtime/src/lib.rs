@@ -1,7 +1,11 @@
-//! obs (temporary crate doc)
+#![doc = include_str!("../doc/overview.md")]
 #![warn(missing_docs)]
 
-// Leaves first: each module imports only from those above it.
+// The modules in dependency order, leaves first; each imports only from those before it:
+// error, catalogue (every metric), config (by signal), prometheus (recorder, exposition,
+// scrape server), testing (capture), call (what runs on every call), telemetry (subscriber,
+// OTLP, propagation), install (orchestration and guard), http and ws (integrations),
+// __private (what expansions name).
 #[doc(hidden)]
 pub mod __private;
 mod call;
@@ -24,8 +28,34 @@ pub use config::{
 pub use error::InitError;
 pub use install::{ObsGuard, init};
 #[cfg(feature = "macros")]
-pub use obs_macros::{instrument_db, instrument_redis, queue_job, stellar_call, traced, ws_connection};
+#[doc = include_str!("../doc/instrument_db.md")]
+#[doc = include_str!("../doc/common_keys.md")]
+pub use obs_macros::instrument_db;
+#[cfg(feature = "macros")]
+#[doc = include_str!("../doc/instrument_redis.md")]
+#[doc = include_str!("../doc/common_keys.md")]
+pub use obs_macros::instrument_redis;
+#[cfg(feature = "macros")]
+#[doc = include_str!("../doc/queue_job.md")]
+#[doc = include_str!("../doc/common_keys.md")]
+pub use obs_macros::queue_job;
+#[cfg(feature = "macros")]
+#[doc = include_str!("../doc/stellar_call.md")]
+#[doc = include_str!("../doc/common_keys.md")]
+pub use obs_macros::stellar_call;
+#[cfg(feature = "macros")]
+#[doc = include_str!("../doc/traced.md")]
+#[doc = include_str!("../doc/common_keys.md")]
+pub use obs_macros::traced;
+#[cfg(feature = "macros")]
+#[doc = include_str!("../doc/ws_connection.md")]
+pub use obs_macros::ws_connection;
 pub use prometheus::label::{MAX_LABEL_CHARS, normalise_label};
 pub use prometheus::scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use prometheus::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder, record_error, render};
 pub use telemetry::{opentelemetry_layer, propagation};
+
+/// The repository README's Rust snippets, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}

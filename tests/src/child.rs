@@ -10,13 +10,16 @@ const MARKER: &str = "OBS_CHILD_TEST";
 pub const OBS_VARIABLES: &[&str] =
     &["OTEL_", "PROMETHEUS_", "METRICS_", "LOG_", "RUST_LOG", "JAEGER_", "OBS_", "STELLAR_"];
 
-/// Runs `body` in a child process with `env`, and fails with the child's output if it fails.
-/// `name` must be the test function's name; a test that runs several cases gives each its own
-/// `case`, so the child runs that one only.
+/// Runs `body` in a child process of the calling test with `env`, and fails with the child's
+/// output if it fails. A test that runs several cases gives each its own `case`, so the child
+/// runs that one only. The test is found by its own name (libtest names each test's thread
+/// after it).
 /// Returns the child's standard output in the parent, and `None` in the child itself, so
 /// assertions on the output run once.
 #[must_use = "assert on the child's output, or ignore it explicitly"]
-pub fn run_in_child(name: &str, case: &str, env: &[(&str, &str)], body: impl FnOnce()) -> Option<String> {
+pub fn run_in_child(case: &str, env: &[(&str, &str)], body: impl FnOnce()) -> Option<String> {
+    let thread = std::thread::current();
+    let name = thread.name().filter(|name| *name != "main").expect("run_in_child is called from a #[test]");
     let marker = format!("{name}/{case}");
     match std::env::var(MARKER) {
         Ok(running) if running == marker => {

@@ -1,23 +1,66 @@
 //! Shared helpers for obs's behaviour, UI and end-to-end tests.
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
 pub mod child;
+pub mod fixtures;
 pub mod horizon_stub;
 pub mod otlp_receiver;
 pub mod prometheus;
 
 use obs_runtime::testing::{Captured, CapturedSpan};
 
-/// The one span named `name`, with a readable failure listing what was captured instead.
-pub fn only_span<'a>(captured: &'a Captured, name: &str) -> &'a CapturedSpan {
-    let matching: Vec<&CapturedSpan> = captured.spans_named(name).collect();
-    assert_eq!(
-        matching.len(),
-        1,
-        "expected one span named {name:?}, got {}; spans: {:?}",
-        matching.len(),
-        captured.spans.iter().map(|s| &s.name).collect::<Vec<_>>()
-    );
-    matching[0]
+/// A raw HTTP/1.1 exchange, so the test sees exactly what the server sends.
+pub fn raw_http(addr: SocketAddr, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// `GET path` over a fresh connection; `extra` is more header lines, each ending in `\r\n`.
+pub fn raw_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
+    raw_http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"))
+}
+
+/// The Tokio runtime the tests drive instrumented code and servers on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a Tokio runtime")
+}
+
+/// An HTTP client that never waits long.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent("obs-tests/1.0")
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Span queries on what `testing::capture` returned.
+pub trait CapturedSpans {
+    /// The one span named `name`, with a readable failure listing what was captured instead.
+    fn only_span(&self, name: &str) -> &CapturedSpan;
+}
+
+impl CapturedSpans for Captured {
+    fn only_span(&self, name: &str) -> &CapturedSpan {
+        let matching: Vec<&CapturedSpan> = self.spans_named(name).collect();
+        assert_eq!(
+            matching.len(),
+            1,
+            "expected one span named {name:?}, got {}; spans: {:?}",
+            matching.len(),
+            self.spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        matching[0]
+    }
 }
 
 /// Asserts one call was counted with `status` on the metric pair of a subsystem, and that its

@@ -50,6 +50,44 @@ pub struct ReceivedSpan {
     pub events: Vec<(String, BTreeMap<String, String>)>,
 }
 
+impl ReceivedSpan {
+    /// The attribute `key`, as text.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).map(String::as_str)
+    }
+}
+
+/// Queries on the spans a receiver got, failing with what it got instead.
+pub trait SpanQueries {
+    /// Every span named `name`.
+    fn named(&self, name: &str) -> Vec<&ReceivedSpan>;
+    /// The server span named `name`.
+    fn server(&self, name: &str) -> &ReceivedSpan;
+    /// The span named `name` whose status is error, or not.
+    fn with_error(&self, name: &str, error: bool) -> &ReceivedSpan;
+}
+
+impl SpanQueries for [ReceivedSpan] {
+    fn named(&self, name: &str) -> Vec<&ReceivedSpan> {
+        self.iter().filter(|s| s.name == name).collect()
+    }
+
+    fn server(&self, name: &str) -> &ReceivedSpan {
+        self.iter().find(|s| s.name == name && s.kind == "server").unwrap_or_else(|| {
+            panic!("no server span {name} in {:?}", self.iter().map(|s| (&s.name, &s.kind)).collect::<Vec<_>>())
+        })
+    }
+
+    fn with_error(&self, name: &str, error: bool) -> &ReceivedSpan {
+        self.iter().find(|s| s.name == name && (s.status == "error") == error).unwrap_or_else(|| {
+            panic!(
+                "no {name} span (error: {error}) in {:#?}",
+                self.iter().map(|s| (&s.name, &s.status)).collect::<Vec<_>>()
+            )
+        })
+    }
+}
+
 type Store = Arc<Mutex<Vec<ReceivedSpan>>>;
 
 /// A running receiver; stops when dropped.

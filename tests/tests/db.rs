@@ -3,7 +3,7 @@
 
 use obs_runtime::instrument_db;
 use obs_runtime::testing::{SpanKind, capture};
-use obs_tests::{assert_counted, only_span};
+use obs_tests::{CapturedSpans, assert_counted};
 
 macro_rules! query_fns {
     ($($name:ident),* $(,)?) => {
@@ -44,7 +44,7 @@ fn operation_is_inferred_from_the_function_name() {
             &[("operation", operation), ("table", "inferred")],
             "success",
         );
-        only_span(&captured, &format!("{operation} inferred"));
+        captured.only_span(&format!("{operation} inferred"));
     }
 }
 
@@ -69,7 +69,7 @@ fn explicit_operation_and_system() {
     );
     let duration: Vec<_> = captured.series("db_query_duration_seconds").collect();
     assert_eq!(duration[0].labels.len(), 2, "the duration histogram has no status label");
-    let span = only_span(&captured, "DELETE sessions");
+    let span = captured.only_span("DELETE sessions");
     assert_eq!(span.kind, SpanKind::Client);
     assert_eq!(span.attr("db.system.name"), Some("sqlite"));
     assert_eq!(span.attr("db.operation.name"), Some("DELETE"));
@@ -88,8 +88,8 @@ fn default_system_and_span_name_override() {
         find_default_system();
         find_named();
     });
-    assert_eq!(only_span(&captured, "SELECT users").attr("db.system.name"), Some("postgresql"));
-    let named = only_span(&captured, "users.lookup");
+    assert_eq!(captured.only_span("SELECT users").attr("db.system.name"), Some("postgresql"));
+    let named = captured.only_span("users.lookup");
     assert_eq!(named.attr("db.collection.name"), Some("users"));
     assert_eq!(captured.counter("db_queries_total", &[("table", "users")]), 2, "the name changes the span only");
 }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use obs_tests::horizon_stub::{HorizonStub, Mode};
-use obs_tests::otlp_receiver::{OtlpReceiver, ReceivedSpan};
+use obs_tests::otlp_receiver::{OtlpReceiver, ReceivedSpan, SpanQueries};
 use obs_tests::prometheus::{PrometheusServer, Target};
+use obs_tests::{client, runtime};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -114,10 +115,6 @@ impl Drop for Service {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
 /// A fresh PostgreSQL database for this run, dropped at the end.
 struct FreshDatabase {
     name: String,
@@ -156,10 +153,6 @@ impl FreshDatabase {
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap_or(Value::Null)
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }
 
 async fn next_ws_text<S, E>(socket: &mut S) -> String
@@ -226,10 +219,6 @@ impl Steady {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         self.thread.join().unwrap()
     }
-}
-
-fn spans_named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {
-    spans.iter().filter(|s| s.name == name).collect()
 }
 
 #[test]
@@ -385,7 +374,7 @@ fn postgres_redis_prometheus_and_otlp_end_to_end() {
 
     // Traces: the request's server span is the parent of its DB and Redis spans.
     let spans = receiver.wait_for(Duration::from_secs(15), |s| s.iter().any(|s| s.name == "queue.sessionReminder"));
-    let get_user = spans_named(&spans, "GET /users/{id}");
+    let get_user = spans.named("GET /users/{id}");
     let traced = get_user
         .iter()
         .find(|server| {
@@ -394,8 +383,8 @@ fn postgres_redis_prometheus_and_otlp_end_to_end() {
         })
         .expect("a GET /users/{id} whose DB query and Redis get are its children");
     assert_eq!(traced.kind, "server");
-    let create_session = spans_named(&spans, "POST /sessions");
-    let job = spans_named(&spans, "queue.sessionReminder");
+    let create_session = spans.named("POST /sessions");
+    let job = spans.named("queue.sessionReminder");
     assert!(
         job.iter().any(|j| create_session.iter().any(|s| s.trace_id == j.trace_id)),
         "a job's span continues the trace of the request that enqueued it"

@@ -15,7 +15,8 @@ use axum::routing::get;
 use obs_runtime::http::ObsLayer;
 use obs_runtime::propagation::TraceContext;
 use obs_tests::child::run_in_child;
-use obs_tests::otlp_receiver::{OtlpReceiver, ReceivedSpan};
+use obs_tests::otlp_receiver::{OtlpReceiver, SpanQueries};
+use obs_tests::{client, runtime};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
@@ -93,14 +94,6 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().user_agent("obs-tests/1.0").build().unwrap()
-}
-
 /// The value of the one sample line starting with `prefix`, if any.
 fn sample(text: &str, prefix: &str) -> Option<f64> {
     text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
@@ -111,7 +104,7 @@ const QUIET: [(&str, &str); 4] =
 
 #[test]
 fn route_templates_nested_routers_and_one_unmatched_series() {
-    let _ = run_in_child("route_templates_nested_routers_and_one_unmatched_series", "", &QUIET, || {
+    let _ = run_in_child("", &QUIET, || {
         runtime().block_on(async {
             let _guard = obs_runtime::init().unwrap();
             let addr = serve(app(no_jobs())).await;
@@ -160,12 +153,6 @@ fn otlp_env(receiver: &Option<OtlpReceiver>) -> String {
     receiver.as_ref().map(OtlpReceiver::grpc_endpoint).unwrap_or_default()
 }
 
-fn server_span<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
-    spans.iter().find(|s| s.name == name && s.kind == "server").unwrap_or_else(|| {
-        panic!("no server span {name} in {:?}", spans.iter().map(|s| (&s.name, &s.kind)).collect::<Vec<_>>())
-    })
-}
-
 #[test]
 fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
     let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
@@ -178,7 +165,7 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
         ("OTEL_SERVICE_NAME", "http-check"),
         ("LOG_LEVEL", "off"),
     ];
-    let _ = run_in_child("server_spans_continue_the_caller_and_only_5xx_is_an_error", "", &env, || {
+    let _ = run_in_child("", &env, || {
         runtime().block_on(async {
             let guard = obs_runtime::init().unwrap();
             let addr = serve(app(no_jobs())).await;
@@ -203,7 +190,7 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
     });
     let Some(receiver) = receiver else { return };
     let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
-    let user = server_span(&spans, "GET /users/{id}");
+    let user = spans.server("GET /users/{id}");
     assert_eq!(user.trace_id, TRACE_ID, "continues the caller's trace");
     assert_eq!(user.parent_span_id, PARENT_ID, "the caller's span is the parent");
     for (key, value) in [
@@ -220,11 +207,11 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
     assert!(user.attributes.get("request_id").is_some_and(|id| id.len() == 36));
     assert_eq!(user.status, "unset");
     assert_eq!(user.service_name, "http-check");
-    assert_eq!(server_span(&spans, "GET /boom").status, "error");
-    let missing = server_span(&spans, "GET unmatched");
+    assert_eq!(spans.server("GET /boom").status, "error");
+    let missing = spans.server("GET unmatched");
     assert_eq!(missing.status, "unset", "4xx leaves the status unset");
     assert_eq!(missing.attributes.get("http.response.status_code").map(String::as_str), Some("404"));
-    let fresh = server_span(&spans, "GET /api/orders/{order_id}");
+    let fresh = spans.server("GET /api/orders/{order_id}");
     assert_ne!(fresh.trace_id, TRACE_ID);
     assert!(fresh.parent_span_id.is_empty(), "a malformed traceparent starts a new trace");
     assert_eq!(fresh.status, "unset");
@@ -234,7 +221,7 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
 fn request_ids_are_echoed_or_generated_and_on_every_log_line() {
     let env =
         [("PROMETHEUS_ENABLED", "false"), ("OTEL_EXPORTER", "none"), ("LOG_FORMAT", "json"), ("LOG_LEVEL", "info")];
-    let Some(stdout) = run_in_child("request_ids_are_echoed_or_generated_and_on_every_log_line", "", &env, || {
+    let Some(stdout) = run_in_child("", &env, || {
         runtime().block_on(async {
             let _guard = obs_runtime::init().unwrap();
             let addr = serve(app(no_jobs())).await;
@@ -278,7 +265,7 @@ fn uuid_parts(id: &str) -> Option<(u32, bool)> {
 
 #[test]
 fn in_flight_returns_to_zero_when_the_client_disconnects() {
-    let _ = run_in_child("in_flight_returns_to_zero_when_the_client_disconnects", "", &QUIET, || {
+    let _ = run_in_child("", &QUIET, || {
         runtime().block_on(async {
             let _guard = obs_runtime::init().unwrap();
             let addr = serve(app(no_jobs())).await;
@@ -306,7 +293,7 @@ fn in_flight_returns_to_zero_when_the_client_disconnects() {
 
 #[test]
 fn websocket_connections_and_messages_are_counted() {
-    let _ = run_in_child("websocket_connections_and_messages_are_counted", "", &QUIET, || {
+    let _ = run_in_child("", &QUIET, || {
         runtime().block_on(async {
             use tokio_tungstenite::tungstenite::Message as ClientMessage;
             let _guard = obs_runtime::init().unwrap();
@@ -366,7 +353,7 @@ fn one_trace_from_request_to_job_on_another_runtime_and_to_the_next_service() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("LOG_LEVEL", "off"),
     ];
-    let _ = run_in_child("one_trace_from_request_to_job_on_another_runtime_and_to_the_next_service", "", &env, || {
+    let _ = run_in_child("", &env, || {
         let (sender, mut queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
         // The consumer: its own runtime on its own thread, as a worker process would be.
         let worker = std::thread::spawn(move || {
@@ -389,14 +376,14 @@ fn one_trace_from_request_to_job_on_another_runtime_and_to_the_next_service() {
     });
     let Some(receiver) = receiver else { return };
     let spans = receiver.wait_for(Duration::from_secs(10), |s| s.len() >= 4);
-    let request = server_span(&spans, "GET /enqueue");
+    let request = spans.server("GET /enqueue");
     let job = spans.iter().find(|s| s.name == "queue.sessionReminder").expect("job span");
     assert_eq!(job.trace_id, request.trace_id, "the job continues the request's trace");
     assert_eq!(job.parent_span_id, request.span_id);
     assert_eq!(job.kind, "consumer");
     assert_eq!(job.attributes.get("job.id").map(String::as_str), Some("99"));
     let caller = spans.iter().find(|s| s.name == "call.next").expect("caller span");
-    let callee = server_span(&spans, "GET /users/{id}");
+    let callee = spans.server("GET /users/{id}");
     assert_eq!(callee.trace_id, caller.trace_id, "the called service continues the caller's trace");
     assert_eq!(callee.parent_span_id, caller.span_id);
 }
@@ -412,7 +399,7 @@ async fn call_next_service(addr: SocketAddr) {
 
 #[test]
 fn the_series_cap_sends_new_label_sets_to_one_overflow_series() {
-    let _ = run_in_child("the_series_cap_sends_new_label_sets_to_one_overflow_series", "", &QUIET, || {
+    let _ = run_in_child("", &QUIET, || {
         let _guard = obs_runtime::init().unwrap();
         for i in 0..3_000 {
             obs_runtime::record_error(&format!("error_type_{i}"), "/payments");

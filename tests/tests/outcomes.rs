@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use obs_runtime::instrument_db;
 use obs_runtime::testing::{SpanStatus, capture, capture_async};
-use obs_tests::{assert_counted, catch_panic, only_span, panic_message};
+use obs_tests::{CapturedSpans, assert_counted, catch_panic, panic_message};
 
 const TOTAL: &str = "db_queries_total";
 const DURATION: &str = "db_query_duration_seconds";
@@ -44,7 +44,7 @@ fn error_if_turns_a_value_into_an_error() {
     assert_counted(&captured, TOTAL, DURATION, &[("table", "error_if")], "success");
     let (_, captured) = capture(|| find_rows(false));
     assert_counted(&captured, TOTAL, DURATION, &[("table", "error_if")], "error");
-    let span = only_span(&captured, "SELECT error_if");
+    let span = captured.only_span("SELECT error_if");
     assert_eq!(span.status, SpanStatus::Error("is_missing returned true".into()));
 }
 
@@ -52,7 +52,7 @@ fn error_if_turns_a_value_into_an_error() {
 fn ok_if_turns_an_expected_error_into_a_success() {
     let (_, captured) = capture(|| find_maybe(Some(std::io::ErrorKind::NotFound)));
     assert_counted(&captured, TOTAL, DURATION, &[("table", "ok_if")], "success");
-    assert_eq!(only_span(&captured, "SELECT ok_if").status, SpanStatus::Unset);
+    assert_eq!(captured.only_span("SELECT ok_if").status, SpanStatus::Unset);
     let (_, captured) = capture(|| find_maybe(Some(std::io::ErrorKind::PermissionDenied)));
     assert_counted(&captured, TOTAL, DURATION, &[("table", "ok_if")], "error");
     let (_, captured) = capture(|| find_maybe(None));
@@ -73,7 +73,7 @@ fn a_panic_records_error_and_keeps_unwinding() {
     assert_counted(&captured, TOTAL, DURATION, &[("table", "panics")], "error");
     let duration = captured.histogram(DURATION, &[("table", "panics")]).unwrap();
     assert!(duration.sum >= 0.019, "the time until the panic is recorded: {}", duration.sum);
-    let span = only_span(&captured, "SELECT panics");
+    let span = captured.only_span("SELECT panics");
     assert_eq!(span.status, SpanStatus::Error("panicked".into()));
     assert_eq!(span.events[0].name, "exception");
 }
@@ -111,7 +111,7 @@ async fn a_dropped_future_records_cancelled_with_its_duration() {
     let duration = captured.histogram(DURATION, &[("table", "slow")]).unwrap();
     assert!((0.045..5.0).contains(&duration.sum), "time until the drop: {}", duration.sum);
     // A cancelled call is not an error on the span.
-    assert_eq!(only_span(&captured, "SELECT slow").status, SpanStatus::Unset);
+    assert_eq!(captured.only_span("SELECT slow").status, SpanStatus::Unset);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use obs_runtime::propagation::TraceContext;
 use obs_runtime::testing::{SpanKind, capture, capture_async};
 use obs_runtime::{queue_job, traced};
-use obs_tests::{assert_counted, only_span};
+use obs_tests::{CapturedSpans, assert_counted};
 
 struct Job {
     id: u64,
@@ -33,7 +33,7 @@ async fn completed_and_failed_jobs() {
     let mut with_status = labels.to_vec();
     with_status.push(("status", "completed"));
     assert_eq!(captured.histogram("queue_job_duration_seconds", &with_status).unwrap().count, 1);
-    let span = only_span(&captured, "queue.sessionReminder");
+    let span = captured.only_span("queue.sessionReminder");
     assert_eq!(span.kind, SpanKind::Consumer);
     assert_eq!(span.attr("messaging.destination.name"), Some("sessionReminder"));
     assert_eq!(span.attr("messaging.operation.type"), Some("process"));
@@ -79,8 +79,8 @@ async fn the_job_span_continues_the_producer_trace() {
     })
     .await;
     let () = producer;
-    let producer_span = only_span(&captured, "enqueue");
-    let job_span = only_span(&consumer, "queue.sessionReminder");
+    let producer_span = captured.only_span("enqueue");
+    let job_span = consumer.only_span("queue.sessionReminder");
     assert_eq!(job_span.trace_id, producer_span.trace_id, "one trace across threads");
     assert_eq!(job_span.parent_span_id.as_deref(), Some(producer_span.span_id.as_str()));
 }

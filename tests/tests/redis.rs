@@ -3,7 +3,7 @@
 
 use obs_runtime::instrument_redis;
 use obs_runtime::testing::{SpanKind, SpanStatus, capture_async};
-use obs_tests::{assert_counted, only_span};
+use obs_tests::{CapturedSpans, assert_counted};
 
 #[instrument_redis(command = "get")]
 async fn cache_get(key: &str) -> Result<Option<String>, std::io::Error> {
@@ -20,12 +20,12 @@ async fn records_command_status_and_client_span() {
     let (value, captured) = capture_async(cache_get("hit")).await;
     assert_eq!(value.unwrap().as_deref(), Some("value"));
     assert_counted(&captured, "redis_calls_total", "redis_call_duration_seconds", &labels, "success");
-    let span = only_span(&captured, "get");
+    let span = captured.only_span("get");
     assert_eq!(span.kind, SpanKind::Client);
     assert_eq!(span.attr("db.system.name"), Some("redis"));
     assert_eq!(span.attr("db.operation.name"), Some("get"));
 
     let (_, captured) = capture_async(cache_get("down")).await;
     assert_counted(&captured, "redis_calls_total", "redis_call_duration_seconds", &labels, "error");
-    assert_eq!(only_span(&captured, "get").status, SpanStatus::Error("connection refused".into()));
+    assert_eq!(captured.only_span("get").status, SpanStatus::Error("connection refused".into()));
 }

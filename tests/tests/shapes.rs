@@ -6,14 +6,14 @@ use std::fmt::Display;
 
 use obs_runtime::instrument_db;
 use obs_runtime::testing::{SpanStatus, capture, capture_async};
-use obs_tests::{assert_counted, only_span};
+use obs_tests::{CapturedSpans, assert_counted};
 
 const TOTAL: &str = "db_queries_total";
 const DURATION: &str = "db_query_duration_seconds";
 
 fn assert_one(captured: &obs_runtime::testing::Captured, table: &str, status: &str) {
     assert_counted(captured, TOTAL, DURATION, &[("table", table)], status);
-    let span = only_span(captured, &format!("SELECT {table}"));
+    let span = captured.only_span(&format!("SELECT {table}"));
     assert_eq!(span.attr("db.collection.name"), Some(table));
     let expected_error = status == "error";
     assert_eq!(matches!(span.status, SpanStatus::Error(_)), expected_error, "{span:?}");
@@ -292,8 +292,8 @@ async fn async_trait_methods() {
             let (value, captured) = capture_async(future).await;
             assert_eq!(value.is_ok(), status == "success");
             assert_one(&captured, table, status);
-            let db = only_span(&captured, &format!("SELECT {table}"));
-            let traced = only_span(&captured, traced);
+            let db = captured.only_span(&format!("SELECT {table}"));
+            let traced = captured.only_span(traced);
             assert_eq!(matches!(traced.status, SpanStatus::Error(_)), status == "error");
             assert_eq!(db.trace_id, traced.trace_id, "{table}: one trace");
             assert!(
@@ -373,7 +373,7 @@ fn result_aliases_are_classified_by_type() {
         assert_one(&captured, table, "success");
         let (message, captured) = capture(|| run(true).unwrap_err());
         assert_one(&captured, table, "error");
-        let span = only_span(&captured, &format!("SELECT {table}"));
+        let span = captured.only_span(&format!("SELECT {table}"));
         assert_eq!(span.status, SpanStatus::Error(message.clone()), "{table}: the Display text of the error");
         assert_eq!(span.events[0].attributes.get("exception.message"), Some(&message));
     }

@@ -3,7 +3,7 @@
 
 use obs_runtime::instrument_db;
 use obs_runtime::testing::{SpanStatus, capture};
-use obs_tests::only_span;
+use obs_tests::CapturedSpans;
 
 #[derive(Debug)]
 struct QueryError {
@@ -32,7 +32,7 @@ fn find_debug_only() -> Result<(), DebugOnlyError> {
 #[test]
 fn an_error_sets_status_and_adds_an_exception_event() {
     let (_, captured) = capture(|| find_account("", 1234));
-    let span = only_span(&captured, "SELECT accounts");
+    let span = captured.only_span("SELECT accounts");
     assert_eq!(span.status, SpanStatus::Error("query failed with code 42".into()));
     assert_eq!(span.events.len(), 1, "{:?}", span.events);
     let event = &span.events[0];
@@ -48,13 +48,13 @@ fn an_error_sets_status_and_adds_an_exception_event() {
 #[test]
 fn an_error_without_display_uses_debug() {
     let (_, captured) = capture(find_debug_only);
-    assert_eq!(only_span(&captured, "SELECT debug_only").status, SpanStatus::Error("DebugOnlyError".into()));
+    assert_eq!(captured.only_span("SELECT debug_only").status, SpanStatus::Error("DebugOnlyError".into()));
 }
 
 #[test]
 fn argument_values_are_not_recorded_by_default() {
     let (_, captured) = capture(|| find_account("hunter2", 9876));
-    let span = only_span(&captured, "SELECT accounts");
+    let span = captured.only_span("SELECT accounts");
     let keys: Vec<&str> = span.attributes.keys().map(String::as_str).collect();
     assert_eq!(keys, ["db.collection.name", "db.operation.name", "db.system.name"]);
     let everything = format!("{span:?}");
@@ -74,7 +74,7 @@ fn find_user(user_id: u64, tenant: &str, filter: Filter, password: &str) -> bool
 #[test]
 fn fields_record_only_what_they_name() {
     let (_, captured) = capture(|| find_user(7, "acme", Filter { active: true }, "secret"));
-    let span = only_span(&captured, "SELECT users");
+    let span = captured.only_span("SELECT users");
     assert_eq!(span.attr("user.id"), Some("7"));
     assert_eq!(span.attr("tenant"), Some("acme"));
     assert_eq!(span.attr("filter"), Some("Filter { active: true }"));

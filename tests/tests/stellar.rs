@@ -3,7 +3,7 @@
 
 use obs_runtime::stellar_call;
 use obs_runtime::testing::{SpanKind, capture_async};
-use obs_tests::{assert_counted, only_span};
+use obs_tests::{CapturedSpans, assert_counted};
 
 #[stellar_call(operation = "loadAccount")]
 async fn load_account(id: &str) -> Result<u64, String> {
@@ -23,7 +23,7 @@ async fn default_network_comes_from_the_runtime() {
     let labels = [("operation", "loadAccount"), ("network", network)];
     let (_, captured) = capture_async(load_account("GABC")).await;
     assert_counted(&captured, "stellar_api_calls_total", "stellar_api_call_duration_seconds", &labels, "success");
-    let span = only_span(&captured, "stellar.loadAccount");
+    let span = captured.only_span("stellar.loadAccount");
     assert_eq!(span.kind, SpanKind::Client);
     assert_eq!(span.attr("stellar.operation"), Some("loadAccount"));
     assert_eq!(span.attr("stellar.network"), Some(network));
@@ -37,5 +37,5 @@ async fn explicit_network() {
     let labels = [("operation", "submitTransaction"), ("network", "public")];
     let (_, captured) = capture_async(submit("AAAA")).await;
     assert_counted(&captured, "stellar_api_calls_total", "stellar_api_call_duration_seconds", &labels, "success");
-    assert_eq!(only_span(&captured, "stellar.submitTransaction").attr("stellar.network"), Some("public"));
+    assert_eq!(captured.only_span("stellar.submitTransaction").attr("stellar.network"), Some("public"));
 }

@@ -2,7 +2,7 @@
 
 use obs_runtime::testing::{SpanKind, SpanStatus, capture};
 use obs_runtime::traced;
-use obs_tests::only_span;
+use obs_tests::CapturedSpans;
 
 mod payments {
     #[obs_runtime::traced]
@@ -19,7 +19,7 @@ fn process() -> u8 {
 #[test]
 fn default_name_is_module_path_and_fn() {
     let (_, captured) = capture(|| payments::settle(0));
-    let span = only_span(&captured, "traced::payments::settle");
+    let span = captured.only_span("traced::payments::settle");
     assert_eq!(span.kind, SpanKind::Internal);
     assert_eq!(span.status, SpanStatus::Error("nothing to settle".into()));
     assert!(captured.metrics.is_empty(), "#[traced] records no metrics: {:?}", captured.metrics);
@@ -29,8 +29,8 @@ fn default_name_is_module_path_and_fn() {
 fn named_span_is_the_parent_of_spans_inside_it() {
     let (value, captured) = capture(process);
     assert_eq!(value, 1);
-    let outer = only_span(&captured, "payment.process");
-    let inner = only_span(&captured, "traced::payments::settle");
+    let outer = captured.only_span("payment.process");
+    let inner = captured.only_span("traced::payments::settle");
     assert_eq!(inner.parent_span_id.as_deref(), Some(outer.span_id.as_str()));
     assert_eq!(inner.trace_id, outer.trace_id);
     assert_eq!(outer.status, SpanStatus::Unset);

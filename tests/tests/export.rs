@@ -1,0 +1,249 @@
+//! Span export: spans received by an OTLP receiver built on opentelemetry-proto's generated
+//! server over gRPC and HTTP, the guard's flush from any runtime flavour, samplers and resources,
+//! and harmlessness when the collector refuses or never answers. Each scenario in a process of
+//! its own.
+#![cfg(all(feature = "db", feature = "queue"))]
+
+use std::time::{Duration, Instant};
+
+use obs_tests::child::{resident_bytes, run_in_child};
+use obs_tests::fixtures::{checkout, find_user};
+use obs_tests::otlp_receiver::{OtlpReceiver, ReceivedSpan, SpanQueries, Transport};
+use obs_tests::runtime;
+
+/// Starts a receiver here, runs `body` in a child that exports to it over `transport` (with
+/// `env` added last, so it wins), and returns the spans received once `expect` of them arrived
+/// or the wait ran out; `None` inside the child.
+fn spans_from_child(
+    case: &str,
+    transport: Transport,
+    env: &[(&str, &str)],
+    expect: usize,
+    body: impl FnOnce(),
+) -> Option<Vec<ReceivedSpan>> {
+    let receiver = (!obs_tests::child::is_child()).then(OtlpReceiver::start);
+    let (endpoint, protocol) = match (&receiver, transport) {
+        (Some(r), Transport::Grpc) => (r.grpc_endpoint(), "grpc"),
+        (Some(r), Transport::Http) => (r.http_endpoint(), "http/protobuf"),
+        (None, _) => (String::new(), ""),
+    };
+    let mut all = vec![
+        ("PROMETHEUS_ENABLED", "false"),
+        ("OTEL_SERVICE_NAME", "otlp-check"),
+        ("OTEL_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("LOG_LEVEL", "off"),
+    ];
+    all.extend_from_slice(env);
+    run_in_child(case, &all, body)?;
+    let receiver = receiver?;
+    let wait = if expect == 0 { Duration::from_secs(1) } else { Duration::from_secs(10) };
+    Some(receiver.wait_for(wait, |spans| expect > 0 && spans.len() >= expect))
+}
+
+fn assert_spans(spans: &[ReceivedSpan], transport: Transport) {
+    assert!(spans.iter().all(|s| s.transport == transport));
+    assert!(spans.iter().all(|s| s.service_name == "otlp-check"), "service.name on every span");
+    let ok_parent = spans.with_error("checkout", false);
+    let ok_child = spans.with_error("SELECT users", false);
+    assert_eq!(ok_parent.kind, "internal");
+    assert_eq!(ok_child.kind, "client");
+    assert_eq!(ok_child.attributes.get("db.system.name").map(String::as_str), Some("postgresql"));
+    assert_eq!(ok_child.attributes.get("db.collection.name").map(String::as_str), Some("users"));
+    let failed_parent = spans.with_error("checkout", true);
+    let failed_child = spans.with_error("SELECT users", true);
+    assert_eq!(failed_child.status_message, "user 10 not found");
+    let (event, attributes) = &failed_child.events[0];
+    assert_eq!(event, "exception");
+    assert_eq!(attributes.get("exception.message").map(String::as_str), Some("user 10 not found"));
+    assert!(attributes.get("exception.type").is_some_and(|t| t.contains("String")), "{attributes:?}");
+    assert_eq!(failed_child.parent_span_id, failed_parent.span_id, "the query is a child of the checkout");
+    assert_eq!(failed_child.trace_id, failed_parent.trace_id);
+    assert!(failed_parent.parent_span_id.is_empty(), "checkout is a root");
+    for s in spans {
+        for key in s.attributes.keys() {
+            assert!(
+                !(key == "busy_ns" || key == "idle_ns" || key.starts_with("thread.") || key.starts_with("code.")),
+                "{key} on {} is off by default",
+                s.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_otlp_receiver_gets_spans_over_grpc_and_http() {
+    // `datadog` is the Datadog Agent's OTLP receiver: the same protocol at the OTLP endpoint.
+    for (exporter, transport) in [("otlp", Transport::Grpc), ("otlp", Transport::Http), ("datadog", Transport::Grpc)] {
+        let case = format!("{exporter}-{transport:?}");
+        let env = [("OTEL_EXPORTER", exporter)];
+        let spans = spans_from_child(&case, transport, &env, 4, || {
+            runtime().block_on(async {
+                let guard = obs_runtime::init().unwrap();
+                checkout(3).await.unwrap();
+                checkout(10).await.unwrap_err();
+                drop(guard); // flushes
+            });
+        });
+        if let Some(spans) = spans {
+            assert_eq!(spans.len(), 4, "{case}: {spans:#?}");
+            assert_spans(&spans, transport);
+        }
+    }
+}
+
+#[test]
+fn debug_attributes_come_back_when_asked_for() {
+    let env = [("OBS_SPAN_DEBUG_ATTRIBUTES", "true")];
+    let Some(spans) = spans_from_child("", Transport::Grpc, &env, 2, || {
+        runtime().block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            checkout(3).await.unwrap();
+            drop(guard);
+        });
+    }) else {
+        return;
+    };
+    let checkout = spans.iter().find(|s| s.name == "checkout").expect("checkout span");
+    assert!(checkout.attributes.contains_key("busy_ns"), "{:?}", checkout.attributes);
+    assert!(checkout.attributes.keys().any(|k| k.starts_with("code.")), "{:?}", checkout.attributes);
+}
+
+#[test]
+fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
+    // Nothing is exported before the guard drops: the flush has to do it.
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "600000"), ("OBS_SHUTDOWN_TIMEOUT", "5s")];
+    let Some(spans) = spans_from_child("", Transport::Grpc, &env, 4, || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            checkout(3).await.unwrap();
+            checkout(10).await.unwrap_err();
+            let started = Instant::now();
+            drop(guard); // on the runtime's only thread
+            assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
+        });
+    }) else {
+        return;
+    };
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert_spans(&spans, Transport::Grpc);
+}
+
+#[test]
+fn a_guard_dropped_outside_any_runtime_delivers_grpc_spans() {
+    let env = [("OTEL_BSP_SCHEDULE_DELAY", "600000")];
+    let Some(spans) = spans_from_child("", Transport::Grpc, &env, 4, || {
+        // Installed and dropped on a plain thread; the calls run on a runtime in between.
+        let guard = obs_runtime::init().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            checkout(3).await.unwrap();
+            checkout(10).await.unwrap_err();
+        });
+        drop(rt);
+        let started = Instant::now();
+        drop(guard);
+        assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
+    }) else {
+        return;
+    };
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert_spans(&spans, Transport::Grpc);
+}
+
+#[test]
+fn samplers_and_sdk_disabled_export_nothing_and_resources_are_attached() {
+    for (case, sampler, disabled, expect) in [
+        ("always_off", "always_off", "false", 0),
+        ("ratio_zero", "traceidratio", "false", 0),
+        ("disabled", "always_on", "true", 0),
+        ("always_on", "always_on", "false", 4),
+    ] {
+        let env = [
+            ("OTEL_TRACES_SAMPLER", sampler),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ("OTEL_SDK_DISABLED", disabled),
+            ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,service.version=1.2.3"),
+        ];
+        let Some(spans) = spans_from_child(case, Transport::Grpc, &env, expect, || {
+            runtime().block_on(async {
+                let guard = obs_runtime::init().unwrap();
+                checkout(3).await.unwrap();
+                checkout(10).await.unwrap_err();
+                drop(guard);
+            });
+        }) else {
+            continue;
+        };
+        assert_eq!(spans.len(), expect, "{case}: {spans:#?}");
+        for span in &spans {
+            assert_eq!(span.resource.get("deployment.environment").map(String::as_str), Some("test"));
+            assert_eq!(span.resource.get("service.version").map(String::as_str), Some("1.2.3"));
+        }
+    }
+}
+
+/// Drives 10 000 instrumented calls with spans on while the collector misbehaves; every call
+/// completes promptly, memory stays bounded and the guard returns within its deadline + 1 s.
+fn harmless_with(endpoint: &str, protocol: &str) {
+    let rt = runtime();
+    rt.block_on(async {
+        let guard = obs_runtime::init().unwrap();
+        let before = resident_bytes();
+        let started = Instant::now();
+        for id in 1..=10_000 {
+            let _ = find_user(id).await;
+        }
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(10),
+            "10 000 calls took {took:?} with the collector at {endpoint} ({protocol})"
+        );
+        let grown = resident_bytes().saturating_sub(before);
+        assert!(grown < 64 << 20, "memory grew by {} MiB", grown >> 20);
+        assert!(obs_runtime::render().contains("status=\"success\"} 9000"));
+        let dropping = Instant::now();
+        drop(guard);
+        let deadline = Duration::from_secs(2) + Duration::from_secs(1);
+        assert!(dropping.elapsed() < deadline, "guard drop took {:?}", dropping.elapsed());
+    });
+}
+
+/// Runs [`harmless_with`] in a child for each OTLP protocol, exporting to `endpoint`.
+fn harmless_for_each_protocol(endpoint: &str) {
+    for protocol in ["grpc", "http/protobuf"] {
+        let env = [
+            ("PROMETHEUS_HOST", "127.0.0.1"),
+            ("PROMETHEUS_PORT", "0"),
+            ("OTEL_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OBS_SHUTDOWN_TIMEOUT", "2s"),
+            ("LOG_LEVEL", "off"),
+        ];
+        let _ = run_in_child(protocol, &env, || harmless_with(endpoint, protocol));
+    }
+}
+
+#[test]
+fn a_collector_refusing_connections_is_harmless() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    harmless_for_each_protocol(&format!("http://{closed}"));
+}
+
+#[test]
+fn a_collector_that_never_answers_is_harmless() {
+    // Accepts connections and never reads or answers.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", black_hole.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in black_hole.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    harmless_for_each_protocol(&endpoint);
+}

@@ -1,0 +1,89 @@
+//! The exposition: HELP, units, the prefix and the `app` label on every metric, and what
+//! `promtool check metrics` (Debian's prometheus package) says of it.
+#![cfg(all(feature = "db", feature = "queue"))]
+
+use std::time::Duration;
+
+use obs_tests::child::run_in_child;
+use obs_tests::fixtures::{find_user, remind};
+use obs_tests::prometheus::promtool_check;
+use obs_tests::runtime;
+
+#[test]
+fn every_metric_has_help_a_unit_the_prefix_and_the_app_label() {
+    let env = [
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("METRICS_PREFIX", "gemini_flow_"),
+        ("OTEL_SERVICE_NAME", "mentorsmind"),
+        ("OTEL_EXPORTER", "none"),
+    ];
+    let _ = run_in_child("", &env, || {
+        runtime().block_on(async {
+            let _guard = obs_runtime::init().unwrap();
+            for id in 1..=30 {
+                let _ = find_user(id).await;
+                let _ = remind(id).await;
+            }
+            metrics::histogram!("http_request_duration_seconds", "method" => "GET", "path" => "/users/{id}", "status_code" => "200").record(0.02);
+            tokio::time::sleep(Duration::from_millis(600)).await; // one scheduler probe at least
+            let text = obs_runtime::render();
+            let mut families = Vec::new();
+            for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+                let mut parts = line.split(' ').skip(2);
+                let (name, kind) = (parts.next().unwrap(), parts.next().unwrap());
+                assert_ne!(kind, "summary", "{name} must be a histogram");
+                assert!(text.contains(&format!("# HELP {name} ")), "HELP for {name}");
+                assert!(name.starts_with("gemini_flow_"), "{name} has the prefix");
+                families.push((name.to_owned(), kind.to_owned()));
+            }
+            for expected in [
+                ("gemini_flow_db_query_duration_seconds", "histogram"),
+                ("gemini_flow_db_queries_total", "counter"),
+                ("gemini_flow_queue_job_duration_seconds", "histogram"),
+                ("gemini_flow_queue_jobs_total", "counter"),
+                ("gemini_flow_http_request_duration_seconds", "histogram"),
+                ("gemini_flow_process_resident_memory_bytes", "gauge"),
+                ("gemini_flow_process_cpu_seconds_total", "counter"),
+                ("gemini_flow_process_open_fds", "gauge"),
+                ("gemini_flow_process_max_fds", "gauge"),
+                ("gemini_flow_process_virtual_memory_bytes", "gauge"),
+                ("gemini_flow_process_start_time_seconds", "gauge"),
+                ("gemini_flow_process_threads", "gauge"),
+                ("gemini_flow_tokio_scheduler_lag_seconds", "gauge"),
+            ] {
+                assert!(families.iter().any(|(n, k)| n == expected.0 && k == expected.1), "{expected:?} in {families:?}");
+            }
+            for sample in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+                assert!(sample.contains(r#"app="mentorsmind""#), "app label on {sample}");
+            }
+            let http_buckets = text.lines().filter(|l| l.starts_with("gemini_flow_http_request_duration_seconds_bucket{")).count();
+            assert_eq!(http_buckets, 12, "DESIGN's 11 HTTP buckets and +Inf");
+        });
+    });
+}
+
+#[test]
+fn promtool_finds_nothing_to_complain_about() {
+    let env = [
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("METRICS_PREFIX", "gemini_flow_"),
+        ("OTEL_EXPORTER", "none"),
+        ("LOG_LEVEL", "off"),
+    ];
+    let _ = run_in_child("", &env, || {
+        runtime().block_on(async {
+            let _guard = obs_runtime::init().unwrap();
+            for id in 0..50 {
+                let _ = find_user(id).await;
+                let _ = remind(id).await;
+            }
+            metrics::histogram!("http_request_duration_seconds", "path" => "/users/{id}").record(0.01);
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            let exposition = obs_runtime::render();
+            let (ok, output) = promtool_check(&exposition);
+            assert!(ok && output.trim().is_empty(), "promtool check metrics:\n{output}\n--- exposition\n{exposition}");
+        });
+    });
+}

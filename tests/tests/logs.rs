@@ -1,0 +1,86 @@
+//! Log lines: JSON with trace ids, the start-up lines and the global propagator, and pretty
+//! lines for people. Each scenario in a process of its own.
+#![cfg(all(feature = "db", feature = "queue"))]
+
+use obs_runtime::traced;
+use obs_tests::child::run_in_child;
+use obs_tests::runtime;
+
+#[test]
+fn pretty_logs_are_for_people() {
+    let env = [("PROMETHEUS_ENABLED", "false"), ("OTEL_EXPORTER", "none"), ("LOG_FORMAT", "pretty")];
+    let Some(stdout) = run_in_child("", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        rt.block_on(traced_with_log());
+        drop(guard);
+    }) else {
+        return;
+    };
+    assert!(stdout.contains("inside the checkout"), "{stdout}");
+    assert!(stdout.contains("order: 42"), "pretty fields: {stdout}");
+    assert!(!stdout.lines().any(|l| l.trim_start().starts_with("{\"")), "no JSON lines: {stdout}");
+}
+
+#[test]
+fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
+    let env = [
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("OTEL_EXPORTER", "jaeger"),
+        // Jaeger's legacy Thrift URL on the receiver's host: rewritten to OTLP/HTTP on :4318.
+        ("JAEGER_ENDPOINT", "http://127.0.0.1:14268/api/traces"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,team=payments"),
+        ("OTEL_SERVICE_NAME", "log-check"),
+        ("LOG_FORMAT", "json"),
+        ("LOG_LEVEL", "info"),
+    ];
+    let Some(stdout) = run_in_child("", &env, || {
+        runtime().block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            traced_with_log().await;
+            // The W3C propagator is global: OpenTelemetry's own API injects the current span.
+            let mut headers = std::collections::HashMap::new();
+            let span = tracing::info_span!("propagate");
+            let carried = {
+                let _entered = span.enter();
+                opentelemetry::global::get_text_map_propagator(|propagator| {
+                    propagator.inject_context(&opentelemetry::Context::current(), &mut headers);
+                });
+                obs_runtime::propagation::TraceContext::current()
+            };
+            assert!(carried.traceparent.starts_with("00-") && carried.traceparent.len() == 55, "{carried:?}");
+            assert_eq!(headers.get("traceparent"), Some(&carried.traceparent), "{headers:?}");
+            drop(guard);
+        });
+    }) else {
+        return;
+    };
+    // libtest prints the test name without a newline before the first line.
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect();
+    let message = |m: &str| lines.iter().find(|l| l["message"].as_str().is_some_and(|s| s.starts_with(m)));
+    let scrape = message("Prometheus scrape target: http://127.0.0.1:").unwrap_or_else(|| panic!("{stdout}"));
+    assert!(scrape["message"].as_str().unwrap().ends_with("/metrics"), "{scrape}");
+    let started = message("OpenTelemetry tracing started (exporter=jaeger, endpoint=http://127.0.0.1:4318/v1/traces)");
+    assert!(started.is_some(), "{stdout}");
+    let rewrite: Vec<_> =
+        lines.iter().filter(|l| l["message"].as_str().is_some_and(|m| m.contains("legacy Thrift"))).collect();
+    assert_eq!(rewrite.len(), 1, "one warning for the rewritten Jaeger URL: {stdout}");
+    assert_eq!(rewrite[0]["level"], "WARN");
+    let inside = message("inside the checkout").unwrap_or_else(|| panic!("{stdout}"));
+    let trace_id = inside["trace_id"].as_str().unwrap();
+    let span_id = inside["span_id"].as_str().unwrap();
+    assert!(trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()), "{inside}");
+    assert!(span_id.len() == 16 && span_id.chars().all(|c| c.is_ascii_hexdigit()), "{inside}");
+    assert_eq!(inside["span"], "log.check");
+    assert_eq!(inside["fields"]["order"], 42);
+    let outside = message("outside any span").unwrap();
+    assert!(outside.get("trace_id").is_none(), "{outside}");
+}
+
+#[traced(name = "log.check")]
+async fn traced_with_log() {
+    tracing::info!(order = 42, "inside the checkout");
+    tracing::info!(parent: None, "outside any span");
+}
