@@ -3,9 +3,9 @@
 
 // The modules in dependency order, leaves first; each imports only from those before it:
 // error, catalogue (every metric), config (by signal), prometheus (recorder, exposition,
-// scrape server), testing (capture), call (what runs on every call), telemetry (subscriber,
-// OTLP, propagation), install (orchestration and guard), http and ws (integrations),
-// __private (what expansions name).
+// scrape server, process metrics), telemetry (subscriber, OTLP, propagation), testing
+// (capture), call (what runs on every call), install (orchestration and guard), http and ws
+// (integrations), __private (what expansions name).
 #[doc(hidden)]
 pub mod __private;
 mod call;

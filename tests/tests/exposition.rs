@@ -59,6 +59,14 @@ fn every_metric_has_help_a_unit_the_prefix_and_the_app_label() {
             }
             let http_buckets = text.lines().filter(|l| l.starts_with("gemini_flow_http_request_duration_seconds_bucket{")).count();
             assert_eq!(http_buckets, 12, "DESIGN's 11 HTTP buckets and +Inf");
+            // The catalogue names every metric obs emitted, with the type it has.
+            let catalogue = include_str!("../../docs/metrics.md");
+            for (name, kind) in &families {
+                let bare = name.strip_prefix("gemini_flow_").unwrap();
+                let row = catalogue.lines().find(|l| l.starts_with(&format!("| `{bare}` |")));
+                let row = row.unwrap_or_else(|| panic!("{bare} is not in docs/metrics.md"));
+                assert!(row.contains(&format!("| {kind}")), "{bare} is a {kind}: {row}");
+            }
         });
     });
 }

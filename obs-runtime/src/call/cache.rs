@@ -1,17 +1,12 @@
 //! A value resolved once per call site and recorder generation, then read with one atomic load
 //! and a compare: the handle cache behind every call site.
 //!
-//! Installing obs's recorder (or changing the Stellar default network) starts a new generation,
-//! so every cached value is resolved again on its next use.
+//! Installing obs's recorder (or changing the Stellar default network) starts a new generation
+//! (see `prometheus::generation`), so every cached value is resolved again on its next use.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
-static GENERATION: AtomicU64 = AtomicU64::new(1);
-
-/// Makes every cached value resolve again on its next use.
-pub(crate) fn invalidate() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
-}
+use crate::prometheus::generation;
 
 /// A value of the current generation, or nothing yet.
 ///
@@ -46,7 +41,7 @@ impl<T: 'static> Cached<T> {
         if !current.is_null() {
             // SAFETY: non-null pointers here come from `Box::leak` in `refresh` and are never freed.
             let current = unsafe { &*current };
-            if current.generation == GENERATION.load(Ordering::Relaxed) {
+            if current.generation == generation::current() {
                 return Some(&current.value);
             }
         }
@@ -56,7 +51,7 @@ impl<T: 'static> Cached<T> {
     #[cold]
     #[inline(never)]
     fn refresh(&self, resolve: impl FnOnce() -> Option<T>) -> Option<&T> {
-        let generation = GENERATION.load(Ordering::Acquire);
+        let generation = generation::current();
         let leaked: &'static Generational<T> = Box::leak(Box::new(Generational { generation, value: resolve()? }));
         self.current.store(std::ptr::from_ref(leaked).cast_mut(), Ordering::Release);
         Some(&leaked.value)
@@ -93,7 +88,7 @@ mod tests {
             Some(&7)
         );
         assert_eq!(calls, 2);
-        invalidate();
+        generation::bump();
         assert_eq!(cached.get(|| Some(9)), Some(&9));
     }
 }

@@ -22,5 +22,5 @@ pub fn default_network() -> &'static str {
 pub(crate) fn set_default_network(network: &str) {
     let network: &'static str = Box::leak(network.to_owned().into_boxed_str());
     *DEFAULT_NETWORK.write().unwrap_or_else(|e| e.into_inner()) = Some(network);
-    super::cache::invalidate();
+    crate::prometheus::generation::bump();
 }

@@ -197,8 +197,7 @@ impl MetricsRecorder {
         );
         metrics::set_global_recorder(self).map_err(|_| InitError::RecorderAlreadyInstalled)?;
         let _ = INSTALLED.set(handle.clone());
-        crate::call::clock::warm_up();
-        crate::call::cache::invalidate();
+        super::generation::bump();
         Ok(handle)
     }
 }
