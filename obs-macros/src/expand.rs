@@ -56,7 +56,7 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
         };
         let block = &function.block;
         function.block = Box::new(match shape {
-            Shape::Sync | Shape::Async => prepend(block, guard),
+            Shape::Sync | Shape::Async | Shape::ReturnsFuture { .. } | Shape::Diverging => prepend(block, guard),
             Shape::AsyncTrait { stmt } => {
                 replace_boxed_future(&function.block, stmt, |inner| quote!({ #guard #inner.await }))
             }
@@ -96,6 +96,30 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
                 #private::Instrumented::new(__obs_timer, #inner, |__obs_ref| #outcome).await
             })
         }),
+        Shape::ReturnsFuture { boxed } => {
+            // The body runs now, inside the span, and may return early; the future it returns
+            // is what is timed and classified.
+            let hinted = hinted(&function.block, &function.sig.output);
+            let instrumented = quote!(#private::Instrumented::new(__obs_timer, __obs_future, |__obs_ref| #outcome));
+            let instrumented = if boxed { quote!(::std::boxed::Box::pin(#instrumented)) } else { instrumented };
+            syn::parse_quote!({
+                #prelude
+                let __obs_future = {
+                    let __obs_entered = __obs_timer.span().enter();
+                    #private::call_once(move || #hinted)
+                };
+                #instrumented
+            })
+        }
+        Shape::Diverging => {
+            // It never returns: a panic is its only end, which the timer records on drop.
+            let block = &function.block;
+            syn::parse_quote!({
+                #prelude
+                let __obs_entered = __obs_timer.span().enter();
+                #block
+            })
+        }
     };
     function.block = Box::new(new_block);
     function.into_token_stream()
@@ -222,9 +246,10 @@ fn path_text(path: &syn::Path) -> String {
     format!("{lead}{}", segments.join("::"))
 }
 
-/// The user's block, preceded by an unreachable `return` of the declared type. It pins the
-/// closure's or async block's return type to the function's, so `?` and coercions in the body
-/// infer as they would without the attribute.
+/// The user's block, kept whole as the tail of a block that first has an unreachable `return`
+/// of the declared type. The hint pins the closure's or async block's return type to the
+/// function's, so `?` and coercions in the body infer as they would without the attribute; it
+/// stands outside the user's block, so nothing the user imports there can shadow the type.
 fn hinted(block: &Block, output: &ReturnType) -> TokenStream {
     let ReturnType::Type(_, ty) = output else {
         return block.to_token_stream();
@@ -240,7 +265,7 @@ fn hinted(block: &Block, output: &ReturnType) -> TokenStream {
             return __obs_hint;
         }
     };
-    prepend(block, hint).into_token_stream()
+    quote!({ #hint #block })
 }
 
 /// The user's block with `stmts` in front, keeping the user's braces and statements (and so

@@ -100,6 +100,7 @@ const CASES: &[Case] = &[
     },
 ];
 
+#[cfg(all(feature = "db", feature = "redis", feature = "queue", feature = "stellar", feature = "ws"))]
 fn expansions_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/expansions")
 }

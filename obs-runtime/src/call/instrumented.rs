@@ -1,8 +1,8 @@
 //! The future of an instrumented async call.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use super::outcome::Outcome;
@@ -41,12 +41,12 @@ where
 }
 
 /// Marks the timer as panicked when dropped during unwinding.
-struct PanicFlag<'a>(&'a Cell<bool>);
+struct PanicFlag<'a>(&'a AtomicBool);
 
 impl Drop for PanicFlag<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.set(true);
+            self.0.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! What one instrumented call carries from start to finish: its start time, its site and its
 //! span, recorded exactly once however the call ends.
 
-use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::Span;
 
@@ -24,8 +24,9 @@ pub struct Timer {
     sink: Option<Arc<Sink>>,
     done: bool,
     /// Set while unwinding out of a poll: the owner drops the future only after the unwinding
-    /// ends, when `thread::panicking()` no longer tells.
-    pub(super) panicked: Cell<bool>,
+    /// ends, when `thread::panicking()` no longer tells. Atomic, not a `Cell`, so a future
+    /// that was `Sync` stays `Sync` once instrumented.
+    pub(super) panicked: AtomicBool,
 }
 
 impl Timer {
@@ -38,14 +39,14 @@ impl Timer {
             span,
             sink: testing::current_sink(),
             done: false,
-            panicked: Cell::new(false),
+            panicked: AtomicBool::new(false),
         }
     }
 
     /// A call that has a span but no metrics (`#[traced]`).
     #[inline]
     pub fn untimed(span: Span) -> Self {
-        Self { site: None, start: 0, span, sink: None, done: false, panicked: Cell::new(false) }
+        Self { site: None, start: 0, span, sink: None, done: false, panicked: AtomicBool::new(false) }
     }
 
     /// The call's span.
@@ -85,7 +86,7 @@ impl Drop for Timer {
         if self.done {
             return;
         }
-        if std::thread::panicking() || self.panicked.get() {
+        if std::thread::panicking() || self.panicked.load(Ordering::Relaxed) {
             self.record(Status::Error);
             record_error(&self.span, ErrorDetail::Opaque("panicked", "panic"));
         } else {

@@ -4,8 +4,8 @@
 mod background;
 mod guard;
 
+use crate::telemetry::trace_context::StrictTraceContext;
 use opentelemetry::global;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 pub(crate) use background::BackgroundRuntime;
 pub use guard::ObsGuard;
@@ -74,7 +74,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         stop_scrape = Some(scrape::spawn(&runtime, listener, metrics.scrape.clone())?);
     }
 
-    global::set_text_map_propagator(TraceContextPropagator::new());
+    global::set_text_map_propagator(StrictTraceContext);
     if let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());
     }

@@ -9,6 +9,7 @@ mod layer;
 pub(crate) mod otlp;
 pub mod propagation;
 mod request_id;
+pub(crate) mod trace_context;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;

@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::trace_context;
 
 /// Writes the current span's trace context into outgoing HTTP headers, so the service called
 /// continues this trace.
@@ -22,26 +24,41 @@ pub fn inject(headers: &mut HeaderMap) {
     inject_span(&Span::current(), headers);
 }
 
-/// Writes `span`'s trace context into `headers`.
+/// Writes `span`'s trace context into `headers`: `traceparent` with every flag bit the trace
+/// carries, and `tracestate` only when it has members. Replaces what the headers had.
 pub fn inject_span(span: &Span, headers: &mut HeaderMap) {
-    TraceContextPropagator::new().inject_context(&span.context(), &mut HeaderInjector(headers));
-}
-
-/// The trace context of incoming HTTP headers, to make a span its child with
-/// `span.set_parent(cx)`. Missing or malformed headers give an empty context: a new trace.
-pub fn extract(headers: &HeaderMap) -> opentelemetry::Context {
-    TraceContextPropagator::new().extract(&HeaderExtractor(headers))
-}
-
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(key.as_bytes()), HeaderValue::from_str(&value)) {
-            self.0.insert(name, value);
+    headers.remove(TRACEPARENT);
+    headers.remove(TRACESTATE);
+    if let Some((traceparent, tracestate)) = trace_context::headers(span.context().span().span_context()) {
+        for (name, value) in [(TRACEPARENT, Some(traceparent)), (TRACESTATE, tracestate)] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.insert(name, value);
+            }
         }
     }
 }
+
+/// The trace context of incoming HTTP headers, to make a span its child with
+/// `span.set_parent(cx)`. Read strictly by W3C Trace Context: missing, repeated or malformed
+/// `traceparent` headers give an empty context (a new trace), and `tracestate` is kept only
+/// when its combined headers are valid.
+///
+/// ```
+/// use opentelemetry::trace::TraceContextExt;
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("traceparent", "00-4bf92f35-00f067aa-01".parse().unwrap());
+/// assert!(!obs_runtime::propagation::extract(&headers).has_active_span(), "short ids: a new trace");
+/// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+/// let cx = obs_runtime::propagation::extract(&headers);
+/// assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// ```
+pub fn extract(headers: &HeaderMap) -> opentelemetry::Context {
+    trace_context::extract(&HeaderExtractor(headers))
+}
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
@@ -52,6 +69,12 @@ impl Extractor for HeaderExtractor<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(HeaderName::as_str).collect()
+    }
+
+    /// Every line of the header, in order: a value that is not text counts as malformed.
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values: Vec<&str> = self.0.get_all(key).iter().map(|v| v.to_str().unwrap_or("\u{0}")).collect();
+        (!values.is_empty()).then_some(values)
     }
 }
 
@@ -89,27 +112,25 @@ impl TraceContext {
 
     /// The context of `span`.
     pub fn of(span: &Span) -> Self {
-        let mut carrier: HashMap<String, String> = HashMap::new();
-        TraceContextPropagator::new().inject_context(&span.context(), &mut carrier);
-        Self {
-            traceparent: carrier.remove("traceparent").unwrap_or_default(),
-            tracestate: carrier.remove("tracestate").unwrap_or_default(),
-        }
+        let (traceparent, tracestate) =
+            trace_context::headers(span.context().span().span_context()).unwrap_or_default();
+        Self { traceparent, tracestate: tracestate.unwrap_or_default() }
     }
 
-    /// Makes `span` a child of this context. A context that is empty or malformed leaves the
-    /// span where it is: a lost parent must never fail the job.
+    /// Makes `span` a child of this context. A context that is empty or malformed (read as
+    /// strictly as an incoming header) leaves the span where it is: a lost parent must never
+    /// fail the job.
     pub fn attach(&self, span: &Span) {
         if self.traceparent.is_empty() || span.is_disabled() {
             return;
         }
         let mut carrier = HashMap::with_capacity(2);
         carrier.insert("traceparent".to_owned(), self.traceparent.clone());
-        if !self.tracestate.is_empty() {
-            carrier.insert("tracestate".to_owned(), self.tracestate.clone());
+        carrier.insert("tracestate".to_owned(), self.tracestate.clone());
+        let cx = trace_context::extract(&carrier);
+        if cx.has_active_span() {
+            let _ = span.set_parent(cx);
         }
-        let cx = TraceContextPropagator::new().extract(&carrier);
-        let _ = span.set_parent(cx);
     }
 }
 
