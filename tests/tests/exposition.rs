@@ -95,3 +95,46 @@ fn promtool_finds_nothing_to_complain_about() {
         });
     });
 }
+
+/// Regression (issue 9): a macro family's series and series recorded by hand under the same
+/// name rendered as two `# HELP`/`# TYPE` blocks, which `promtool check metrics` rejects.
+#[test]
+fn regression_one_block_per_metric_name_whatever_recorded_it() {
+    let env =
+        [("PROMETHEUS_HOST", "127.0.0.1"), ("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none"), ("LOG_LEVEL", "off")];
+    let _ = run_in_child("", &env, || {
+        runtime().block_on(async {
+            let _guard = obs_runtime::init().unwrap();
+            for id in 1..=9 {
+                let _ = find_user(id).await; // nine successes of SELECT users
+            }
+            // The same label set by hand: merged into the macro's series.
+            let users = [("operation", "SELECT"), ("table", "users"), ("status", "success")];
+            metrics::counter!("db_queries_total", &users).increment(2);
+            // A query the attribute cannot wrap: a series of its own in the same block.
+            metrics::counter!("db_queries_total", "operation" => "SELECT", "table" => "raw", "status" => "error")
+                .increment(1);
+            metrics::histogram!("db_query_duration_seconds", "operation" => "SELECT", "table" => "raw").record(0.003);
+            metrics::histogram!("db_query_duration_seconds", "operation" => "SELECT", "table" => "users").record(0.5);
+            // A family no call site feeds: one block, with the catalogue's HELP.
+            metrics::counter!("redis_calls_total", "command" => "eval", "status" => "success").increment(1);
+
+            let text = obs_runtime::render();
+            for name in ["db_queries_total", "db_query_duration_seconds", "redis_calls_total"] {
+                let types = text.lines().filter(|l| l.starts_with(&format!("# TYPE {name} "))).count();
+                assert_eq!(types, 1, "one TYPE line for {name}:\n{text}");
+            }
+            let app = r#"app="unknown_service""#;
+            let line = |l: String| assert!(text.lines().any(|x| x == l), "{l} in\n{text}");
+            line(format!(r#"db_queries_total{{{app},operation="SELECT",table="users",status="success"}} 11"#));
+            line(format!(r#"db_queries_total{{{app},operation="SELECT",table="raw",status="error"}} 1"#));
+            line(format!(r#"db_query_duration_seconds_count{{{app},operation="SELECT",table="users"}} 10"#));
+            // The family's buckets (1 ms first), not the HTTP default.
+            line(format!(r#"db_query_duration_seconds_bucket{{{app},operation="SELECT",table="raw",le="0.001"}} 0"#));
+            line(format!(r#"db_query_duration_seconds_bucket{{{app},operation="SELECT",table="raw",le="0.005"}} 1"#));
+            assert!(text.contains("# HELP redis_calls_total Redis calls by command and outcome."), "{text}");
+            let (ok, output) = promtool_check(&text);
+            assert!(ok && output.trim().is_empty(), "promtool check metrics:\n{output}\n--- exposition\n{text}");
+        });
+    });
+}

@@ -144,3 +144,25 @@ fn regression_a_failed_install_inside_async_code_returns_the_error() {
         });
     });
 }
+
+/// Regression (issue 9): with obs's recorder installed, a capture sees plain `metrics` calls
+/// made in its scope, and the recorder still gets them.
+#[test]
+fn a_capture_sees_plain_metrics_calls_and_obs_recorder_still_gets_them() {
+    let _ = run_in_child("", &[], || {
+        let metrics = MetricsRecorder::builder().install().unwrap();
+        let ((), captured) = obs_runtime::testing::capture(|| {
+            metrics::counter!("workflows_created_total", "kind" => "manual").increment(2);
+            metrics::gauge!("workflows_total").set(7.0);
+            metrics::histogram!("workflow_nodes").record(12.0);
+            find_user(1).unwrap();
+        });
+        assert_eq!(captured.counter("workflows_created_total", &[("kind", "manual")]), 2);
+        assert_eq!(captured.gauge("workflows_total", &[]), Some(7.0));
+        assert_eq!(captured.histogram("workflow_nodes", &[]).unwrap().count, 1);
+        assert_eq!(captured.counter("db_queries_total", &[("table", "users")]), 1, "the macro's call, once");
+        let text = metrics.render();
+        assert!(text.contains(r#"workflows_created_total{kind="manual"} 2"#), "{text}");
+        assert!(text.contains(r#"db_queries_total{operation="SELECT",table="users",status="success"} 1"#), "{text}");
+    });
+}

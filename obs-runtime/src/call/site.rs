@@ -111,14 +111,18 @@ impl Site {
     }
 }
 
-/// `metrics` hands out its `NoopRecorder`, a zero-sized type, until a recorder is installed.
-/// Handles registered with it are dead, so they must not be cached.
+/// Whether handles from `recorder` must not be cached: `metrics` hands out its `NoopRecorder`,
+/// a zero-sized type, until a recorder is installed, and a capture's own recorder lives only
+/// as long as the capture (the capture sees the call through the timer anyway).
 fn is_noop(recorder: &dyn Recorder) -> bool {
-    std::mem::size_of_val(recorder) == 0
+    std::mem::size_of_val(recorder) == 0 || crate::testing::recorder::recording_locally()
 }
 
+/// The metadata target of obs's own call sites: recorders know them by it.
+pub(crate) const METADATA_TARGET: &str = "obs";
+
 fn metadata() -> Metadata<'static> {
-    Metadata::new("obs", Level::INFO, Some(module_path!()))
+    Metadata::new(METADATA_TARGET, Level::INFO, Some(module_path!()))
 }
 
 /// The `active_websocket_connections` gauge of one `#[ws_connection]` site.

@@ -82,6 +82,8 @@ impl Family {
 }
 
 impl Subsystem {
+    pub(crate) const ALL: [Subsystem; 4] = [Subsystem::Db, Subsystem::Redis, Subsystem::Queue, Subsystem::Stellar];
+
     pub(crate) const fn family(self) -> &'static Family {
         match self {
             Subsystem::Db => {

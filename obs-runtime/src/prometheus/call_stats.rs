@@ -10,8 +10,10 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::text::{labels_body, write_histogram};
-use crate::catalogue::{Family, Series, Status};
+use super::counters::CounterRegistry;
+use super::histogram::HistogramRegistry;
+use super::text::{labels_body, same_labels, write_histogram};
+use crate::catalogue::{Family, Series, Status, Subsystem};
 
 /// One status's histogram: a count per bucket (the last is `+Inf`) and the sum in nanoseconds.
 #[derive(Debug)]
@@ -88,71 +90,147 @@ impl CallStatsRegistry {
         stats
     }
 
-    /// Appends the Prometheus text exposition of every fused series to `out`.
-    pub(crate) fn render(&self, out: &mut String) {
-        let all = self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    /// The final names of the families this store renders: the standalone renders skip them.
+    pub(crate) fn rendered_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for family in self.families() {
+            names.push(format!("{}{}", self.prefix, family.total.name));
+            names.push(format!("{}{}", self.prefix, family.duration.name));
+        }
+        names
+    }
+
+    /// Hand-recorded counters of macro families that no call site of this process feeds yet:
+    /// one block each, with the family's HELP.
+    pub(crate) fn render_counters_without_sites(
+        &self,
+        out: &mut String,
+        counters: &CounterRegistry,
+        rendered: &[String],
+    ) {
+        for subsystem in Subsystem::ALL {
+            let family = subsystem.family();
+            let name = format!("{}{}", self.prefix, family.total.name);
+            if rendered.contains(&name) {
+                continue;
+            }
+            if !counters.series_of(&name).is_empty() {
+                self.render_counter(out, family, &[], counters);
+            }
+        }
+    }
+
+    fn families(&self) -> Vec<&'static Family> {
+        let all = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         let mut families: Vec<&'static Family> = Vec::new();
-        for stats in &all {
+        for stats in all.iter() {
             if !families.iter().any(|f| std::ptr::eq(*f, stats.family)) {
                 families.push(stats.family);
             }
         }
-        for family in families {
+        families
+    }
+
+    /// Appends the exposition of every fused family to `out`, one block per metric name: the
+    /// call sites' series, merged with series recorded by hand under the same name and labels
+    /// (`counters`, `histograms`), then the hand-recorded series of other label sets.
+    pub(crate) fn render(&self, out: &mut String, counters: &CounterRegistry, histograms: &HistogramRegistry) {
+        let all = self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for family in self.families() {
             let members: Vec<&CallStats> = all.iter().copied().filter(|s| std::ptr::eq(s.family, family)).collect();
-            self.render_counter(out, family, &members);
-            self.render_histogram(out, family, &members);
+            self.render_counter(out, family, &members, counters);
+            self.render_histogram(out, family, &members, histograms);
         }
     }
 
-    fn render_counter(&self, out: &mut String, family: &Family, members: &[&CallStats]) {
+    fn render_counter(&self, out: &mut String, family: &Family, members: &[&CallStats], counters: &CounterRegistry) {
         let name = format!("{}{}", self.prefix, family.total.name);
         let _ = writeln!(out, "# HELP {name} {}", family.total.help);
         let _ = writeln!(out, "# TYPE {name} counter");
+        let mut by_hand = counters.series_of(&name);
         for stats in members {
             for status in Status::ALL {
-                let count: u64 = stats.statuses[status.index()].buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
-                let labels = self.labels(stats, family.status_label(Series::Total, status));
-                let _ = writeln!(out, "{name}{{{labels}}} {count}");
+                let mut count: u64 =
+                    stats.statuses[status.index()].buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
+                let status = family.status_label(Series::Total, status);
+                let pairs = self.own_labels(stats, status);
+                if let Some(i) = by_hand.iter().position(|(labels, _)| same_labels(&pairs, labels)) {
+                    count += by_hand.swap_remove(i).1;
+                }
+                let _ = writeln!(out, "{name}{{{}}} {count}", self.with_globals(&pairs));
             }
+        }
+        for (labels, count) in by_hand {
+            let pairs: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let _ = writeln!(out, "{name}{{{}}} {count}", self.with_globals(&pairs));
         }
     }
 
-    fn render_histogram(&self, out: &mut String, family: &Family, members: &[&CallStats]) {
+    fn render_histogram(
+        &self,
+        out: &mut String,
+        family: &Family,
+        members: &[&CallStats],
+        histograms: &HistogramRegistry,
+    ) {
         let name = format!("{}{}", self.prefix, family.duration.name);
         let _ = writeln!(out, "# HELP {name} {}", family.duration.help);
         let _ = writeln!(out, "# TYPE {name} histogram");
+        let mut by_hand = histograms.series_of(&name);
+        let mut write =
+            |out: &mut String, pairs: &[(&str, &str)], les: &[String], mut buckets: Vec<u64>, mut sum: f64| {
+                let same = by_hand.iter().position(|h| same_labels(pairs, &h.labels) && *h.les == *les);
+                if let Some(extra) = same.map(|i| by_hand.swap_remove(i)) {
+                    buckets.iter_mut().zip(&extra.buckets).for_each(|(b, e)| *b += e);
+                    sum += extra.sum;
+                }
+                write_histogram(out, &name, &self.with_globals(pairs), les, &buckets, sum);
+            };
         for stats in members {
+            let load = |statuses: &[Status]| -> (Vec<u64>, f64) {
+                let buckets = (0..stats.les.len())
+                    .map(|i| {
+                        statuses.iter().map(|s| stats.statuses[s.index()].buckets[i].load(Ordering::Relaxed)).sum()
+                    })
+                    .collect();
+                let nanos: u64 =
+                    statuses.iter().map(|s| stats.statuses[s.index()].sum_nanos.load(Ordering::Relaxed)).sum();
+                (buckets, nanos as f64 / 1e9)
+            };
             if family.status_on_duration() {
                 // One histogram per status: the status is a label of the duration too.
                 for status in Status::ALL {
-                    let part = &stats.statuses[status.index()];
-                    let labels = self.labels(stats, family.status_label(Series::Duration, status));
-                    let sum = part.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-                    write_histogram(out, &name, &labels, &stats.les, &part.buckets, sum);
+                    let (buckets, sum) = load(&[status]);
+                    let pairs = self.own_labels(stats, family.status_label(Series::Duration, status));
+                    write(out, &pairs, &stats.les, buckets, sum);
                 }
             } else {
                 // One histogram for all statuses: their sum.
-                let merged: Vec<AtomicU64> = (0..stats.les.len())
-                    .map(|i| AtomicU64::new(stats.statuses.iter().map(|p| p.buckets[i].load(Ordering::Relaxed)).sum()))
-                    .collect();
-                let sum_nanos: u64 = stats.statuses.iter().map(|p| p.sum_nanos.load(Ordering::Relaxed)).sum();
-                write_histogram(out, &name, &self.labels(stats, None), &stats.les, &merged, sum_nanos as f64 / 1e9);
+                let (buckets, sum) = load(&Status::ALL);
+                write(out, &self.own_labels(stats, None), &stats.les, buckets, sum);
             }
+        }
+        for extra in by_hand {
+            let pairs: Vec<(&str, &str)> = extra.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            write_histogram(out, &name, &self.with_globals(&pairs), &extra.les, &extra.buckets, extra.sum);
         }
     }
 
-    fn labels(&self, stats: &CallStats, status: Option<(&str, &str)>) -> String {
-        let mut pairs: Vec<(&str, String)> = self.global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        pairs.extend(stats.labels.iter().map(|(k, v)| (*k, v.clone())));
-        pairs.extend(status.map(|(k, v)| (k, v.to_owned())));
-        labels_body(&pairs)
+    /// A member's labels and its status label, without the global labels.
+    fn own_labels<'a>(&self, stats: &'a CallStats, status: Option<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+        stats.labels.iter().map(|(k, v)| (*k, v.as_str())).chain(status).collect()
+    }
+
+    fn with_globals(&self, pairs: &[(&str, &str)]) -> String {
+        let mut all: Vec<(&str, String)> = self.global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        all.extend(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        labels_body(&all)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::Subsystem;
 
     #[test]
     fn buckets_are_cumulative_and_sum_is_exact() {
@@ -170,7 +248,7 @@ mod tests {
         stats.record(Status::Error, 5_000_000);
         stats.record(Status::Cancelled, 2_000_000_000);
         let mut text = String::new();
-        registry.render(&mut text);
+        registry.render(&mut text, &CounterRegistry::default(), &HistogramRegistry::default());
         let labels = r#"app="svc",operation="SELECT",table="users""#;
         for line in [
             format!("app_db_queries_total{{{labels},status=\"success\"}} 2"),

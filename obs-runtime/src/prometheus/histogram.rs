@@ -47,6 +47,15 @@ impl HistogramFn for BucketHistogram {
     }
 }
 
+/// One histogram series as the fused store merges it.
+#[derive(Debug)]
+pub(crate) struct HistogramSnapshot {
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) les: Box<[String]>,
+    pub(crate) buckets: Vec<u64>,
+    pub(crate) sum: f64,
+}
+
 #[derive(Debug)]
 struct Series {
     key: Key,
@@ -78,11 +87,28 @@ impl HistogramRegistry {
         all.push((name, help));
     }
 
-    /// Appends the exposition of every histogram to `out`; `global_labels` come first.
-    pub(crate) fn render(&self, out: &mut String, global_labels: &[(String, String)]) {
+    /// Every series of the histogram `name` (final name): labels, `le` values, per-bucket
+    /// counts (not cumulative) and sum. For the fused store, which renders that family.
+    pub(crate) fn series_of(&self, name: &str) -> Vec<HistogramSnapshot> {
+        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        series
+            .values()
+            .filter(|s| s.key.name() == name)
+            .map(|s| HistogramSnapshot {
+                labels: super::text::key_labels(&s.key),
+                les: s.histogram.les.clone(),
+                buckets: s.histogram.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+                sum: f64::from_bits(s.histogram.sum.load(Ordering::Relaxed)),
+            })
+            .collect()
+    }
+
+    /// Appends the exposition of every histogram but those named in `skip` to `out`;
+    /// `global_labels` come first.
+    pub(crate) fn render(&self, out: &mut String, global_labels: &[(String, String)], skip: &[String]) {
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let help = self.help.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut order: Vec<&Series> = series.values().collect();
+        let mut order: Vec<&Series> = series.values().filter(|s| !skip.iter().any(|n| n == s.key.name())).collect();
         order.sort_by(|a, b| a.key.name().cmp(b.key.name()));
         let mut current: Option<&str> = None;
         for s in order {
@@ -98,14 +124,9 @@ impl HistogramRegistry {
                 labels.retain(|(k, _)| *k != label.key());
                 labels.push((label.key(), label.value().to_owned()));
             }
-            write_histogram(
-                out,
-                name,
-                &labels_body(&labels),
-                &s.histogram.les,
-                &s.histogram.buckets,
-                f64::from_bits(s.histogram.sum.load(Ordering::Relaxed)),
-            );
+            let buckets: Vec<u64> = s.histogram.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
+            let sum = f64::from_bits(s.histogram.sum.load(Ordering::Relaxed));
+            write_histogram(out, name, &labels_body(&labels), &s.histogram.les, &buckets, sum);
         }
     }
 }
@@ -126,7 +147,7 @@ mod tests {
         h.record(f64::NAN);
         registry.describe("lat_seconds".into(), "Latency.".into());
         let mut text = String::new();
-        registry.render(&mut text, &[("app".into(), "svc".into())]);
+        registry.render(&mut text, &[("app".into(), "svc".into())], &[]);
         let expected = "# HELP lat_seconds Latency.\n# TYPE lat_seconds histogram\n\
             lat_seconds_bucket{app=\"svc\",path=\"/a\",le=\"0.1\"} 2\n\
             lat_seconds_bucket{app=\"svc\",path=\"/a\",le=\"1\"} 3\n\

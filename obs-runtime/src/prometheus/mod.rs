@@ -3,6 +3,7 @@
 
 pub(crate) mod call_stats;
 mod cardinality;
+mod counters;
 pub(crate) mod generation;
 mod histogram;
 pub(crate) mod label;

@@ -14,9 +14,10 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 
 use super::call_stats::CallStatsRegistry;
 use super::cardinality::{self, CardinalityGuard};
+use super::counters::CounterRegistry;
 use super::histogram::HistogramRegistry;
 use super::label::{needs_normalising, normalise_label};
-use crate::catalogue::{self, MetricKind, SERIES_OVERFLOW_TOTAL};
+use crate::catalogue::{self, MetricKind, SERIES_OVERFLOW_TOTAL, Subsystem};
 use crate::error::InitError;
 
 static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
@@ -110,6 +111,7 @@ impl MetricsRecorderBuilder {
             global_labels: self.global_labels.clone(),
             buckets: buckets.iter().map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice()))).collect(),
             histograms: HistogramRegistry::default(),
+            counters: CounterRegistry::default(),
             guard: CardinalityGuard::new(self.max_series_per_metric.unwrap_or(cardinality::DEFAULT_MAX_SERIES)),
             call_stats: CallStatsRegistry::new(self.prefix.clone(), self.global_labels, buckets),
         });
@@ -130,6 +132,8 @@ struct Shared {
     /// Buckets by metric name without the prefix.
     buckets: Vec<(String, Arc<[f64]>)>,
     histograms: HistogramRegistry,
+    /// Counters recorded by hand under a macro family's name, rendered in that family's block.
+    counters: CounterRegistry,
     call_stats: CallStatsRegistry,
     guard: CardinalityGuard,
 }
@@ -231,17 +235,26 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        self.inner.register_counter(&self.admitted(key, metadata), metadata)
+        let admitted = self.admitted(key, metadata);
+        // A macro family's counter recorded by hand: kept here, so the family has one block.
+        let counter = if Subsystem::ALL.iter().any(|s| s.family().total.name == key.name()) {
+            Counter::from_arc(self.handle.shared.counters.register(&admitted))
+        } else {
+            self.inner.register_counter(&admitted, metadata)
+        };
+        crate::testing::recorder::tee_counter(counter, key, metadata)
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        self.inner.register_gauge(&self.admitted(key, metadata), metadata)
+        let gauge = self.inner.register_gauge(&self.admitted(key, metadata), metadata);
+        crate::testing::recorder::tee_gauge(gauge, key, metadata)
     }
 
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
         let shared = &self.handle.shared;
         let admitted = self.admitted(key, metadata);
-        Histogram::from_arc(shared.histograms.register(&admitted, || shared.bounds_for(key.name())))
+        let histogram = Histogram::from_arc(shared.histograms.register(&admitted, || shared.bounds_for(key.name())));
+        crate::testing::recorder::tee_histogram(histogram, key, metadata)
     }
 }
 
@@ -259,8 +272,12 @@ impl MetricsHandle {
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
-        self.shared.histograms.render(&mut text, &self.shared.global_labels);
-        self.shared.call_stats.render(&mut text);
+        let shared = &self.shared;
+        // A name the fused store renders is rendered there only, whatever else recorded it.
+        let fused = shared.call_stats.rendered_names();
+        shared.histograms.render(&mut text, &shared.global_labels, &fused);
+        shared.call_stats.render_counters_without_sites(&mut text, &shared.counters, &fused);
+        shared.call_stats.render(&mut text, &shared.counters, &shared.histograms);
         text
     }
 

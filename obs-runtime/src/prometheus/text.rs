@@ -2,22 +2,14 @@
 //! escaping.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One histogram series: cumulative buckets, sum and count. `labels` is the label set without
+/// One histogram series from per-bucket counts: cumulative buckets, sum and count. `labels` is the label set without
 /// braces (`k="v",…`), built once per series rather than once per line.
-pub(crate) fn write_histogram(
-    out: &mut String,
-    name: &str,
-    labels: &str,
-    les: &[String],
-    buckets: &[AtomicU64],
-    sum: f64,
-) {
+pub(crate) fn write_histogram(out: &mut String, name: &str, labels: &str, les: &[String], buckets: &[u64], sum: f64) {
     let separator = if labels.is_empty() { "" } else { "," };
     let mut cumulative = 0;
     for (le, bucket) in les.iter().zip(buckets) {
-        cumulative += bucket.load(Ordering::Relaxed);
+        cumulative += bucket;
         let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}");
     }
     let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
@@ -45,4 +37,14 @@ pub(crate) fn escape_value(value: &str) -> String {
 /// HELP text: `\` and newline escaped.
 pub(crate) fn escape_help(help: &str) -> String {
     help.replace('\\', r"\\").replace('\n', r"\n")
+}
+
+/// A key's labels as owned pairs, in order.
+pub(crate) fn key_labels(key: &metrics::Key) -> Vec<(String, String)> {
+    key.labels().map(|label| (label.key().to_owned(), label.value().to_owned())).collect()
+}
+
+/// Whether two label sets are the same set, whatever their order.
+pub(crate) fn same_labels(a: &[(&str, &str)], b: &[(String, String)]) -> bool {
+    a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(bk, bv)| bk == k && bv == v))
 }

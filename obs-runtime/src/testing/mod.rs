@@ -4,11 +4,17 @@
 //! recorded: metric series with their values, and the spans it finished, exactly as the
 //! OpenTelemetry exporter would see them (same layer, same settings).
 //!
-//! A capture is scoped to the thread (for a closure) or to the future (for every poll of it), so
-//! tests that run in parallel in one process see only their own data. It works alongside the
-//! per-call-site handle cache: instrumented calls report to the capture that was active when
-//! they started, whatever the cache holds, and still report to the installed recorder too.
-//! Work handed to other tasks or threads (`tokio::spawn`) is not part of the capture.
+//! A capture sees every metric recorded in its scope: the macros' series, and plain
+//! `metrics::counter!`/`gauge!`/`histogram!` calls (registered inside the scope; a handle
+//! registered before it reports where it was registered). It is scoped to the thread (for a
+//! closure) or to the future (for every poll of it), so tests that run in parallel in one
+//! process see only their own data. Work handed to another task or thread is part of the
+//! capture while it runs inside one of the capture's spans: spawn it with
+//! `.in_current_span()` (from `tracing::Instrument`) and it is seen; spawned bare, it is not.
+//!
+//! A capture observes, it does not divert: everything still reaches obs's recorder when it is
+//! installed. With no recorder installed, the capture records plain calls itself; with another
+//! `metrics` recorder installed, it sees the macros' series but leaves plain calls to it.
 //!
 //! ```
 //! use obs_runtime::testing::{capture, SpanStatus};
@@ -31,6 +37,7 @@
 //! ```
 
 mod captured;
+pub(crate) mod recorder;
 mod sink;
 
 use std::future::{Future, IntoFuture};
@@ -48,6 +55,7 @@ use tracing_subscriber::layer::SubscriberExt;
 pub use captured::{
     Captured, CapturedEvent, CapturedMetric, CapturedSpan, HistogramSample, MetricValue, SpanKind, SpanStatus,
 };
+use recorder::{CaptureRecorder, FollowSpans, LocalMark, recording_locally};
 use sink::{ACTIVE, CURRENT};
 pub(crate) use sink::{Sink, current_sink};
 
@@ -61,9 +69,20 @@ impl SpanExporter for SpanStore {
     }
 }
 
-/// One capture: its metric sink, and a subscriber with its own tracer provider.
+/// Whether no `metrics` recorder is installed (a capture's own counts as none). With obs's
+/// recorder installed its handles report to the capture; with no recorder at all, the
+/// capture's own recorder sees plain `metrics` calls; another recorder is left alone: a capture
+/// observes, it does not divert.
+fn no_recorder() -> bool {
+    recording_locally() || metrics::with_recorder(|r| std::mem::size_of_val(r) == 0)
+}
+
+/// One capture: its metric sink, its own `metrics` recorder for when obs's is not installed,
+/// and a subscriber with its own tracer provider.
 struct Scope {
     sink: Arc<Sink>,
+    /// Set when no recorder is installed: then the capture records plain `metrics` calls.
+    recorder: Option<CaptureRecorder>,
     dispatch: Dispatch,
     provider: SdkTracerProvider,
     spans: SpanStore,
@@ -72,16 +91,25 @@ struct Scope {
 impl Scope {
     fn new() -> Self {
         ACTIVE.fetch_add(1, Ordering::AcqRel);
+        let sink = Arc::<Sink>::default();
         let spans = SpanStore::default();
         let provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
         let layer = crate::telemetry::opentelemetry_layer(provider.tracer("obs-capture"), false);
-        let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
-        Self { sink: Arc::default(), dispatch, provider, spans }
+        let local = crate::prometheus::installed().is_none() && no_recorder();
+        // Lent to `metrics` by threads that enter the capture's spans: leaked, and weak.
+        let recorder: Option<&'static CaptureRecorder> =
+            local.then(|| &*Box::leak(Box::new(CaptureRecorder(Arc::downgrade(&sink)))));
+        let own_dispatch = Arc::new(std::sync::OnceLock::new());
+        let follow = FollowSpans { sink: sink.clone(), recorder, dispatch: own_dispatch.clone() };
+        let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer).with(follow));
+        let _ = own_dispatch.set(dispatch.downgrade());
+        Self { recorder: local.then(|| CaptureRecorder(Arc::downgrade(&sink))), sink, dispatch, provider, spans }
     }
 
-    fn enter(&self) -> Entered {
+    fn enter(&self) -> Entered<'_> {
         let previous = CURRENT.with(|current| current.replace(Some(self.sink.clone())));
-        Entered { previous, _dispatch: tracing::dispatcher::set_default(&self.dispatch) }
+        let local = self.recorder.as_ref().map(|r| (LocalMark::new(), metrics::set_default_local_recorder(r)));
+        Entered { previous, _local: local, _dispatch: tracing::dispatcher::set_default(&self.dispatch) }
     }
 
     fn finish(self) -> Captured {
@@ -110,12 +138,13 @@ impl Drop for Scope {
     }
 }
 
-struct Entered {
+struct Entered<'a> {
     previous: Option<Arc<Sink>>,
+    _local: Option<(LocalMark, metrics::LocalRecorderGuard<'a>)>,
     _dispatch: tracing::dispatcher::DefaultGuard,
 }
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
         let previous = self.previous.take();
         CURRENT.with(|current| *current.borrow_mut() = previous);

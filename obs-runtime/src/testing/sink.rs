@@ -63,11 +63,34 @@ impl Sink {
     }
 
     pub(crate) fn add_gauge(&self, name: &str, delta: f64) {
-        let mut series = self.series();
-        if let MetricValue::Gauge(value) =
-            series.entry((name.to_owned(), Vec::new())).or_insert(MetricValue::Gauge(0.0))
+        self.gauge(name, Vec::new(), |value| *value += delta);
+    }
+
+    /// A plain `metrics` counter moved by `delta` (or set, for `absolute`).
+    pub(super) fn counter(&self, name: &str, labels: Vec<(String, String)>, update: impl FnOnce(&mut u64)) {
+        if let MetricValue::Counter(n) =
+            self.series().entry((name.to_owned(), labels)).or_insert(MetricValue::Counter(0))
         {
-            *value += delta;
+            update(n);
+        }
+    }
+
+    /// A gauge changed by `update`, from 0 where the capture first saw it.
+    pub(super) fn gauge(&self, name: &str, labels: Vec<(String, String)>, update: impl FnOnce(&mut f64)) {
+        if let MetricValue::Gauge(value) =
+            self.series().entry((name.to_owned(), labels)).or_insert(MetricValue::Gauge(0.0))
+        {
+            update(value);
+        }
+    }
+
+    /// A plain `metrics` histogram observation.
+    pub(super) fn observe(&self, name: &str, labels: Vec<(String, String)>, value: f64) {
+        if let MetricValue::Histogram { count, sum } =
+            self.series().entry((name.to_owned(), labels)).or_insert(MetricValue::Histogram { count: 0, sum: 0.0 })
+        {
+            *count += 1;
+            *sum += value;
         }
     }
 }
