@@ -44,7 +44,7 @@ impl PrometheusServer {
     pub fn start(targets: &[Target]) -> Self {
         assert!(
             std::path::Path::new(PROMETHEUS).exists(),
-            "{PROMETHEUS} is missing: apt-get install -y prometheus (.ci/run installs it)"
+            "{PROMETHEUS} is missing: run scripts/test, which installs it (or apt-get install -y prometheus)"
         );
         let dir = std::env::temp_dir().join(format!("obs-prometheus-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -132,7 +132,7 @@ pub fn promtool_check(exposition: &str) -> (bool, String) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("promtool (apt-get install -y prometheus)");
+        .expect("promtool: run scripts/test, which installs it (or apt-get install -y prometheus)");
     child.stdin.take().unwrap().write_all(exposition.as_bytes()).unwrap();
     let output = child.wait_with_output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
