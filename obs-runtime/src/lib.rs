@@ -10,12 +10,16 @@
 pub mod __private;
 mod call;
 mod catalogue;
+#[cfg(feature = "reqwest")]
+pub mod client;
 mod config;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
 mod install;
 mod prometheus;
+#[cfg(any(feature = "http", feature = "reqwest"))]
+mod semconv;
 mod telemetry;
 pub mod testing;
 #[cfg(feature = "ws")]

@@ -1,6 +1,7 @@
-//! A small Stellar Horizon client on reqwest; every call carries `#[stellar_call]` and sends the
-//! current trace context along.
+//! A small Stellar Horizon client on reqwest; every call carries `#[stellar_call]`, and each
+//! HTTP request it makes gets a client span of its own whose context goes to Horizon.
 
+use obs_runtime::client::SendTraced;
 use obs_runtime::stellar_call;
 use serde::Deserialize;
 
@@ -58,18 +59,12 @@ impl Horizon {
         Self { client, base }
     }
 
-    fn traced(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let mut headers = reqwest::header::HeaderMap::new();
-        obs_runtime::propagation::inject(&mut headers);
-        request.headers(headers)
-    }
-
     /// `GET /accounts/{id}`.
     #[stellar_call(operation = "loadAccount")]
     pub async fn load_account(&self, id: &str) -> Result<Account, HorizonError> {
         let url = format!("{}/accounts/{id}", self.base);
         let response =
-            self.traced(self.client.get(url)).send().await.map_err(|e| HorizonError::Unreachable(e.to_string()))?;
+            self.client.get(url).send_traced().await.map_err(|e| HorizonError::Unreachable(e.to_string()))?;
         match response.status().as_u16() {
             200 => response.json().await.map_err(|e| HorizonError::Malformed(e.to_string())),
             404 => Err(HorizonError::AccountNotFound(id.to_owned())),
@@ -82,7 +77,7 @@ impl Horizon {
     pub async fn submit_transaction(&self, envelope: &str) -> Result<String, HorizonError> {
         let url = format!("{}/transactions", self.base);
         let request = self.client.post(url).form(&[("tx", envelope)]);
-        let response = self.traced(request).send().await.map_err(|e| HorizonError::Unreachable(e.to_string()))?;
+        let response = request.send_traced().await.map_err(|e| HorizonError::Unreachable(e.to_string()))?;
         match response.status().as_u16() {
             200 => {
                 response.json::<Submitted>().await.map(|s| s.hash).map_err(|e| HorizonError::Malformed(e.to_string()))

@@ -97,6 +97,15 @@ pub(crate) const HTTP_REQUESTS_IN_FLIGHT: Metric = Metric::new(
     &["method", "path"],
 )
 .source(LAYER);
+pub(crate) const HTTP_CLIENT_REQUEST_DURATION: Metric = Metric::new(
+    "http_client_request_duration_seconds",
+    Histogram,
+    "Time for an outgoing HTTP request to get its response head, in seconds, by method, server and status code.",
+    &["method", "server_address", "status_code"],
+)
+.unit(Unit::Seconds)
+.buckets(HTTP_BUCKETS)
+.source("`client::SendTraced` (feature `reqwest`)");
 pub(crate) const ERRORS_TOTAL: Metric = Metric::new(
     "errors_total",
     Counter,
@@ -238,6 +247,7 @@ pub(crate) const METRICS: &[&Metric] = &[
     &HTTP_REQUESTS_TOTAL,
     &HTTP_REQUEST_DURATION,
     &HTTP_REQUESTS_IN_FLIGHT,
+    &HTTP_CLIENT_REQUEST_DURATION,
     &ERRORS_TOTAL,
     &DB_QUERY_DURATION,
     &DB_QUERIES_TOTAL,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::{ConnectInfo, MatchedPath};
-use http::{HeaderValue, Method, Request, Response};
+use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -14,6 +14,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::call::clock;
 use crate::catalogue::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL};
 use crate::prometheus::record_error;
+use crate::semconv::method_label;
 use crate::telemetry::propagation;
 
 /// The header a request id is read from and echoed in.
@@ -82,23 +83,6 @@ impl<S> Layer<S> for ObsLayer {
 pub struct ObsService<S> {
     inner: S,
     skip: Arc<[String]>,
-}
-
-/// `method` as a label: one of the nine standard methods, else `_OTHER` (OpenTelemetry's rule),
-/// so a client cannot mint series with made-up methods.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "_OTHER",
-    }
 }
 
 /// The caller's request id when it is a sensible one, else a new UUID v4.
