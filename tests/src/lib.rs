@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod horizon_stub;
 pub mod otlp_receiver;
 pub mod prometheus;
+pub mod service;
 
 use obs_runtime::testing::{Captured, CapturedSpan};
 

@@ -19,6 +19,7 @@ use futures_core::Stream;
 use obs_tests::horizon_stub::{HorizonStub, Mode};
 use obs_tests::otlp_receiver::{OtlpReceiver, ReceivedSpan, SpanQueries};
 use obs_tests::prometheus::{PrometheusServer, Target};
+use obs_tests::service::Service;
 use obs_tests::{client, runtime};
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -27,92 +28,6 @@ const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// A Redis database of this run's own (1-15), so concurrent runs never share a job queue.
 fn redis_url() -> String {
     format!("redis://127.0.0.1:6379/{}", 1 + std::process::id() % 15)
-}
-
-/// The service, started with `env`, its JSON log lines collected as they come.
-struct Service {
-    child: Child,
-    lines: Arc<Mutex<Vec<Value>>>,
-    api: String,
-    metrics: String,
-}
-
-impl Service {
-    fn start(env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mentorsmind-under-test"));
-        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-        // obs's variables and the service's own, so only what the test sets applies.
-        const SERVICE_VARIABLES: &[&str] = &["DATABASE_URL", "REDIS_URL", "PORT"];
-        for (key, _) in std::env::vars() {
-            if obs_tests::child::OBS_VARIABLES.iter().chain(SERVICE_VARIABLES).any(|p| key.starts_with(p)) {
-                command.env_remove(key);
-            }
-        }
-        command.envs([
-            ("PORT", "0"),
-            ("PROMETHEUS_HOST", "127.0.0.1"),
-            ("PROMETHEUS_PORT", "0"),
-            ("LOG_FORMAT", "json"),
-        ]);
-        command.envs(env.iter().copied());
-        let mut child = command.spawn().expect("start the service");
-        let lines: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let stdout = child.stdout.take().unwrap();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                    sink.lock().unwrap().push(value);
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let (mut api, mut metrics) = (None, None);
-        while api.is_none() || metrics.is_none() {
-            assert!(Instant::now() < deadline, "the service did not start: {:#?}", lines.lock().unwrap());
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("the service exited with {status}: {:#?}", lines.lock().unwrap());
-            }
-            for line in lines.lock().unwrap().iter() {
-                let message = line["message"].as_str().unwrap_or_default();
-                if let Some(url) = message.strip_prefix("mentorsmind listening on ") {
-                    api = Some(url.to_owned());
-                }
-                if let Some(url) = message.strip_prefix("Prometheus scrape target: ") {
-                    metrics = Some(url.to_owned());
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child, lines, api: api.unwrap(), metrics: metrics.unwrap() }
-    }
-
-    fn logged(&self, fragment: &str) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| l["message"].as_str().is_some_and(|m| m.contains(fragment)))
-    }
-
-    /// SIGTERM, then the exit status within `timeout`.
-    fn terminate(mut self, timeout: Duration) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the service did not stop within {timeout:?} of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A fresh PostgreSQL database for this run, dropped at the end.
@@ -230,15 +145,18 @@ fn postgres_redis_prometheus_and_otlp_end_to_end() {
     let otlp = receiver.grpc_endpoint();
     let database_url = database.url();
     let redis = redis_url();
-    let service = Service::start(&[
-        ("DATABASE_URL", database_url.as_str()),
-        ("REDIS_URL", redis.as_str()),
-        ("STELLAR_HORIZON_URL", horizon.url.as_str()),
-        ("OTEL_EXPORTER", "otlp"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
-        ("OTEL_BSP_SCHEDULE_DELAY", "200"),
-        ("LOG_LEVEL", "info"),
-    ]);
+    let service = Service::start(
+        env!("CARGO_BIN_EXE_mentorsmind-under-test"),
+        &[
+            ("DATABASE_URL", database_url.as_str()),
+            ("REDIS_URL", redis.as_str()),
+            ("STELLAR_HORIZON_URL", horizon.url.as_str()),
+            ("OTEL_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+            ("LOG_LEVEL", "info"),
+        ],
+    );
     assert!(service.logged("storage: PostgreSQL; cache and job queue: Redis"));
     let scrape: std::net::SocketAddr =
         service.metrics.trim_start_matches("http://").trim_end_matches("/metrics").parse().unwrap();
@@ -441,12 +359,15 @@ fn embedded_defaults_sqlite_without_redis() {
     std::fs::create_dir_all(&directory).unwrap();
     let database_url = format!("sqlite://{}?mode=rwc", directory.join("mentorsmind.sqlite").display());
     let horizon = HorizonStub::start();
-    let service = Service::start(&[
-        ("DATABASE_URL", database_url.as_str()),
-        ("STELLAR_HORIZON_URL", horizon.url.as_str()),
-        ("OTEL_EXPORTER", "none"),
-        ("LOG_LEVEL", "info"),
-    ]);
+    let service = Service::start(
+        env!("CARGO_BIN_EXE_mentorsmind-under-test"),
+        &[
+            ("DATABASE_URL", database_url.as_str()),
+            ("STELLAR_HORIZON_URL", horizon.url.as_str()),
+            ("OTEL_EXPORTER", "none"),
+            ("LOG_LEVEL", "info"),
+        ],
+    );
     assert!(service.logged("storage: SQLite; no REDIS_URL, so no cache and an in-process job queue"));
     let api = service.api.clone();
     let metrics_url = service.metrics.clone();

@@ -1,5 +1,12 @@
 //! A Redis cache in front of user lookups, when `REDIS_URL` is set; every call carries
 //! `#[instrument_redis]`. Without Redis the service runs without a cache.
+//!
+//! Timeouts: the connection manager keeps the redis crate's defaults, 500 ms to connect and
+//! 500 ms for an answer. A cache that stops answering (`CLIENT PAUSE`, a failover) costs a
+//! lookup at most about a second (the GET times out, then the SET after the database answer),
+//! counted as `redis_calls_total{status="error"}`; the request is still served from the
+//! database. The job worker's connection waits longer (see `jobs.rs`): its BRPOP blocks by
+//! design.
 
 use obs_runtime::instrument_redis;
 use redis::AsyncCommands;

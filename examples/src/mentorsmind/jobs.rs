@@ -67,7 +67,10 @@ impl Queue {
         client: &redis::Client,
         connection: redis::aio::ConnectionManager,
     ) -> redis::RedisResult<(Self, Source)> {
-        let worker = client.get_multiplexed_async_connection().await?;
+        let mut worker = client.get_multiplexed_async_connection().await?;
+        // The client gives up on an answer after 500 ms by default, but BRPOP waits up to
+        // BRPOP_WAIT on an idle queue: without more time every idle wait would be an error.
+        worker.set_response_timeout(BRPOP_WAIT + Duration::from_secs(2));
         Ok((Queue::Redis(RedisQueue(connection)), Source::Redis(RedisWorker(worker))))
     }
 
@@ -82,6 +85,9 @@ impl Queue {
         }
     }
 }
+
+/// How long the worker's BRPOP waits on an empty queue before asking again.
+const BRPOP_WAIT: Duration = Duration::from_secs(1);
 
 /// The worker's own Redis connection.
 pub struct RedisWorker(redis::aio::MultiplexedConnection);
@@ -115,8 +121,14 @@ pub async fn work(source: Source, mut stop: watch::Receiver<bool>) {
             }
         }
         Source::Redis(RedisWorker(mut redis)) => {
+            // An outage is logged once when it starts and once when it ends, not per retry.
+            let mut unavailable = false;
             while !*stop.borrow() {
-                let popped: redis::RedisResult<Option<(String, String)>> = redis.brpop(REDIS_QUEUE, 1.0).await;
+                let popped: redis::RedisResult<Option<(String, String)>> =
+                    redis.brpop(REDIS_QUEUE, BRPOP_WAIT.as_secs_f64()).await;
+                if popped.is_ok() && std::mem::take(&mut unavailable) {
+                    tracing::info!("the Redis queue is available again");
+                }
                 match popped {
                     Ok(Some((_, payload))) => match serde_json::from_str::<ReminderJob>(&payload) {
                         Ok(job) => {
@@ -126,7 +138,9 @@ pub async fn work(source: Source, mut stop: watch::Receiver<bool>) {
                     },
                     Ok(None) => {}
                     Err(e) => {
-                        tracing::warn!(error = %e, "the Redis queue is unavailable; retrying");
+                        if !std::mem::replace(&mut unavailable, true) {
+                            tracing::warn!(error = %e, "the Redis queue is unavailable; retrying until it answers");
+                        }
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }
