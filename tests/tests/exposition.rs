@@ -138,3 +138,67 @@ fn regression_one_block_per_metric_name_whatever_recorded_it() {
         });
     });
 }
+
+/// Seconds from clock ticks of `/proc/self/stat` fields (numbered as in proc(5)).
+#[cfg(target_os = "linux")]
+fn proc_stat_seconds(fields: &[usize]) -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_name: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks: u64 = fields.iter().map(|n| after_name[n - 3].parse::<u64>().unwrap()).sum();
+    ticks as f64 / clock_ticks()
+}
+
+#[cfg(target_os = "linux")]
+fn clock_ticks() -> f64 {
+    let out = std::process::Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+}
+
+/// Regression (issue 13): `process_cpu_seconds_total` went through an integer counter, so it
+/// was rounded down to whole seconds and `rate()` over it was a staircase; the start time lost
+/// its fraction the same way.
+#[cfg(target_os = "linux")]
+#[test]
+fn regression_process_cpu_seconds_and_start_time_are_exact() {
+    let env =
+        [("PROMETHEUS_HOST", "127.0.0.1"), ("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none"), ("LOG_LEVEL", "off")];
+    let _ = run_in_child("", &env, || {
+        let _guard = obs_runtime::init().unwrap();
+        // Some CPU time, as /proc counts it, well short of a whole second: truncation shows.
+        let mut x = 0_u64;
+        while proc_stat_seconds(&[14, 15]) < 0.15 {
+            for _ in 0..100_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+        }
+        std::hint::black_box(x);
+        let tick = 1.0 / clock_ticks();
+        let before = proc_stat_seconds(&[14, 15]);
+        let text = obs_runtime::render();
+        let after = proc_stat_seconds(&[14, 15]);
+        let value = |name: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name}{{")))
+                .unwrap_or_else(|| panic!("{name} in\n{text}"));
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        let cpu = value("process_cpu_seconds_total");
+        assert!(cpu >= before - tick && cpu <= after + tick, "cpu {cpu} s; /proc/self/stat said {before}..{after} s");
+        assert_eq!(text.matches("# TYPE process_cpu_seconds_total counter").count(), 1, "{text}");
+
+        let boot: f64 = std::fs::read_to_string("/proc/stat")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let start = boot + proc_stat_seconds(&[22]);
+        let reported = value("process_start_time_seconds");
+        assert!((reported - start).abs() <= tick, "start time {reported}, /proc says {start}");
+        let (ok, output) = promtool_check(&text);
+        assert!(ok && output.trim().is_empty(), "promtool check metrics:\n{output}");
+    });
+}

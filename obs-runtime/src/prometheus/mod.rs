@@ -27,7 +27,9 @@ pub fn render() -> String {
     match installed() {
         Some(handle) => {
             process::collect();
-            handle.render()
+            let mut text = handle.render();
+            handle.render_process(&mut text);
+            text
         }
         None => String::new(),
     }

@@ -4,7 +4,46 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::catalogue::{SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEUE_DEPTH, TOKIO_WORKERS};
+use std::fmt::Write as _;
+
+use super::text::labels_body;
+use crate::catalogue::{self, SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEUE_DEPTH, TOKIO_WORKERS};
+
+/// Process metrics obs renders itself, exactly: the process collector records CPU seconds
+/// through an integer counter and the start time as whole seconds, which makes `rate()` over
+/// CPU a staircase. Their registrations are discarded (see the recorder).
+pub(crate) const EXACT: [&str; 2] = ["process_cpu_seconds_total", "process_start_time_seconds"];
+
+/// Appends the exact CPU seconds and start time, read now, to `out`.
+pub(crate) fn render_exact(out: &mut String, prefix: &str, global_labels: &[(String, String)]) {
+    let labels: Vec<(&str, String)> = global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let labels = labels_body(&labels);
+    let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+    let read = metrics_process::collector::collect();
+    let values = [read.cpu_seconds_total, start_time_seconds().or(read.start_time_seconds.map(|s| s as f64))];
+    for (name, value) in EXACT.into_iter().zip(values) {
+        let (Some(value), Some(metric)) = (value, catalogue::PROCESS.iter().find(|m| m.name == name)) else {
+            continue;
+        };
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+        let _ = writeln!(out, "# HELP {prefix}{name} {}", metric.help);
+        let _ = writeln!(out, "# TYPE {prefix}{name} {kind}");
+        let _ = writeln!(out, "{prefix}{name}{braced} {value}");
+    }
+}
+
+/// Boot time plus the process's start in clock ticks: the fraction the collector drops.
+#[cfg(target_os = "linux")]
+fn start_time_seconds() -> Option<f64> {
+    let stat = procfs::process::Process::myself().ok()?.stat().ok()?;
+    let boot = procfs::boot_time_secs().ok()?;
+    Some(boot as f64 + stat.starttime as f64 / procfs::ticks_per_second() as f64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_time_seconds() -> Option<f64> {
+    None
+}
 
 /// How often the scheduler probe wakes.
 const PROBE_PERIOD: Duration = Duration::from_millis(250);

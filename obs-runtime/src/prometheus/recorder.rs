@@ -235,6 +235,9 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        if super::process::EXACT.contains(&key.name()) {
+            return Counter::noop(); // rendered exactly at scrape time
+        }
         let admitted = self.admitted(key, metadata);
         // A macro family's counter recorded by hand: kept here, so the family has one block.
         let counter = if Subsystem::ALL.iter().any(|s| s.family().total.name == key.name()) {
@@ -246,6 +249,9 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        if super::process::EXACT.contains(&key.name()) {
+            return Gauge::noop(); // rendered exactly at scrape time
+        }
         let gauge = self.inner.register_gauge(&self.admitted(key, metadata), metadata);
         crate::testing::recorder::tee_gauge(gauge, key, metadata)
     }
@@ -279,6 +285,11 @@ impl MetricsHandle {
         shared.call_stats.render_counters_without_sites(&mut text, &shared.counters, &fused);
         shared.call_stats.render(&mut text, &shared.counters, &shared.histograms);
         text
+    }
+
+    /// Appends the process metrics obs renders itself (see `process::EXACT`).
+    pub(crate) fn render_process(&self, out: &mut String) {
+        super::process::render_exact(out, &self.shared.prefix, &self.shared.global_labels);
     }
 
     /// Lets the exporter expire idle state; obs's histograms need no draining.
