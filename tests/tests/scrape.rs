@@ -175,3 +175,84 @@ fn the_axum_handler_serves_the_same_exposition() {
         });
     });
 }
+
+/// Regression (issue 13): 200 connections that sent nothing held all 32 slots of the scrape
+/// server until a 10 s header timeout, so scrapes waited 24-49 s and an attacker reopening
+/// what was closed kept the endpoint (and every alert) down. Here 1 000 connections, half idle
+/// and half trickling a request head a byte at a time, are held open against the port while
+/// real scrapes are timed against the scrape latency this test measured before the flood.
+#[test]
+fn regression_idle_and_trickling_connections_cannot_block_scrapes() {
+    use std::io::Write as _;
+    use std::net::TcpStream;
+
+    let env =
+        [("PROMETHEUS_HOST", "127.0.0.1"), ("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none"), ("LOG_LEVEL", "off")];
+    let outcome = run_in_child("", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        let addr = guard.scrape_addr().unwrap();
+        let scrape = || {
+            let started = Instant::now();
+            let (status, _, body) = raw_get(addr, "/metrics", "");
+            assert_eq!(status, 200);
+            assert!(body.contains("process_cpu_seconds_total"));
+            started.elapsed()
+        };
+        let mut normal: Vec<Duration> = (0..5).map(|_| scrape()).collect();
+        normal.sort();
+        let normal = normal[2];
+
+        let fds_before = std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let flood_ends = Instant::now() + Duration::from_secs(8);
+        // Bounded: 1 000 connections, each held until the flood ends or the server closes it;
+        // a closed one is reopened, as an attacker would.
+        let attackers: Vec<_> = (0..4)
+            .map(|thread| {
+                std::thread::spawn(move || {
+                    let mut held: Vec<Option<TcpStream>> = (0..250).map(|_| TcpStream::connect(addr).ok()).collect();
+                    let head = b"GET /metrics HTTP/1.1\r\nHost: x\r\n";
+                    let mut sent = 0;
+                    while Instant::now() < flood_ends {
+                        for (i, slot) in held.iter_mut().enumerate() {
+                            let trickling = (thread + i) % 2 == 1;
+                            let alive = match slot {
+                                Some(stream) if trickling => stream.write_all(&head[sent % head.len()..][..1]).is_ok(),
+                                Some(_) => true,
+                                None => false,
+                            };
+                            if !alive {
+                                *slot = TcpStream::connect(addr).ok();
+                            }
+                        }
+                        sent += 1;
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    held.iter().filter(|s| s.is_some()).count()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(2)); // the flood is in place
+        let during: Vec<Duration> = (0..5).map(|_| scrape()).collect();
+        let fds_during = std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let held: usize = attackers.into_iter().map(|a| a.join().unwrap()).sum();
+        let worst = *during.iter().max().unwrap();
+        println!(
+            "scrape latency: {normal:?} before the flood, {during:?} during it ({held} attacker connections open at its end)"
+        );
+        assert!(
+            worst <= normal * 20 + Duration::from_millis(500),
+            "a scrape took {worst:?} during the flood; {normal:?} before it"
+        );
+        // The server's side is bounded too: the attackers' 1 000 sockets, at most 512 accepted
+        // ones, and what the process had.
+        assert!(
+            fds_during <= fds_before + 1_000 + 512 + 16,
+            "{fds_during} fds open during the flood, {fds_before} before"
+        );
+        drop(guard);
+    });
+    for line in outcome.iter().flat_map(|out| out.lines()).filter(|l| l.contains("scrape latency")) {
+        eprintln!("{line}");
+    }
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod call_stats;
 mod cardinality;
+mod connections;
 mod counters;
 pub(crate) mod generation;
 mod histogram;

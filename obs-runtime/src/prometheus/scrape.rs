@@ -12,16 +12,15 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
+
+use super::connections::{Connections, HEADER_TIMEOUT};
 
 use crate::config::ScrapeSettings as Settings;
 use crate::error::InitError;
 
 /// The content type of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Scrapes served at once; more wait for a slot rather than pile up work.
-const MAX_CONNECTIONS: usize = 32;
 
 /// Binds the listener now, so a taken port is an error of `install`, not a log line later.
 pub(crate) fn bind(host: &str, port: u16) -> Result<StdListener, InitError> {
@@ -59,7 +58,7 @@ pub(crate) fn spawn(
         tokio::net::TcpListener::from_std(listener).map_err(InitError::Runtime)?
     };
     let settings = Arc::new(settings);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(Connections::default());
     runtime.spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -71,21 +70,25 @@ pub(crate) fn spawn(
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                return;
-            };
-            let settings = settings.clone();
+            // Never waits: at the limit, the connection waiting longest for a head is shed.
+            let Some(connection) = connections.admit() else { continue };
+            let (settings, connections) = (settings.clone(), connections.clone());
             tokio::spawn(async move {
+                let this = connection.clone();
                 let service = service_fn(move |request| {
-                    let settings = settings.clone();
-                    async move { Ok::<_, Infallible>(respond(&request, &settings)) }
+                    connections.serving(&this);
+                    let response = respond(&request, &settings);
+                    connections.waiting(&this);
+                    std::future::ready(Ok::<_, Infallible>(response))
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
+                let serving = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-                drop(slot);
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = serving => {}
+                    _ = connection.shed.notified() => {}
+                }
             });
         }
     });
