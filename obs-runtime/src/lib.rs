@@ -27,7 +27,7 @@ pub mod ws;
 
 pub use config::{
     BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, Sampler, ScrapeSettings,
-    ServiceSettings, TraceExporter, TraceSettings,
+    ServiceSettings, SpanLimitSettings, TraceExporter, TraceSettings,
 };
 pub use error::InitError;
 pub use install::{ObsGuard, init};

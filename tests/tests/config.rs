@@ -33,6 +33,10 @@ const WRONG: &[(&str, &str, &str)] = &[
     ("OBS_SHUTDOWN_TIMEOUT", "forever", "a duration such as 5s"),
     ("OBS_SPAN_DEBUG_ATTRIBUTES", "verbose", "true or false"),
     ("OBS_MAX_SERIES_PER_METRIC", "0", "a whole number greater than 0"),
+    ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "1k", "a whole number greater than 0"),
+    ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "0", "a whole number greater than 0"),
+    ("OTEL_SPAN_EVENT_COUNT_LIMIT", "-5", "a whole number greater than 0"),
+    ("OBS_BSP_MAX_QUEUE_BYTES", "16MiB", "a whole number greater than 0"),
 ];
 
 #[test]
@@ -81,6 +85,9 @@ fn defaults_and_good_values_are_read() {
     assert_eq!(defaults.traces().sampler, Sampler::ParentBasedAlwaysOn);
     assert_eq!(defaults.logs().filter, "info");
     assert_eq!(defaults.logs().format, LogFormat::Json);
+    let limits = defaults.traces().limits;
+    assert_eq!((limits.attribute_value_length, limits.attribute_count, limits.event_count), (1_024, 128, 128));
+    assert_eq!(defaults.traces().batch.max_queue_bytes, 16 << 20);
 
     let config = Config::from_vars([
         ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from_resource,team=payments"),

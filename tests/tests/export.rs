@@ -253,3 +253,79 @@ fn a_collector_that_never_answers_is_harmless() {
     });
     harmless_for_each_protocol(&endpoint);
 }
+
+/// Regression (issue 13): `url.path` and `user_agent.original` were kept whole, so with a
+/// stalled collector one client sending 5 000 requests with a 30 000-character path and a
+/// 16 KiB User-Agent grew the service from 12.5 MB to 179.6 MB RSS. Values are now cut to
+/// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` and the export queue is bounded in bytes.
+#[cfg(feature = "http")]
+#[test]
+fn regression_an_oversized_attribute_flood_with_a_stalled_collector_keeps_memory_bounded() {
+    // Accepts connections and never reads or answers.
+    let black_hole = (!obs_tests::child::is_child()).then(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let endpoint = black_hole.as_ref().map(|l| format!("http://{}", l.local_addr().unwrap())).unwrap_or_default();
+    if let Some(listener) = black_hole {
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+    }
+    let env = [
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("OTEL_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OBS_BSP_MAX_QUEUE_BYTES", "4194304"),
+        ("OBS_SHUTDOWN_TIMEOUT", "1s"),
+        ("LOG_LEVEL", "off"),
+    ];
+    let outcome = run_in_child("", &env, || {
+        let rt = runtime();
+        rt.block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            let app = axum::Router::new().fallback(|| async { "ok" }).layer(obs_runtime::http::ObsLayer::new());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            let client = reqwest::Client::new();
+            let flood = |requests: usize| {
+                let client = client.clone();
+                async move {
+                    let path = format!("/{}", "p".repeat(30_000));
+                    let agent = "a".repeat(16 << 10);
+                    let tasks: Vec<_> = (0..8)
+                        .map(|_| {
+                            let (client, path, agent) = (client.clone(), path.clone(), agent.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..requests / 8 {
+                                    let url = format!("http://{addr}{path}");
+                                    let response = client.get(url).header("user-agent", &agent).send().await.unwrap();
+                                    assert_eq!(response.status(), 200);
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.unwrap();
+                    }
+                }
+            };
+            flood(400).await; // warm: connections, buffers, the allocator
+            let before = resident_bytes();
+            flood(5_000).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let grown = resident_bytes().saturating_sub(before);
+            println!("rss grew by {:.1} MiB over 5 000 oversized requests", grown as f64 / (1 << 20) as f64);
+            assert!(grown < 32 << 20, "resident memory grew by {} MiB", grown >> 20);
+            let text = obs_runtime::render();
+            assert!(text.contains(r#"obs_spans_dropped_total{app="unknown_service",reason="queue_bytes"}"#), "{text}");
+            drop(guard);
+        });
+    });
+    for line in outcome.iter().flat_map(|out| out.lines()).filter(|l| l.contains("rss grew")) {
+        eprintln!("{line}");
+    }
+}

@@ -213,6 +213,14 @@ pub(crate) const SERIES_OVERFLOW_TOTAL: Metric = Metric::new(
 )
 .source("obs's recorder");
 
+pub(crate) const SPANS_DROPPED_TOTAL: Metric = Metric::new(
+    "obs_spans_dropped_total",
+    Counter,
+    "Finished spans not exported because the export queue was full, in spans (OTEL_BSP_MAX_QUEUE_SIZE) or in bytes (OBS_BSP_MAX_QUEUE_BYTES), by reason.",
+    &["reason"],
+)
+.source("the span export queue");
+
 /// The process metrics, as the process collector (metrics-process) names them; obs gives their
 /// HELP and unit from here.
 pub(crate) const PROCESS: &[Metric] = &[
@@ -264,6 +272,7 @@ pub(crate) const METRICS: &[&Metric] = &[
     &TOKIO_ALIVE_TASKS,
     &TOKIO_GLOBAL_QUEUE_DEPTH,
     &SERIES_OVERFLOW_TOTAL,
+    &SPANS_DROPPED_TOTAL,
 ];
 
 /// Every metric obs emits, the process metrics last.

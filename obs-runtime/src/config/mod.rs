@@ -14,7 +14,7 @@ use env::Vars;
 pub use logs::{LogFormat, LogSettings};
 pub use metrics::{MetricsSettings, ScrapeSettings};
 pub use service::ServiceSettings;
-pub use traces::{BatchSettings, OtlpProtocol, Sampler, TraceExporter, TraceSettings};
+pub use traces::{BatchSettings, OtlpProtocol, Sampler, SpanLimitSettings, TraceExporter, TraceSettings};
 
 use crate::error::InitError;
 
@@ -214,6 +214,12 @@ impl Config {
     /// The batch span processor's limits.
     pub fn batch(mut self, batch: BatchSettings) -> Self {
         self.traces.batch = batch;
+        self
+    }
+
+    /// OpenTelemetry's span limits: value length, attributes and events per span.
+    pub fn span_limits(mut self, limits: SpanLimitSettings) -> Self {
+        self.traces.limits = limits;
         self
     }
 

@@ -79,6 +79,9 @@ pub struct BatchSettings {
     pub max_export_batch_size: usize,
     /// `OTEL_BSP_EXPORT_TIMEOUT` in ms, default 30000.
     pub export_timeout: Duration,
+    /// `OBS_BSP_MAX_QUEUE_BYTES`, default 16 MiB: spans waiting for export, in bytes; past it new
+    /// spans are dropped (and counted), so a stalled collector costs bounded memory.
+    pub max_queue_bytes: usize,
 }
 
 impl Default for BatchSettings {
@@ -88,7 +91,27 @@ impl Default for BatchSettings {
             schedule_delay: Duration::from_millis(5000),
             max_export_batch_size: 512,
             export_timeout: Duration::from_millis(30_000),
+            max_queue_bytes: 16 << 20,
         }
+    }
+}
+
+/// OpenTelemetry's span limits (`OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
+/// `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`), with obs's safe defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanLimitSettings {
+    /// Characters kept of any attribute value, event name and status description; default
+    /// 1 024 (the spec's is unlimited, which lets one client grow the export queue).
+    pub attribute_value_length: usize,
+    /// Attributes kept per span; default 128.
+    pub attribute_count: u32,
+    /// Events kept per span; default 128.
+    pub event_count: u32,
+}
+
+impl Default for SpanLimitSettings {
+    fn default() -> Self {
+        Self { attribute_value_length: 1_024, attribute_count: 128, event_count: 128 }
     }
 }
 
@@ -110,6 +133,8 @@ pub struct TraceSettings {
     pub sdk_disabled: bool,
     /// `OTEL_BSP_*`.
     pub batch: BatchSettings,
+    /// `OTEL_*_LIMIT`.
+    pub limits: SpanLimitSettings,
     /// `OBS_SPAN_DEBUG_ATTRIBUTES`, default false.
     pub debug_attributes: bool,
     /// `OBS_SHUTDOWN_TIMEOUT`, default 5 s: how long dropping the guard may take to flush.
@@ -126,6 +151,7 @@ impl Default for TraceSettings {
             sampler: Sampler::ParentBasedAlwaysOn,
             sdk_disabled: false,
             batch: BatchSettings::default(),
+            limits: SpanLimitSettings::default(),
             debug_attributes: false,
             shutdown_timeout: Duration::from_secs(5),
         }
@@ -169,6 +195,19 @@ impl TraceSettings {
         }
         if let Some(d) = vars.millis("OTEL_BSP_EXPORT_TIMEOUT")? {
             batch.export_timeout = d;
+        }
+        if let Some(n) = vars.positive("OBS_BSP_MAX_QUEUE_BYTES")? {
+            batch.max_queue_bytes = n;
+        }
+        let limits = &mut self.limits;
+        if let Some(n) = vars.positive("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")? {
+            limits.attribute_value_length = n;
+        }
+        if let Some(n) = vars.positive("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT")? {
+            limits.attribute_count = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(n) = vars.positive("OTEL_SPAN_EVENT_COUNT_LIMIT")? {
+            limits.event_count = u32::try_from(n).unwrap_or(u32::MAX);
         }
         if let Some(timeout) = vars.duration("OBS_SHUTDOWN_TIMEOUT")? {
             self.shutdown_timeout = timeout;

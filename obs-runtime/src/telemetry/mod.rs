@@ -6,6 +6,7 @@
 mod filter;
 mod json;
 mod layer;
+mod limits;
 pub(crate) mod otlp;
 pub mod propagation;
 mod request_id;

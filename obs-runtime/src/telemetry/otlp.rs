@@ -5,6 +5,9 @@ use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider};
 
+use std::sync::Arc;
+
+use super::limits::{Accounted, InFlight, Limited};
 use crate::config::{OtlpProtocol, Sampler, ServiceSettings, TraceSettings};
 use crate::error::InitError;
 
@@ -35,9 +38,20 @@ pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Res
         .with_max_export_batch_size(traces.batch.max_export_batch_size)
         .with_scheduled_delay(traces.batch.schedule_delay)
         .build();
-    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
+    // Bounded in bytes as well as spans: see `limits`.
+    let in_flight = Arc::new(InFlight::default());
+    let exporter = Accounted { inner: exporter, in_flight: in_flight.clone() };
+    let processor = Limited {
+        inner: BatchSpanProcessor::builder(exporter).with_batch_config(batch).build(),
+        value_length: traces.limits.attribute_value_length,
+        max_spans: traces.batch.max_queue_size,
+        max_bytes: traces.batch.max_queue_bytes,
+        in_flight,
+    };
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
+        .with_max_attributes_per_span(traces.limits.attribute_count)
+        .with_max_events_per_span(traces.limits.event_count)
         .with_sampler(sampler(traces.sampler))
         .with_resource(resource(service))
         .build())

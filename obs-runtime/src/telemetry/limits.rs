@@ -1,0 +1,186 @@
+//! Span memory bounded in bytes, not only in spans.
+//!
+//! The SDK limits how many attributes and events a span keeps, but not how long their values
+//! are, and its batch queue is bounded in spans: a client sending 30 000-character paths with a
+//! stalled collector filled 2 048 queue slots with 46 KB spans each. Here every finished span
+//! has its attribute values, event names and event attribute values and status description cut
+//! to `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` characters (on a char boundary), and the spans handed
+//! to the batch processor but not yet exported are kept under a byte budget (and under the
+//! queue size, so the processor never drops on its own); a span past either is dropped and
+//! counted in `obs_spans_dropped_total{reason}`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+use crate::catalogue::SPANS_DROPPED_TOTAL;
+
+/// Spans handed on and not yet exported, shared by the processor and the exporter wrappers.
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    spans: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+/// Truncates each finished span and hands it to `inner` while the in-flight budget allows.
+#[derive(Debug)]
+pub(crate) struct Limited<P> {
+    pub(crate) inner: P,
+    pub(crate) value_length: usize,
+    pub(crate) max_spans: usize,
+    pub(crate) max_bytes: usize,
+    pub(crate) in_flight: Arc<InFlight>,
+}
+
+impl<P: SpanProcessor> SpanProcessor for Limited<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        truncate_span(&mut span, self.value_length);
+        let size = estimate(&span);
+        let spans = self.in_flight.spans.fetch_add(1, Ordering::AcqRel);
+        let bytes = self.in_flight.bytes.fetch_add(size, Ordering::AcqRel);
+        if spans >= self.max_spans || bytes + size > self.max_bytes {
+            self.in_flight.spans.fetch_sub(1, Ordering::AcqRel);
+            self.in_flight.bytes.fetch_sub(size, Ordering::AcqRel);
+            let reason = if spans >= self.max_spans { "queue_full" } else { "queue_bytes" };
+            metrics::counter!(SPANS_DROPPED_TOTAL.name, "reason" => reason).increment(1);
+            return;
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The exporter, releasing each batch from the in-flight budget once its export is over,
+/// whatever the outcome.
+#[derive(Debug)]
+pub(crate) struct Accounted<E> {
+    pub(crate) inner: E,
+    pub(crate) in_flight: Arc<InFlight>,
+}
+
+impl<E: SpanExporter> SpanExporter for Accounted<E> {
+    fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let (spans, bytes) = (batch.len(), batch.iter().map(estimate).sum::<usize>());
+        let exported = self.inner.export(batch);
+        async move {
+            let result = exported.await;
+            self.in_flight.spans.fetch_sub(spans, Ordering::AcqRel);
+            self.in_flight.bytes.fetch_sub(bytes, Ordering::AcqRel);
+            result
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Cuts every value a client or an error can make long.
+pub(crate) fn truncate_span(span: &mut SpanData, limit: usize) {
+    truncate_cow(&mut span.name, limit);
+    span.attributes.iter_mut().for_each(|kv| truncate_value(kv, limit));
+    for event in span.events.events.iter_mut() {
+        truncate_cow(&mut event.name, limit);
+        event.attributes.iter_mut().for_each(|kv| truncate_value(kv, limit));
+    }
+    if let Status::Error { description } = &mut span.status {
+        truncate_cow(description, limit);
+    }
+}
+
+fn truncate_value(kv: &mut KeyValue, limit: usize) {
+    match &mut kv.value {
+        Value::String(s) => {
+            if let Some(cut) = cut(s.as_str(), limit) {
+                *s = StringValue::from(cut.to_owned());
+            }
+        }
+        Value::Array(Array::String(values)) => {
+            for s in values.iter_mut() {
+                if let Some(cut) = cut(s.as_str(), limit) {
+                    *s = StringValue::from(cut.to_owned());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn truncate_cow(text: &mut Cow<'static, str>, limit: usize) {
+    if let Some(cut) = cut(text, limit) {
+        *text = Cow::Owned(cut.to_owned());
+    }
+}
+
+/// `text`'s first `limit` characters, when it has more.
+fn cut(text: &str, limit: usize) -> Option<&str> {
+    if text.len() <= limit {
+        return None;
+    }
+    text.char_indices().nth(limit).map(|(end, _)| &text[..end])
+}
+
+/// About how many bytes a finished span holds.
+fn estimate(span: &SpanData) -> usize {
+    let attributes =
+        |kvs: &[KeyValue]| -> usize { kvs.iter().map(|kv| kv.key.as_str().len() + value_len(&kv.value) + 32).sum() };
+    let events: usize = span.events.events.iter().map(|e| e.name.len() + attributes(&e.attributes) + 48).sum();
+    let status = match &span.status {
+        Status::Error { description } => description.len(),
+        _ => 0,
+    };
+    256 + span.name.len() + attributes(&span.attributes) + events + status + span.links.links.len() * 64
+}
+
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.as_str().len(),
+        Value::Array(Array::String(values)) => values.iter().map(|s| s.as_str().len() + 24).sum(),
+        _ => 16,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_cut_on_a_char_boundary() {
+        assert_eq!(cut("héllo", 2), Some("hé"));
+        assert_eq!(cut("héllo", 5), None);
+        assert_eq!(cut(&"ü".repeat(2_000), 1_024).map(|s| s.chars().count()), Some(1_024));
+        let mut kv = KeyValue::new("url.path", "x".repeat(30_000));
+        truncate_value(&mut kv, 1_024);
+        assert_eq!(kv.value.as_str().len(), 1_024);
+    }
+}
