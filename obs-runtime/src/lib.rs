@@ -2,10 +2,10 @@
 #![warn(missing_docs)]
 
 // The modules in dependency order, leaves first; each imports only from those before it:
-// error, catalogue (every metric), config (by signal), prometheus (recorder, exposition,
-// scrape server, process metrics), telemetry (subscriber, OTLP, propagation), testing
-// (capture), call (what runs on every call), install (orchestration and guard), http and ws
-// (integrations), __private (what expansions name).
+// error, catalogue (every metric), config (by signal), telemetry (subscriber, OTLP,
+// propagation), testing (capture), prometheus (recorder, exposition, scrape server, process
+// metrics), call (what runs on every call), install (orchestration and guard), semconv, http,
+// client and ws (integrations), __private (what expansions name).
 #[doc(hidden)]
 pub mod __private;
 mod call;

@@ -11,7 +11,7 @@
 use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
 
 use super::cache::Cached;
-use crate::catalogue::{self, Family, Series, Status, Subsystem};
+use crate::catalogue::{self, Family, METADATA_TARGET, Series, Status, Subsystem};
 use crate::prometheus::call_stats::CallStats;
 
 /// What a call site measures: its subsystem and its constant label values, in the order of the
@@ -117,9 +117,6 @@ impl Site {
 fn is_noop(recorder: &dyn Recorder) -> bool {
     std::mem::size_of_val(recorder) == 0 || crate::testing::recorder::recording_locally()
 }
-
-/// The metadata target of obs's own call sites: recorders know them by it.
-pub(crate) const METADATA_TARGET: &str = "obs";
 
 fn metadata() -> Metadata<'static> {
     Metadata::new(METADATA_TARGET, Level::INFO, Some(module_path!()))

@@ -15,6 +15,9 @@ use metrics::Unit;
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
 
+/// The metadata target of obs's own call sites: recorders know their registrations by it.
+pub(crate) const METADATA_TARGET: &str = "obs";
+
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MetricKind {

@@ -72,7 +72,7 @@ impl SpanExporter for SpanStore {
 /// Whether no `metrics` recorder is installed (a capture's own counts as none). With obs's
 /// recorder installed its handles report to the capture; with no recorder at all, the
 /// capture's own recorder sees plain `metrics` calls; another recorder is left alone: a capture
-/// observes, it does not divert.
+/// observes, it does not divert. (`metrics`' no-op recorder is its only zero-sized one.)
 fn no_recorder() -> bool {
     recording_locally() || metrics::with_recorder(|r| std::mem::size_of_val(r) == 0)
 }
@@ -95,7 +95,7 @@ impl Scope {
         let spans = SpanStore::default();
         let provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
         let layer = crate::telemetry::opentelemetry_layer(provider.tracer("obs-capture"), false);
-        let local = crate::prometheus::installed().is_none() && no_recorder();
+        let local = no_recorder();
         // Lent to `metrics` by threads that enter the capture's spans: leaked, and weak.
         let recorder: Option<&'static CaptureRecorder> =
             local.then(|| &*Box::leak(Box::new(CaptureRecorder(Arc::downgrade(&sink)))));

@@ -198,7 +198,7 @@ pub(crate) fn tee_histogram(histogram: Histogram, key: &Key, metadata: &Metadata
 }
 
 fn current_for(metadata: &Metadata<'_>) -> Option<Arc<Sink>> {
-    if metadata.target() == crate::call::site::METADATA_TARGET {
+    if metadata.target() == crate::catalogue::METADATA_TARGET {
         return None;
     }
     super::sink::current_sink()
