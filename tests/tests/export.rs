@@ -118,17 +118,27 @@ fn a_guard_dropped_on_a_current_thread_runtime_delivers_grpc_spans() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let guard = obs_runtime::init().unwrap();
-            checkout(3).await.unwrap();
-            checkout(10).await.unwrap_err();
-            let started = Instant::now();
-            drop(guard); // on the runtime's only thread
-            assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
+            one_ok_and_one_failed_checkout().await;
+            drop_within_deadline(guard); // on the runtime's only thread
         });
     }) else {
         return;
     };
     assert_eq!(spans.len(), 4, "{spans:#?}");
     assert_spans(&spans, Transport::Grpc);
+}
+
+/// Four spans: a checkout and its query, once succeeding and once failing.
+async fn one_ok_and_one_failed_checkout() {
+    checkout(3).await.unwrap();
+    checkout(10).await.unwrap_err();
+}
+
+/// Drops the guard, which must flush within `OBS_SHUTDOWN_TIMEOUT` (5 s) and a second.
+fn drop_within_deadline(guard: obs_runtime::ObsGuard) {
+    let started = Instant::now();
+    drop(guard);
+    assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
 }
 
 #[test]
@@ -138,14 +148,9 @@ fn a_guard_dropped_outside_any_runtime_delivers_grpc_spans() {
         // Installed and dropped on a plain thread; the calls run on a runtime in between.
         let guard = obs_runtime::init().unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            checkout(3).await.unwrap();
-            checkout(10).await.unwrap_err();
-        });
+        rt.block_on(one_ok_and_one_failed_checkout());
         drop(rt);
-        let started = Instant::now();
-        drop(guard);
-        assert!(started.elapsed() < Duration::from_secs(6), "flush took {:?}", started.elapsed());
+        drop_within_deadline(guard);
     }) else {
         return;
     };

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
-/// The current generation.
+/// The current generation. Relaxed: it publishes no data, only "resolve again" (the value a
+/// site caches is published by the cache's own Release/Acquire pointer).
 #[inline]
 pub(crate) fn current() -> u64 {
-    GENERATION.load(Ordering::Acquire)
+    GENERATION.load(Ordering::Relaxed)
 }
 
 /// Starts a new generation.

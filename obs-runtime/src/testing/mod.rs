@@ -77,12 +77,13 @@ fn no_recorder() -> bool {
     recording_locally() || metrics::with_recorder(|r| std::mem::size_of_val(r) == 0)
 }
 
-/// One capture: its metric sink, its own `metrics` recorder for when obs's is not installed,
+/// One capture: its metric sink, its own `metrics` recorder for when none is installed,
 /// and a subscriber with its own tracer provider.
 struct Scope {
     sink: Arc<Sink>,
     /// Set when no recorder is installed: then the capture records plain `metrics` calls.
-    recorder: Option<CaptureRecorder>,
+    /// Leaked, and weak: threads that enter the capture's spans lend it to `metrics`.
+    recorder: Option<&'static CaptureRecorder>,
     dispatch: Dispatch,
     provider: SdkTracerProvider,
     spans: SpanStore,
@@ -96,19 +97,18 @@ impl Scope {
         let provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
         let layer = crate::telemetry::opentelemetry_layer(provider.tracer("obs-capture"), false);
         let local = no_recorder();
-        // Lent to `metrics` by threads that enter the capture's spans: leaked, and weak.
         let recorder: Option<&'static CaptureRecorder> =
             local.then(|| &*Box::leak(Box::new(CaptureRecorder(Arc::downgrade(&sink)))));
         let own_dispatch = Arc::new(std::sync::OnceLock::new());
         let follow = FollowSpans { sink: sink.clone(), recorder, dispatch: own_dispatch.clone() };
         let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer).with(follow));
         let _ = own_dispatch.set(dispatch.downgrade());
-        Self { recorder: local.then(|| CaptureRecorder(Arc::downgrade(&sink))), sink, dispatch, provider, spans }
+        Self { recorder, sink, dispatch, provider, spans }
     }
 
     fn enter(&self) -> Entered<'_> {
         let previous = CURRENT.with(|current| current.replace(Some(self.sink.clone())));
-        let local = self.recorder.as_ref().map(|r| (LocalMark::new(), metrics::set_default_local_recorder(r)));
+        let local = self.recorder.map(|r| (LocalMark::new(), metrics::set_default_local_recorder(r)));
         Entered { previous, _local: local, _dispatch: tracing::dispatcher::set_default(&self.dispatch) }
     }
 
