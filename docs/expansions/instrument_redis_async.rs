@@ -6,11 +6,20 @@ async fn cache_set(
     key: &str,
     value: &str,
 ) -> redis::RedisResult<()> {
-    static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
-        &::obs_runtime::__private::SiteSpec::new(
-            ::obs_runtime::__private::Subsystem::Redis,
+    #[::obs_runtime::__private::linkme::distributed_slice(
+        ::obs_runtime::__private::CALL_SITES
+    )]
+    #[linkme(crate = ::obs_runtime::__private::linkme)]
+    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
+            ::obs_runtime::__private::SiteKind::Calls(
+                ::obs_runtime::__private::Subsystem::Redis,
+            ),
             &["set"],
-        ),
+            "set",
+        )
+        .at(::core::module_path!(), "cache_set", ::core::file!(), ::core::line!());
+    static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
+        &__OBS_CALL_SITE,
     );
     let __obs_span = ::obs_runtime::__private::tracing::span!(
         ::obs_runtime::__private::tracing::Level::INFO, "set", "otel.kind" = "client",

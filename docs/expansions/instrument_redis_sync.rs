@@ -5,11 +5,20 @@ fn cache_get(
     conn: &mut redis::Connection,
     key: &str,
 ) -> redis::RedisResult<Option<String>> {
-    static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
-        &::obs_runtime::__private::SiteSpec::new(
-            ::obs_runtime::__private::Subsystem::Redis,
+    #[::obs_runtime::__private::linkme::distributed_slice(
+        ::obs_runtime::__private::CALL_SITES
+    )]
+    #[linkme(crate = ::obs_runtime::__private::linkme)]
+    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
+            ::obs_runtime::__private::SiteKind::Calls(
+                ::obs_runtime::__private::Subsystem::Redis,
+            ),
             &["get"],
-        ),
+            "get",
+        )
+        .at(::core::module_path!(), "cache_get", ::core::file!(), ::core::line!());
+    static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
+        &__OBS_CALL_SITE,
     );
     let __obs_span = ::obs_runtime::__private::tracing::span!(
         ::obs_runtime::__private::tracing::Level::INFO, "get", "otel.kind" = "client",

@@ -2,6 +2,16 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 async fn process(payment: Payment) -> Receipt {
+    #[::obs_runtime::__private::linkme::distributed_slice(
+        ::obs_runtime::__private::CALL_SITES
+    )]
+    #[linkme(crate = ::obs_runtime::__private::linkme)]
+    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
+            ::obs_runtime::__private::SiteKind::Span,
+            &[],
+            "payment.process",
+        )
+        .at(::core::module_path!(), "process", ::core::file!(), ::core::line!());
     let __obs_span = ::obs_runtime::__private::tracing::span!(
         ::obs_runtime::__private::tracing::Level::INFO, "payment.process", "otel.kind" =
         "internal", "otel.status_description" =

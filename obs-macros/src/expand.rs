@@ -48,7 +48,9 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
     let shape = shape::of(&function);
     let Some(span_spec) = &model.kind.span else {
         // No span: the connection guard of `#[ws_connection]`.
+        let registration = registration(model, &function, quote!(Connections), quote!(""), &private);
         let guard = quote! {
+            #registration
             let __obs_ws = #private::WsConnection::open({
                 static __OBS_WS: #private::GaugeSite = #private::GaugeSite::new();
                 &__OBS_WS
@@ -138,23 +140,52 @@ fn replace_boxed_future(block: &Block, stmt: usize, wrap: impl FnOnce(TokenStrea
     block
 }
 
-/// The call site's static, its span, the parent link, and the started timer `__obs_timer`.
+/// The call site's entry in the link-time catalogue, `__OBS_CALL_SITE`: what it records, its
+/// label values, span name, place in the source and objective.
+fn registration(
+    model: &Model,
+    function: &ItemFn,
+    kind: TokenStream,
+    span_name: TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
+    // A key left to the runtime (the Stellar network) is the last and is left out.
+    let values = model.kind.metrics.iter().flat_map(|(_, keys)| keys.iter().map_while(|key| model.string(key)));
+    let fn_name = function.sig.ident.to_string();
+    let objective = model.objective.as_ref().map(|path| quote!(.objective(&#path)));
+    let linkme = quote!(#private::linkme);
+    quote! {
+        #[#linkme::distributed_slice(#private::CALL_SITES)]
+        #[linkme(crate = #linkme)]
+        static __OBS_CALL_SITE: #private::CallSite =
+            #private::CallSite::new(#private::SiteKind::#kind, &[#(#values),*], #span_name)
+                .at(::core::module_path!(), #fn_name, ::core::file!(), ::core::line!())
+                #objective;
+    }
+}
+
+/// The call site's statics, its span, the parent link, and the started timer `__obs_timer`.
 fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &TokenStream) -> TokenStream {
-    let site = model.kind.metrics.map(|(subsystem, keys)| {
-        let subsystem = syn::Ident::new(subsystem, proc_macro2::Span::call_site());
-        // A key left to the runtime (the Stellar network) is the last and is left out.
-        let values = keys.iter().map_while(|key| model.string(key));
-        quote! {
-            static __OBS_SITE: #private::Site =
-                #private::Site::new(&#private::SiteSpec::new(#private::Subsystem::#subsystem, &[#(#values),*]));
+    let name = span_name(model, span_spec, function);
+    let site = match model.kind.metrics {
+        Some((subsystem, _)) => {
+            let subsystem = syn::Ident::new(subsystem, proc_macro2::Span::call_site());
+            let registration =
+                registration(model, function, quote!(Calls(#private::Subsystem::#subsystem)), name.clone(), private);
+            Some(quote! {
+                #registration
+                static __OBS_SITE: #private::Site = #private::Site::new(&__OBS_CALL_SITE);
+            })
         }
-    });
+        None => None,
+    };
+    let registration = site.is_none().then(|| registration(model, function, quote!(Span), name.clone(), private));
     let timer = if site.is_some() {
         quote!(#private::Timer::start(&__OBS_SITE, __obs_span))
     } else {
         quote!(#private::Timer::untimed(__obs_span))
     };
-    let span = span(model, span_spec, function, private);
+    let span = span(model, span_spec, name, private);
     let parent = model.expr("parent").map(|parent| {
         quote! {
             #private::ParentContext::attach_to(&(#parent), &__obs_span);
@@ -162,20 +193,25 @@ fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &Tok
     });
     quote! {
         #site
+        #registration
         let __obs_span = #span;
         #parent
         let __obs_timer = #timer;
     }
 }
 
-fn span(model: &Model, spec: &SpanSpec, function: &ItemFn, private: &TokenStream) -> TokenStream {
-    let name = match model.span_name.clone().or_else(|| spec.name.map(|template| fill(template, model))) {
+/// The span name: given, filled from the macro's template, or `module::function`.
+fn span_name(model: &Model, spec: &SpanSpec, function: &ItemFn) -> TokenStream {
+    match model.span_name.clone().or_else(|| spec.name.map(|template| fill(template, model))) {
         Some(name) => quote!(#name),
         None => {
             let suffix = format!("::{}", function.sig.ident);
             quote!(::core::concat!(::core::module_path!(), #suffix))
         }
-    };
+    }
+}
+
+fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream) -> TokenStream {
     let kind = spec.kind;
     let mut fields: Vec<TokenStream> = vec![quote!("otel.kind" = #kind)];
     for (attribute, value) in spec.attributes {

@@ -63,7 +63,7 @@ use AttrValue::{Constant, Display, Key};
 pub(crate) static DB: Kind = Kind {
     attr: "instrument_db",
     feature: Some("db"),
-    keys: &["table", "operation", "system"],
+    keys: &["table", "operation", "system", "objective"],
     common: true,
     required: Some(("table", "users")),
     defaults: &[("operation", Default::InferredOperation), ("system", Default::Literal("postgresql"))],
@@ -82,7 +82,7 @@ pub(crate) static DB: Kind = Kind {
 pub(crate) static REDIS: Kind = Kind {
     attr: "instrument_redis",
     feature: Some("redis"),
-    keys: &["command"],
+    keys: &["command", "objective"],
     common: true,
     required: Some(("command", "get")),
     defaults: &[],
@@ -97,7 +97,7 @@ pub(crate) static REDIS: Kind = Kind {
 pub(crate) static QUEUE: Kind = Kind {
     attr: "queue_job",
     feature: Some("queue"),
-    keys: &["queue", "job", "id", "parent", "system"],
+    keys: &["queue", "job", "id", "parent", "system", "objective"],
     common: true,
     required: Some(("queue", "sessionReminder")),
     defaults: &[("job", Default::FnName), ("system", Default::Literal("in_process"))],
@@ -117,7 +117,7 @@ pub(crate) static QUEUE: Kind = Kind {
 pub(crate) static STELLAR: Kind = Kind {
     attr: "stellar_call",
     feature: Some("stellar"),
-    keys: &["operation", "network"],
+    keys: &["operation", "network", "objective"],
     common: true,
     required: Some(("operation", "loadAccount")),
     defaults: &[("network", Default::Runtime)],
@@ -167,6 +167,8 @@ pub(crate) enum KeyType {
     Predicate,
     /// A string literal holding the path to obs-runtime.
     Crate,
+    /// The path of a `const` or `static` `obs_runtime::Objective`.
+    Objective,
 }
 
 pub(crate) fn key_type(key: &str) -> KeyType {
@@ -176,6 +178,7 @@ pub(crate) fn key_type(key: &str) -> KeyType {
         "fields" => KeyType::Fields,
         "error_if" | "ok_if" => KeyType::Predicate,
         "crate" => KeyType::Crate,
+        "objective" => KeyType::Objective,
         _ => KeyType::Label,
     }
 }

@@ -17,6 +17,8 @@ pub(crate) struct Model {
     pub(crate) fields: Vec<Field>,
     pub(crate) error_if: Option<syn::Path>,
     pub(crate) ok_if: Option<syn::Path>,
+    /// The objective the call site serves.
+    pub(crate) objective: Option<syn::Path>,
     /// Label keys' values, given or defaulted (a runtime default has none).
     strings: Vec<(&'static str, String)>,
     exprs: Vec<(&'static str, Expr)>,
@@ -62,6 +64,7 @@ pub(crate) fn build(kind: &'static Kind, entries: Vec<Entry>, function: &ItemFn)
         fields: Vec::new(),
         error_if: None,
         ok_if: None,
+        objective: None,
         strings: Vec::new(),
         exprs: Vec::new(),
     };
@@ -101,6 +104,7 @@ pub(crate) fn build(kind: &'static Kind, entries: Vec<Entry>, function: &ItemFn)
                 let path = value.predicate(entry.value);
                 if accepted == "ok_if" { model.ok_if = path } else { model.error_if = path }
             }
+            KeyType::Objective => model.objective = value.objective(entry.value),
             KeyType::Crate => {
                 if let Some(path) = value.krate(entry.value) {
                     model.krate = path;
@@ -245,6 +249,19 @@ impl Reader<'_> {
             other => {
                 let message =
                     format!("expected the path of a `fn(&Return) -> bool` for `{}`, e.g. {example}", self.key);
+                self.errors.at(other.span(), message);
+                None
+            }
+        }
+    }
+
+    fn objective(mut self, value: Value) -> Option<syn::Path> {
+        let example = "objective = CHECKOUT";
+        match self.expr(value, example)? {
+            Expr::Path(p) if p.qself.is_none() => Some(p.path),
+            other => {
+                let message = "expected the path of a `const` obs_runtime::Objective for `objective`, e.g. \
+                               objective = CHECKOUT after `const CHECKOUT: Objective = Objective::new(\"checkout\", 99.9);`";
                 self.errors.at(other.span(), message);
                 None
             }

@@ -1,15 +1,16 @@
 //! What the macros' expansions name, and nothing else. Not public API: it changes without
 //! notice, in step with `obs-macros` (the workspace pins the two crates to one version).
 
+pub use linkme;
 pub use tracing;
 
 pub use crate::call::connection::WsConnection;
 pub use crate::call::instrumented::Instrumented;
 pub use crate::call::network::default_network;
 pub use crate::call::outcome::{ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyResult, Outcome, Ret};
-pub use crate::call::site::{GaugeSite, Site, SiteSpec};
+pub use crate::call::site::{GaugeSite, Site};
 pub use crate::call::timer::Timer;
-pub use crate::catalogue::Subsystem;
+pub use crate::catalogue::{CALL_SITES, CallSite, SiteKind, Subsystem};
 pub use crate::telemetry::propagation::ParentContext;
 
 /// Runs the body of a sync function. Taking `FnOnce` makes the closure own its captures, so a

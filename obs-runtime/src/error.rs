@@ -28,6 +28,15 @@ pub enum InitError {
     },
     /// obs's background runtime could not start.
     Runtime(std::io::Error),
+    /// A service-level objective cannot be measured as declared.
+    InvalidObjective {
+        /// The objective's name.
+        objective: String,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
 }
 
 impl fmt::Display for InitError {
@@ -47,6 +56,9 @@ impl fmt::Display for InitError {
                 "the Prometheus scrape server cannot listen on {addr} (PROMETHEUS_HOST/PROMETHEUS_PORT): {source}"
             ),
             InitError::Runtime(source) => write!(f, "obs's background runtime could not start: {source}"),
+            InitError::InvalidObjective { objective, problem, fix } => {
+                write!(f, "objective `{objective}`: {problem}; {fix}")
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 // error, catalogue (every metric), config (by signal), telemetry (subscriber, OTLP,
 // propagation), testing (capture), prometheus (recorder, exposition, scrape server, process
 // metrics), call (what runs on every call), install (orchestration and guard), semconv, http,
-// client and ws (integrations), __private (what expansions name).
+// client and ws (integrations), ops (monitoring generated from the catalogue), __private
+// (what expansions name).
 #[doc(hidden)]
 pub mod __private;
 mod call;
@@ -17,6 +18,7 @@ mod error;
 #[cfg(feature = "http")]
 pub mod http;
 mod install;
+pub mod ops;
 mod prometheus;
 #[cfg(any(feature = "http", feature = "reqwest"))]
 mod semconv;
@@ -25,6 +27,7 @@ pub mod testing;
 #[cfg(feature = "ws")]
 pub mod ws;
 
+pub use catalogue::{CallSite, Catalogue, LatencyTarget, Objective, Route, SiteKind, Subsystem, catalogue};
 pub use config::{
     BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, Sampler, ScrapeSettings,
     ServiceSettings, SpanLimitSettings, TraceExporter, TraceSettings,

@@ -73,7 +73,7 @@ impl Horizon {
     }
 
     /// `POST /transactions` with a signed envelope; returns the transaction hash.
-    #[stellar_call(operation = "submitTransaction")]
+    #[stellar_call(operation = "submitTransaction", objective = super::objectives::PAYMENTS)]
     pub async fn submit_transaction(&self, envelope: &str) -> Result<String, HorizonError> {
         let url = format!("{}/transactions", self.base);
         let request = self.client.post(url).form(&[("tx", envelope)]);

@@ -150,7 +150,13 @@ pub async fn work(source: Source, mut stop: watch::Receiver<bool>) {
 }
 
 /// One job, counted once whatever its retries: `completed`, or `failed` after the last attempt.
-#[queue_job(queue = "sessionReminder", job = "sendSessionReminder", id = job.id, parent = job.trace)]
+#[queue_job(
+    queue = "sessionReminder",
+    job = "sendSessionReminder",
+    id = job.id,
+    parent = job.trace,
+    objective = super::objectives::REMINDERS
+)]
 async fn send_session_reminder(job: ReminderJob) -> Result<(), String> {
     let mut attempt = 1;
     loop {

@@ -8,6 +8,7 @@ mod demo;
 pub mod horizon;
 pub mod jobs;
 mod notify;
+pub mod objectives;
 mod routes;
 pub mod settings;
 
@@ -37,6 +38,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &settings.ops_out {
+        return write_ops(dir);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
     match runtime.block_on(run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,13 +51,33 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// obs's settings for this service, which the environment may still override.
+fn obs_config() -> Result<obs_runtime::Config, obs_runtime::InitError> {
+    obs_runtime::Config::default().service_name("mentorsmind").service_version(env!("CARGO_PKG_VERSION")).with_env()
+}
+
+/// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes.
+fn write_ops(dir: &std::path::Path) -> ExitCode {
+    drop(routes::routes());
+    let written = obs_config()
+        .map_err(|e| e.to_string())
+        .and_then(|config| obs_runtime::ops::Ops::new(&config).write_to(dir).map_err(|e| e.to_string()));
+    match written {
+        Ok(files) => {
+            for file in files {
+                println!("{}", file.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mentorsmind: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
-    // obs's settings for this service, which the environment may still override.
-    let obs = obs_runtime::Config::default()
-        .service_name("mentorsmind")
-        .service_version(env!("CARGO_PKG_VERSION"))
-        .with_env()?
-        .install()?;
+    let obs = obs_config()?.install()?;
 
     let db = db::Db::connect(&settings.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
     let backend = if settings.database_url.starts_with("sqlite:") { "SQLite" } else { "PostgreSQL" };

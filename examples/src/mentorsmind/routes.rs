@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use obs_runtime::http::ObsLayer;
+use obs_runtime::http::{ObsLayer, RouteCatalogue as _};
 use obs_runtime::propagation::TraceContext;
 use serde::Deserialize;
 use serde_json::json;
@@ -14,20 +14,25 @@ use super::App;
 use super::db::{Session, User};
 use super::horizon::HorizonError;
 use super::jobs::ReminderJob;
+use super::objectives::{PAYMENTS, PROFILES};
 
-/// Every route, recorded by `ObsLayer`.
+/// Every route, recorded by `ObsLayer`; the API's routes join obs's catalogue with the
+/// objective they serve.
 pub fn router(app: App) -> Router {
+    routes().fallback(|| async { ApiError::NotFound("no such route".into()) }).with_state(app).layer(ObsLayer::new())
+}
+
+/// The routes, before the state: building them enters them into obs's catalogue, which is all
+/// `--ops-out` needs.
+pub fn routes() -> Router<App> {
     Router::new()
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{id}", get(get_user).patch(update_user).delete(delete_user))
-        .route("/sessions", axum::routing::post(create_session))
-        .route("/payments", axum::routing::post(create_payment))
-        .route("/ws", get(notifications))
+        .route_with_objective("/users", &PROFILES, get(list_users).post(create_user))
+        .route_with_objective("/users/{id}", &PROFILES, get(get_user).patch(update_user).delete(delete_user))
+        .catalogued_route("/sessions", axum::routing::post(create_session))
+        .route_with_objective("/payments", &PAYMENTS, axum::routing::post(create_payment))
+        .catalogued_route("/ws", get(notifications))
         .route("/healthz", get(|| async { "ok" }))
         .route("/ready", get(ready))
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
-        .with_state(app)
-        .layer(ObsLayer::new())
 }
 
 /// What a handler can fail with, and how it answers.

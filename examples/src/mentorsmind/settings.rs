@@ -18,6 +18,9 @@ pub struct Settings {
     pub horizon_timeout: Duration,
     /// `--demo-traffic`: drive a realistic mix of the service's own endpoints.
     pub demo_traffic: bool,
+    /// `--ops-out DIR`: write the generated monitoring (dashboard, rules, alerts, runbook…) to
+    /// DIR and exit, without serving.
+    pub ops_out: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -49,10 +52,18 @@ impl Settings {
         let horizon_url =
             var("STELLAR_HORIZON_URL").unwrap_or_else(|| "https://horizon-testnet.stellar.org".to_owned());
         let mut demo_traffic = false;
-        for arg in std::env::args().skip(1) {
+        let mut ops_out = None;
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--demo-traffic" => demo_traffic = true,
-                other => return Err(format!("unknown argument {other:?}: the only flag is --demo-traffic")),
+                "--ops-out" => match args.next() {
+                    Some(dir) if !dir.starts_with("--") => ops_out = Some(dir.into()),
+                    _ => return Err("--ops-out needs a directory, e.g. --ops-out docs/ops".to_owned()),
+                },
+                other => {
+                    return Err(format!("unknown argument {other:?}: the flags are --demo-traffic and --ops-out DIR"));
+                }
             }
         }
         Ok(Self {
@@ -62,6 +73,7 @@ impl Settings {
             horizon_url: horizon_url.trim_end_matches('/').to_owned(),
             horizon_timeout: Duration::from_secs(5),
             demo_traffic,
+            ops_out,
         })
     }
 }

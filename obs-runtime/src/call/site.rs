@@ -11,39 +11,37 @@
 use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
 
 use super::cache::Cached;
-use crate::catalogue::{self, Family, METADATA_TARGET, Series, Status, Subsystem};
+use crate::catalogue::{self, CallSite, Family, METADATA_TARGET, Series, Status};
 use crate::prometheus::call_stats::CallStats;
 
-/// What a call site measures: its subsystem and its constant label values, in the order of the
-/// subsystem's label names.
-#[derive(Debug)]
-pub struct SiteSpec {
-    subsystem: Subsystem,
-    values: &'static [&'static str],
+/// The constant labels of a call site, in order, without `status`. A Stellar site that names
+/// no network gets the runtime's default.
+pub(crate) fn site_labels(site: &CallSite, family: &Family) -> Vec<(&'static str, String)> {
+    family
+        .site_labels()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let value = site.label_values().get(i).copied().unwrap_or_else(super::network::default_network);
+            (*name, value.to_owned())
+        })
+        .collect()
 }
 
-impl SiteSpec {
-    /// Used by the expansions.
-    pub const fn new(subsystem: Subsystem, values: &'static [&'static str]) -> Self {
-        Self { subsystem, values }
-    }
-
-    pub(crate) fn family(&self) -> &'static Family {
-        self.subsystem.family()
-    }
-
-    /// The constant labels of this site, in order, without `status`. A Stellar site that names
-    /// no network gets the runtime's default.
-    pub(crate) fn labels(&self) -> Vec<(&'static str, String)> {
-        self.family()
-            .site_labels()
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let value = self.values.get(i).copied().unwrap_or_else(super::network::default_network);
-                (*name, value.to_owned())
-            })
-            .collect()
+/// Registers the series of every catalogued call site with obs's recorder, each status at
+/// zero, so the first scrape has every series an alert may name before any call happened. The
+/// calls later find their store registered and share it.
+pub(crate) fn register_catalogued_series() {
+    let Some(registry) = crate::prometheus::call_stats() else { return };
+    for site in catalogue::catalogue().sites() {
+        match site.kind() {
+            catalogue::SiteKind::Calls(subsystem) => {
+                let family = subsystem.family();
+                registry.stats_for(family, site_labels(site, family));
+            }
+            catalogue::SiteKind::Connections => metrics::gauge!(catalogue::WS_CONNECTIONS.name).increment(0.0),
+            catalogue::SiteKind::Span => {}
+        }
     }
 }
 
@@ -58,18 +56,31 @@ enum Target {
 /// One instrumented call site. Lives in a `static` inside the expansion.
 #[derive(Debug)]
 pub struct Site {
-    spec: &'static SiteSpec,
+    spec: &'static CallSite,
+    family: &'static Family,
     target: Cached<Target>,
 }
 
 impl Site {
     /// Used by the expansions.
-    pub const fn new(spec: &'static SiteSpec) -> Self {
-        Self { spec, target: Cached::new() }
+    ///
+    /// # Panics
+    ///
+    /// At compile time (it runs in a `static`'s initializer) when `spec` records no metrics.
+    pub const fn new(spec: &'static CallSite) -> Self {
+        let family = match spec.kind() {
+            catalogue::SiteKind::Calls(subsystem) => subsystem.family(),
+            _ => panic!("a Site needs a call site with metrics"),
+        };
+        Self { spec, family, target: Cached::new() }
     }
 
-    pub(crate) fn spec(&self) -> &'static SiteSpec {
+    pub(crate) fn spec(&self) -> &'static CallSite {
         self.spec
+    }
+
+    pub(crate) fn family(&self) -> &'static Family {
+        self.family
     }
 
     /// Records one finished call in the installed recorder.
@@ -87,16 +98,16 @@ impl Site {
     }
 
     fn resolve(&self) -> Option<Target> {
-        let family = self.spec.family();
+        let family = self.family;
         if let Some(registry) = crate::prometheus::call_stats() {
-            return Some(Target::Fused(registry.stats_for(family, self.spec.labels())));
+            return Some(Target::Fused(registry.stats_for(family, site_labels(self.spec, family))));
         }
         metrics::with_recorder(|recorder| {
             if is_noop(recorder) {
                 return None;
             }
             let site: Vec<Label> =
-                self.spec.labels().into_iter().map(|(name, value)| Label::new(name, value)).collect();
+                site_labels(self.spec, family).into_iter().map(|(name, value)| Label::new(name, value)).collect();
             let key = |series: Series, status: Status| {
                 let mut labels = site.clone();
                 labels.extend(family.status_label(series, status).map(|(k, v)| Label::new(k, v)));

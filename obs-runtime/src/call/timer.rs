@@ -74,8 +74,8 @@ impl Timer {
             let nanos = clock::nanos_since(self.start);
             site.record(status, nanos);
             if let Some(sink) = &self.sink {
-                let spec = site.spec();
-                sink.record_call(spec.family(), spec.labels(), status, nanos as f64 * 1e-9);
+                let family = site.family();
+                sink.record_call(family, super::site::site_labels(site.spec(), family), status, nanos as f64 * 1e-9);
             }
         }
     }

@@ -5,15 +5,25 @@
 //! The macros' metrics come in pairs, a duration histogram and an outcome counter; a
 //! [`Family`] ties a pair to its subsystem and says which of the pair carries the `status`
 //! label ([`Family::labels`]).
+//!
+//! Beside the metrics, [`sites`] is the catalogue of call sites: what the binary instruments,
+//! gathered at link time, with the objectives they serve.
 
+mod checks;
 #[cfg(test)]
 mod docs;
 mod family;
+mod objective;
+mod sites;
 
 use metrics::Unit;
 
+pub(crate) use checks::{Covered, bounds_of, check_objectives, family_named};
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
+pub use objective::{LatencyTarget, Objective};
+pub(crate) use sites::register_route;
+pub use sites::{CALL_SITES, CallSite, Catalogue, Route, SiteKind, catalogue};
 
 /// The metadata target of obs's own call sites: recorders know their registrations by it.
 pub(crate) const METADATA_TARGET: &str = "obs";

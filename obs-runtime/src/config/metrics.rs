@@ -47,6 +47,9 @@ pub struct MetricsSettings {
     pub max_series_per_metric: usize,
     /// `STELLAR_NETWORK`, default `testnet`: the `network` of `#[stellar_call]` sites that name none.
     pub stellar_network: String,
+    /// Objectives covering a whole family (its counter or histogram name, without the prefix),
+    /// from [`crate::Config::objective_for`].
+    pub objectives: Vec<(String, &'static crate::catalogue::Objective)>,
 }
 
 impl Default for MetricsSettings {
@@ -63,6 +66,7 @@ impl Default for MetricsSettings {
             buckets: Vec::new(),
             max_series_per_metric: 2_000,
             stellar_network: "testnet".to_owned(),
+            objectives: Vec::new(),
         }
     }
 }
@@ -116,7 +120,8 @@ impl MetricsSettings {
             crate::catalogue::check_buckets(metric, bounds)?;
         }
         check_endpoint(&self.scrape.endpoint)?;
-        check_label_value("stellar_network", &self.stellar_network)
+        check_label_value("stellar_network", &self.stellar_network)?;
+        crate::catalogue::check_objectives(&crate::catalogue::catalogue(), &self.objectives, &self.buckets)
     }
 }
 

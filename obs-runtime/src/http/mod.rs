@@ -2,11 +2,13 @@
 //! and [`metrics_handler`] for apps that serve `/metrics` on their own router.
 
 mod layer;
+mod routes;
 
 use axum::http::header;
 use axum::response::IntoResponse;
 
 pub use layer::{ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
+pub use routes::RouteCatalogue;
 
 /// An axum handler serving obs's Prometheus exposition, for apps that mount `/metrics` on their
 /// own router instead of (or besides) obs's scrape server.

@@ -70,6 +70,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         }
         recorder.install()?;
         crate::catalogue::describe_all();
+        crate::call::site::register_catalogued_series();
         scrape_addr = Some(listener.local_addr().map_err(InitError::Runtime)?);
         stop_scrape = Some(scrape::spawn(&runtime, listener, metrics.scrape.clone())?);
     }

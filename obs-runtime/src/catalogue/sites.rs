@@ -1,0 +1,190 @@
+//! The call-site catalogue: every instrumented function in the binary, gathered at link time,
+//! and every route an app registered through [`crate::http::RouteCatalogue`].
+//!
+//! Each expansion puts one [`CallSite`] into the `CALL_SITES` distributed slice (linkme): the
+//! linker gathers them into one section, so the list costs nothing at start-up and nothing on
+//! the call path, and it holds exactly the call sites linked into this binary.
+
+use std::sync::Mutex;
+
+use super::Objective;
+use super::family::Subsystem;
+
+/// What a call site records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteKind {
+    /// A duration histogram and an outcome counter of a subsystem, plus a span.
+    Calls(Subsystem),
+    /// `#[ws_connection]`: the open-connections gauge.
+    Connections,
+    /// `#[traced]`: a span only.
+    Span,
+}
+
+/// One instrumented function, as its attribute registered it.
+#[derive(Debug)]
+pub struct CallSite {
+    kind: SiteKind,
+    values: &'static [&'static str],
+    span_name: &'static str,
+    module: &'static str,
+    function: &'static str,
+    file: &'static str,
+    line: u32,
+    objective: Option<&'static Objective>,
+}
+
+impl CallSite {
+    /// Used by the expansions.
+    #[doc(hidden)]
+    pub const fn new(kind: SiteKind, values: &'static [&'static str], span_name: &'static str) -> Self {
+        Self { kind, values, span_name, module: "", function: "", file: "", line: 0, objective: None }
+    }
+
+    /// Used by the expansions.
+    #[doc(hidden)]
+    pub const fn at(mut self, module: &'static str, function: &'static str, file: &'static str, line: u32) -> Self {
+        self.module = module;
+        self.function = function;
+        self.file = file;
+        self.line = line;
+        self
+    }
+
+    /// Used by the expansions.
+    #[doc(hidden)]
+    pub const fn objective(mut self, objective: &'static Objective) -> Self {
+        self.objective = Some(objective);
+        self
+    }
+
+    /// What the site records.
+    pub const fn kind(&self) -> SiteKind {
+        self.kind
+    }
+
+    /// The subsystem of a site with call metrics.
+    pub fn subsystem(&self) -> Option<Subsystem> {
+        match self.kind {
+            SiteKind::Calls(subsystem) => Some(subsystem),
+            _ => None,
+        }
+    }
+
+    /// The constant label values the attribute gave, in the order of the subsystem's labels
+    /// (without `status`). A Stellar site without a `network` has one value fewer: the
+    /// runtime's default network fills it in.
+    pub fn label_values(&self) -> &'static [&'static str] {
+        self.values
+    }
+
+    /// The span name its calls open, as the trace search shows it.
+    pub fn span_name(&self) -> &'static str {
+        self.span_name
+    }
+
+    /// The function's path, `module::function`.
+    pub fn function(&self) -> String {
+        format!("{}::{}", self.module, self.function)
+    }
+
+    /// The source file and line of the function.
+    pub fn location(&self) -> (&'static str, u32) {
+        (self.file, self.line)
+    }
+
+    /// The objective the attribute named, if any.
+    pub fn objective_of(&self) -> Option<&'static Objective> {
+        self.objective
+    }
+}
+
+/// Every call site's registration, gathered by the linker.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static CALL_SITES: [CallSite];
+
+/// One route of an app's router, with the objective it serves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    /// The route template, as axum matches it (`/users/{id}`): the `path` label's value.
+    pub path: String,
+    /// The objective the route serves, if any.
+    pub objective: Option<&'static Objective>,
+}
+
+static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
+
+/// Adds `route` to the catalogue; a path registered again replaces its entry, so routers
+/// built more than once (tests) do not grow it.
+pub(crate) fn register_route(route: Route) {
+    let mut routes = ROUTES.lock().unwrap_or_else(|e| e.into_inner());
+    match routes.iter_mut().find(|r| r.path == route.path) {
+        Some(existing) => *existing = route,
+        None => routes.push(route),
+    }
+}
+
+/// What this binary instruments: see [`catalogue`].
+#[derive(Debug)]
+pub struct Catalogue {
+    sites: Vec<&'static CallSite>,
+    routes: Vec<Route>,
+}
+
+impl Catalogue {
+    #[cfg(test)]
+    pub(crate) fn from_parts(sites: Vec<&'static CallSite>, routes: Vec<Route>) -> Self {
+        Self { sites, routes }
+    }
+
+    /// Every instrumented function linked into the binary, ordered by file and line.
+    pub fn sites(&self) -> &[&'static CallSite] {
+        &self.sites
+    }
+
+    /// Every route registered through [`crate::http::RouteCatalogue`] so far, in order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Every objective a site or route names, once each, by name.
+    pub fn objectives(&self) -> Vec<&'static Objective> {
+        let named = self.sites.iter().filter_map(|s| s.objective).chain(self.routes.iter().filter_map(|r| r.objective));
+        let mut objectives: Vec<&'static Objective> = Vec::new();
+        for objective in named {
+            if !objectives.iter().any(|o| o.name() == objective.name()) {
+                objectives.push(objective);
+            }
+        }
+        objectives.sort_by_key(|o| o.name());
+        objectives
+    }
+
+    /// The sites of one subsystem.
+    pub fn sites_of(&self, subsystem: Subsystem) -> impl Iterator<Item = &'static CallSite> + '_ {
+        self.sites.iter().copied().filter(move |s| s.subsystem() == Some(subsystem))
+    }
+}
+
+/// What this binary instruments: every call site its attributes registered (known at link
+/// time, so complete before `main` runs) and the routes registered so far.
+///
+/// ```
+/// #[obs_runtime::instrument_redis(command = "get")]
+/// fn cached_name() -> Option<String> {
+///     None
+/// }
+///
+/// let catalogue = obs_runtime::catalogue();
+/// let site = catalogue.sites().iter().find(|s| s.span_name() == "get").unwrap();
+/// assert_eq!(site.subsystem(), Some(obs_runtime::Subsystem::Redis));
+/// assert_eq!(site.label_values(), ["get"]);
+/// assert!(site.function().ends_with("::cached_name"));
+/// ```
+pub fn catalogue() -> Catalogue {
+    let mut sites: Vec<&'static CallSite> = CALL_SITES.iter().collect();
+    sites.sort_by(|a, b| (a.file, a.line, a.function, a.span_name).cmp(&(b.file, b.line, b.function, b.span_name)));
+    let routes = ROUTES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Catalogue { sites, routes }
+}

@@ -1,0 +1,171 @@
+//! The monitoring of a service, generated from the call sites its binary contains and the
+//! config it installs: Grafana dashboard and provisioning, Prometheus scrape config, recording
+//! rules, alerts and their promtool tests, Alertmanager routing, a runbook and a Compose file.
+//!
+//! Run it from the built service (the reference service has `--ops-out DIR`), so the catalogue
+//! is the binary's own:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = obs_runtime::Config::default().service_name("shop").with_env()?;
+//! let written = obs_runtime::ops::Ops::new(&config).write_to("docs/ops")?;
+//! println!("wrote {} files", written.len());
+//! # Ok(()) }
+//! ```
+
+mod alerts_test;
+mod dashboard;
+mod model;
+mod rule_files;
+mod rules;
+mod runbook;
+mod stack;
+mod write;
+mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::InitError;
+
+pub use write::MARKER;
+
+/// One generated file: its path under the output directory and its contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Relative path, `/`-separated, e.g. `prometheus/alerts.yml`.
+    pub path: &'static str,
+    /// The file's contents.
+    pub contents: String,
+}
+
+/// The generator: a by-value builder over a [`Config`].
+#[derive(Debug)]
+#[must_use]
+pub struct Ops<'a> {
+    config: &'a Config,
+    job: Option<String>,
+    runbook_url: String,
+}
+
+impl<'a> Ops<'a> {
+    /// The generator for a service installed with `config`; the catalogue is this binary's.
+    pub fn new(config: &'a Config) -> Self {
+        Self { config, job: None, runbook_url: "runbook.md".to_owned() }
+    }
+
+    /// The Prometheus job the rules select and `prometheus.yml` scrapes; default the service name.
+    pub fn job(mut self, job: impl Into<String>) -> Self {
+        self.job = Some(job.into());
+        self
+    }
+
+    /// Where alerts link to the runbook (each adds `#<alert>`); default `runbook.md`, relative
+    /// to the generated folder. Give the URL where your repository serves it.
+    pub fn runbook_url(mut self, url: impl Into<String>) -> Self {
+        self.runbook_url = url.into();
+        self
+    }
+
+    /// Every file, in a fixed order, without writing anything.
+    ///
+    /// ```
+    /// let config = obs_runtime::Config::default().service_name("shop");
+    /// let files = obs_runtime::ops::Ops::new(&config).files().unwrap();
+    /// let alerts = files.iter().find(|f| f.path == "prometheus/alerts.yml").unwrap();
+    /// assert!(alerts.contents.contains("alert: \"HighErrorRate\""));
+    /// ```
+    pub fn files(&self) -> Result<Vec<GeneratedFile>, OpsError> {
+        let job = self.job.clone().unwrap_or_else(|| self.config.service().name.clone());
+        let model = model::Model::new(self.config, crate::catalogue::catalogue(), job, self.runbook_url.clone())
+            .map_err(OpsError::Objective)?;
+        let groups = rules::groups(&model);
+        let alerts = rules::alerts(&model, &groups);
+        let dashboard = dashboard::dashboard(&model);
+        let json = serde_json::to_string_pretty(&dashboard).unwrap_or_default() + "\n";
+        let file = |path, contents| GeneratedFile { path, contents };
+        Ok(vec![
+            file("grafana/dashboard.json", json),
+            file("grafana/provisioning/datasources/datasources.yml", stack::datasources_yml()),
+            file("grafana/provisioning/dashboards/dashboards.yml", stack::dashboards_yml()),
+            file("prometheus/prometheus.yml", stack::prometheus_yml(&model)),
+            file("prometheus/recording-rules.yml", rule_files::recording_rules(&groups)),
+            file("prometheus/alerts.yml", rule_files::alerts(&model, &alerts)),
+            file("prometheus/alerts_test.yml", alerts_test::alerts_test(&model, &alerts)),
+            file("alertmanager/alertmanager.yml", stack::alertmanager_yml(&model)),
+            file("runbook.md", runbook::runbook(&model, &alerts)),
+            file("docker-compose.yml", stack::compose_yml(&model)),
+        ])
+    }
+
+    /// Writes every file under `dir`, replacing a folder this generator wrote before. All or
+    /// nothing: the files go to a temporary folder beside `dir`, which is then renamed into place.
+    pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, OpsError> {
+        let files = self.files()?;
+        write::replace_dir(dir.as_ref(), &files)
+    }
+}
+
+/// The PromQL of every panel of a generated `dashboard.json`, in panel order.
+///
+/// ```
+/// let json = r#"{"panels": [{"targets": [{"expr": "up"}]}]}"#;
+/// assert_eq!(obs_runtime::ops::dashboard_queries(json).unwrap(), ["up"]);
+/// ```
+pub fn dashboard_queries(dashboard_json: &str) -> Result<Vec<String>, serde_json::Error> {
+    Ok(dashboard::queries(&serde_json::from_str(dashboard_json)?))
+}
+
+/// Why the monitoring could not be generated.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpsError {
+    /// An objective cannot be measured (unknown family, threshold not a bucket boundary…).
+    Objective(InitError),
+    /// The output path exists and is not a directory.
+    NotADirectory(PathBuf),
+    /// The output directory holds files this generator did not write: it is not replaced.
+    NotGenerated {
+        /// The directory.
+        dir: PathBuf,
+        /// A file in it that is not the generator's.
+        found: PathBuf,
+    },
+    /// Reading or writing failed.
+    Io {
+        /// The path being written.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for OpsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpsError::Objective(error) => write!(f, "{error}"),
+            OpsError::NotADirectory(path) => {
+                write!(f, "{} is not a directory: give the ops generator a directory to write into", path.display())
+            }
+            OpsError::NotGenerated { dir, found } => write!(
+                f,
+                "{} holds {}, which obs did not generate: give an empty or new directory, or one obs wrote before \
+                 (it has a {MARKER} file)",
+                dir.display(),
+                found.display()
+            ),
+            OpsError::Io { path, source } => write!(f, "cannot write {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for OpsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OpsError::Objective(error) => Some(error),
+            OpsError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
