@@ -42,16 +42,31 @@ impl PrometheusServer {
     /// Starts Prometheus scraping `targets` every second; panics with how to install it when
     /// the package is missing (CI installs it; a skipped check proves nothing).
     pub fn start(targets: &[Target]) -> Self {
+        let jobs: Vec<(String, Target)> =
+            targets.iter().enumerate().map(|(i, target)| (format!("target{i}"), target.clone())).collect();
+        Self::start_with_rules(&jobs, &[])
+    }
+
+    /// Starts Prometheus scraping each `(job name, target)` every second and evaluating
+    /// `rule_files` every second.
+    pub fn start_with_rules(jobs: &[(String, Target)], rule_files: &[PathBuf]) -> Self {
         assert!(
             std::path::Path::new(PROMETHEUS).exists(),
             "{PROMETHEUS} is missing: run scripts/test, which installs it (or apt-get install -y prometheus)"
         );
         let dir = std::env::temp_dir().join(format!("obs-prometheus-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut config = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n");
-        for (i, target) in targets.iter().enumerate() {
+        let mut config = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
+        if !rule_files.is_empty() {
+            config.push_str("rule_files:\n");
+            for file in rule_files {
+                config.push_str(&format!("  - '{}'\n", file.display()));
+            }
+        }
+        config.push_str("scrape_configs:\n");
+        for (job, target) in jobs {
             config.push_str(&format!(
-                "  - job_name: target{i}\n    metrics_path: {}\n    static_configs:\n      - targets: ['{}']\n",
+                "  - job_name: {job}\n    metrics_path: {}\n    static_configs:\n      - targets: ['{}']\n",
                 target.path, target.addr
             ));
             if let Some(token) = &target.bearer_token {
@@ -94,6 +109,27 @@ impl PrometheusServer {
         let parsed: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
         assert_eq!(parsed["status"], "success", "{promql}: {parsed}");
         parsed["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// `GET /api/v1/<path>`'s `data`, e.g. `rules` or `alerts`.
+    pub fn api(&self, path: &str) -> Value {
+        let (status, body) = reqwest::blocking_get(&format!("http://{}/api/v1/{path}", self.addr)).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        let parsed: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        parsed["data"].clone()
+    }
+
+    /// Polls `promql` until it returns at least one series, whatever its value (a ratio of
+    /// zero rates is NaN, and still an answer), or `timeout` passes; returns the last result.
+    pub fn wait_for_series(&self, promql: &str, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let result = self.query(promql);
+            if !result.is_empty() || Instant::now() >= deadline {
+                return result;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     /// Polls `promql` until it returns a non-empty result with at least one finite value, or

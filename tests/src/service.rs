@@ -21,7 +21,13 @@ pub struct Service {
 impl Service {
     /// Starts the binary at `exe` (the reference service) with `env`.
     pub fn start(exe: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with_args(exe, &[], env)
+    }
+
+    /// Starts the binary at `exe` with command-line `args` and `env`.
+    pub fn start_with_args(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(exe);
+        command.args(args);
         command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         // obs's variables and the service's own, so only what the test sets applies.
         const SERVICE_VARIABLES: &[&str] = &["DATABASE_URL", "REDIS_URL", "PORT"];

@@ -38,6 +38,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if settings.print_catalogue {
+        print_catalogue();
+        return ExitCode::SUCCESS;
+    }
     if let Some(dir) = &settings.ops_out {
         return write_ops(dir);
     }
@@ -54,6 +58,29 @@ pub fn main() -> ExitCode {
 /// obs's settings for this service, which the environment may still override.
 fn obs_config() -> Result<obs_runtime::Config, obs_runtime::InitError> {
     obs_runtime::Config::default().service_name("mentorsmind").service_version(env!("CARGO_PKG_VERSION")).with_env()
+}
+
+/// `--catalogue`: what this binary instruments, one JSON line per call site.
+fn print_catalogue() {
+    drop(routes::routes());
+    let catalogue = obs_runtime::catalogue();
+    for site in catalogue.sites() {
+        let (file, line) = site.location();
+        let line = serde_json::json!({
+            "kind": format!("{:?}", site.kind()),
+            "label_names": site.label_names(),
+            "label_values": site.label_values(),
+            "span": site.span_name(),
+            "function": site.function(),
+            "file": file,
+            "line": line,
+            "objective": site.objective_of().map(|o| o.name()),
+        });
+        println!("{line}");
+    }
+    for route in catalogue.routes() {
+        println!("{}", serde_json::json!({"route": route.path, "objective": route.objective.map(|o| o.name())}));
+    }
 }
 
 /// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes.

@@ -21,6 +21,8 @@ pub struct Settings {
     /// `--ops-out DIR`: write the generated monitoring (dashboard, rules, alerts, runbook…) to
     /// DIR and exit, without serving.
     pub ops_out: Option<std::path::PathBuf>,
+    /// `--catalogue`: print obs's call-site catalogue of this binary, one JSON line per site, and exit.
+    pub print_catalogue: bool,
 }
 
 impl Settings {
@@ -53,16 +55,20 @@ impl Settings {
             var("STELLAR_HORIZON_URL").unwrap_or_else(|| "https://horizon-testnet.stellar.org".to_owned());
         let mut demo_traffic = false;
         let mut ops_out = None;
+        let mut print_catalogue = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--demo-traffic" => demo_traffic = true,
+                "--catalogue" => print_catalogue = true,
                 "--ops-out" => match args.next() {
                     Some(dir) if !dir.starts_with("--") => ops_out = Some(dir.into()),
                     _ => return Err("--ops-out needs a directory, e.g. --ops-out docs/ops".to_owned()),
                 },
                 other => {
-                    return Err(format!("unknown argument {other:?}: the flags are --demo-traffic and --ops-out DIR"));
+                    return Err(format!(
+                        "unknown argument {other:?}: the flags are --demo-traffic, --catalogue and --ops-out DIR"
+                    ));
                 }
             }
         }
@@ -74,6 +80,7 @@ impl Settings {
             horizon_timeout: Duration::from_secs(5),
             demo_traffic,
             ops_out,
+            print_catalogue,
         })
     }
 }

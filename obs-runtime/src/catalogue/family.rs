@@ -84,23 +84,23 @@ impl Family {
 impl Subsystem {
     pub(crate) const ALL: [Subsystem; 4] = [Subsystem::Db, Subsystem::Redis, Subsystem::Queue, Subsystem::Stellar];
 
+    /// The family of this subsystem: a `static`, so every caller (const or not, in any crate)
+    /// gets the same address, which the fused store compares.
     pub(crate) const fn family(self) -> &'static Family {
         match self {
-            Subsystem::Db => {
-                &Family { duration: &DB_QUERY_DURATION, total: &DB_QUERIES_TOTAL, statuses: CALL_STATUSES }
-            }
-            Subsystem::Redis => {
-                &Family { duration: &REDIS_CALL_DURATION, total: &REDIS_CALLS_TOTAL, statuses: CALL_STATUSES }
-            }
-            Subsystem::Queue => {
-                &Family { duration: &QUEUE_JOB_DURATION, total: &QUEUE_JOBS_TOTAL, statuses: JOB_STATUSES }
-            }
-            Subsystem::Stellar => {
-                &Family { duration: &STELLAR_CALL_DURATION, total: &STELLAR_CALLS_TOTAL, statuses: CALL_STATUSES }
-            }
+            Subsystem::Db => &DB,
+            Subsystem::Redis => &REDIS,
+            Subsystem::Queue => &QUEUE,
+            Subsystem::Stellar => &STELLAR,
         }
     }
 }
+
+static DB: Family = Family { duration: &DB_QUERY_DURATION, total: &DB_QUERIES_TOTAL, statuses: CALL_STATUSES };
+static REDIS: Family = Family { duration: &REDIS_CALL_DURATION, total: &REDIS_CALLS_TOTAL, statuses: CALL_STATUSES };
+static QUEUE: Family = Family { duration: &QUEUE_JOB_DURATION, total: &QUEUE_JOBS_TOTAL, statuses: JOB_STATUSES };
+static STELLAR: Family =
+    Family { duration: &STELLAR_CALL_DURATION, total: &STELLAR_CALLS_TOTAL, statuses: CALL_STATUSES };
 
 #[cfg(test)]
 mod tests {

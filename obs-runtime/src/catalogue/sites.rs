@@ -78,6 +78,14 @@ impl CallSite {
         self.values
     }
 
+    /// The label names of its series, without `status`, in the order of [`Self::label_values`].
+    pub fn label_names(&self) -> &'static [&'static str] {
+        match self.kind {
+            SiteKind::Calls(subsystem) => subsystem.family().site_labels(),
+            _ => &[],
+        }
+    }
+
     /// The span name its calls open, as the trace search shows it.
     pub fn span_name(&self) -> &'static str {
         self.span_name

@@ -5,8 +5,9 @@ use super::model::Model;
 use super::rule_files::HEADER;
 use super::yaml::{Yaml, list, map, plain, s};
 
-/// Where the Compose file mounts the scrape token when the service requires one.
-const TOKEN_FILE: &str = "/etc/prometheus/secrets/scrape-token";
+/// The scrape token's file, beside `prometheus.yml` (Prometheus resolves it against the config's
+/// folder): the token itself never goes into a generated file.
+pub(crate) const TOKEN_FILE: &str = "scrape-token";
 
 pub(crate) fn prometheus_yml(model: &Model) -> String {
     let scrape = &model.scrape;
@@ -16,7 +17,6 @@ pub(crate) fn prometheus_yml(model: &Model) -> String {
         ("static_configs", list([map([("targets", list([s(format!("{}:{}", model.service, scrape.port))]))])])),
     ]);
     let job = match scrape.bearer_token {
-        // The token itself never goes into a generated file: Prometheus reads it from a secret.
         Some(_) => job.with("authorization", map([("type", s("Bearer")), ("credentials_file", s(TOKEN_FILE))])),
         None => job,
     };
@@ -147,7 +147,7 @@ pub(crate) fn dashboards_yml() -> String {
 pub(crate) fn compose_yml(model: &Model) -> String {
     let service = &model.service;
     let port = model.scrape.port.to_string();
-    let mut app = map([
+    let app = map([
         ("image", s(format!("${{SERVICE_IMAGE:-{service}:latest}}"))),
         (
             "environment",
@@ -161,11 +161,7 @@ pub(crate) fn compose_yml(model: &Model) -> String {
         ("expose", list([s(&port)])),
         ("logging", map([("driver", s("json-file"))])),
     ]);
-    let mut prometheus_volumes = vec![s("./prometheus:/etc/prometheus:ro")];
-    if model.scrape.bearer_token.is_some() {
-        app = app.with("secrets", list([s("scrape-token")]));
-        prometheus_volumes.push(s(format!("${{SCRAPE_TOKEN_FILE:-./scrape-token}}:{TOKEN_FILE}:ro")));
-    }
+    let prometheus_volumes = vec![s("./prometheus:/etc/prometheus:ro")];
     let compose = map([(
         "services",
         Yaml::Map(vec![
