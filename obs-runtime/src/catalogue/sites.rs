@@ -179,15 +179,15 @@ impl Catalogue {
 /// time, so complete before `main` runs) and the routes registered so far.
 ///
 /// ```
-/// #[obs_runtime::instrument_redis(command = "get")]
+/// #[obs_runtime::instrument_redis(command = "hget_profile_name")]
 /// fn cached_name() -> Option<String> {
 ///     None
 /// }
 ///
 /// let catalogue = obs_runtime::catalogue();
-/// let site = catalogue.sites().iter().find(|s| s.span_name() == "get").unwrap();
+/// let site = catalogue.sites().iter().find(|s| s.span_name() == "hget_profile_name").unwrap();
 /// assert_eq!(site.subsystem(), Some(obs_runtime::Subsystem::Redis));
-/// assert_eq!(site.label_values(), ["get"]);
+/// assert_eq!(site.label_values(), ["hget_profile_name"]);
 /// assert!(site.function().ends_with("::cached_name"));
 /// ```
 pub fn catalogue() -> Catalogue {

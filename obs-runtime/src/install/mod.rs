@@ -40,6 +40,9 @@ impl Config {
 
 fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     config.validate()?;
+    // Objectives last: the builder may still add the bucket bound a threshold needs.
+    let metrics = &config.metrics;
+    crate::catalogue::check_objectives(&crate::catalogue::catalogue(), &metrics.objectives, &metrics.buckets)?;
     let runtime = BackgroundRuntime::start()?;
     let (metrics, traces, logs, service) = (&config.metrics, &config.traces, &config.logs, &config.service);
 
