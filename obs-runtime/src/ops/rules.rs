@@ -224,7 +224,12 @@ pub(crate) fn alerts(model: &Model, groups: &[Group]) -> Vec<Alert> {
                       before dividing, has been above 5 % for 5 minutes."
                     .into(),
             spans: spans_of(None),
-            reads: [find(groups, "job:http_errors:rate5m"), find(groups, "job:http_requests:rate5m")].concat(),
+            reads: [
+                find(groups, "job:http_error_ratio:rate5m"),
+                find(groups, "job:http_errors:rate5m"),
+                find(groups, "job:http_requests:rate5m"),
+            ]
+            .concat(),
             mitigation: "Roll back the latest deploy if the errors started with it; otherwise fail over or shed the \
                          failing dependency (the error logs name it) and scale out if instances are saturated."
                 .into(),
@@ -277,6 +282,7 @@ pub(crate) fn alerts(model: &Model, groups: &[Group]) -> Vec<Alert> {
             ),
             spans: spans_of(Some(*subsystem)),
             reads: [
+                find(groups, &rule),
                 find(groups, &format!("job:{}_errors:rate5m", subsystem_rule(*subsystem))),
                 find(groups, &format!("job:{}:rate5m", subsystem_rule(*subsystem))),
             ]
