@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use obs_runtime::http::ObsLayer;
+use obs_runtime::http::{ErrorType, ObsLayer};
 use obs_runtime::propagation::TraceContext;
 use obs_tests::child::run_in_child;
 use obs_tests::otlp_receiver::{OtlpReceiver, SpanQueries};
@@ -421,5 +421,45 @@ fn the_series_cap_sends_new_label_sets_to_one_overflow_series() {
             "{}",
             &text[text.len().saturating_sub(2000)..]
         );
+    });
+}
+
+/// An error of the app's own, named by its type.
+struct ValidationError;
+
+impl IntoResponse for ValidationError {
+    fn into_response(self) -> axum::response::Response {
+        (StatusCode::BAD_REQUEST, ErrorType::of::<Self>(), "invalid").into_response()
+    }
+}
+
+#[test]
+fn responses_that_name_their_error_count_it_under_that_name_and_route() {
+    let _ = run_in_child("", &QUIET, || {
+        runtime().block_on(async {
+            let guard = obs_runtime::init().unwrap();
+            let app = Router::new()
+                .route("/workflows/{id}", get(|| async { ValidationError }))
+                .route(
+                    "/upstream",
+                    get(|| async { (StatusCode::BAD_GATEWAY, ErrorType::named("UpstreamError"), "down") }),
+                )
+                .layer(ObsLayer::new());
+            let addr = serve(app).await;
+            let http = client();
+            for id in 1..=3 {
+                let response = http.get(format!("http://{addr}/workflows/{id}")).send().await.unwrap();
+                assert_eq!(response.status(), 400);
+            }
+            assert_eq!(http.get(format!("http://{addr}/upstream")).send().await.unwrap().status(), 502);
+            let text = obs_runtime::render();
+            let app = r#"app="unknown_service""#;
+            let validation = format!(r#"errors_total{{{app},type="ValidationError",path="/workflows/{{id}}"}}"#);
+            assert_eq!(sample(&text, &validation), Some(3.0), "by route template, not by id:\n{text}");
+            let upstream = format!(r#"errors_total{{{app},type="UpstreamError",path="/upstream"}}"#);
+            assert_eq!(sample(&text, &upstream), Some(1.0), "{text}");
+            assert!(!text.contains(r#"type="http_502""#), "a named 5xx is counted once, by its name:\n{text}");
+            drop(guard);
+        });
     });
 }

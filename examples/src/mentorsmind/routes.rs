@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use obs_runtime::http::{ObsLayer, RouteCatalogue as _};
+use obs_runtime::http::{ErrorType, ObsLayer, RouteCatalogue as _};
 use obs_runtime::propagation::TraceContext;
 use serde::Deserialize;
 use serde_json::json;
@@ -62,17 +62,18 @@ impl From<HorizonError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
-            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, m),
-            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, m),
+        // The name `errors_total{type,path}` counts it under (ObsLayer adds the route).
+        let (status, kind, message) = match self {
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NotFoundError", m),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "ValidationError", m),
+            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableError", m),
+            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "UpstreamError", m),
+            ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError", m),
         };
         if status.is_server_error() {
             tracing::error!(%status, error = %message, "request failed");
         }
-        (status, Json(json!({ "error": message }))).into_response()
+        (status, ErrorType::named(kind), Json(json!({ "error": message }))).into_response()
     }
 }
 

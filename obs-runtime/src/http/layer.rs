@@ -28,7 +28,8 @@ pub const UNMATCHED: &str = "unmatched";
 /// `http_requests_in_flight{method,path}` with the matched route template as `path`; opens the
 /// server span `"{method} {route}"` continuing an incoming W3C `traceparent`; reads or
 /// generates `x-request-id`, echoes it, and puts it on the span and every log line; counts
-/// `errors_total{type,path}` for 5xx responses. `/healthz`, `/ready` and `/metrics` are not
+/// `errors_total{type,path}` for responses carrying an [`ErrorType`](super::ErrorType) and for
+/// other 5xx responses. `/healthz`, `/ready` and `/metrics` are not
 /// recorded unless [`ObsLayer::skip_paths`] says otherwise.
 ///
 /// Add it with `Router::layer`, so it runs after routing and sees the matched route:
@@ -196,9 +197,14 @@ impl State {
         metrics::histogram!(HTTP_REQUEST_DURATION.name, "method" => self.method, "path" => path.clone(), "status_code" => code)
             .record(seconds);
         self.span.record("http.response.status_code", status.as_u16());
+        let named = response.extensions().get::<super::ErrorType>().map(super::ErrorType::name);
         if status.is_server_error() {
             self.span.record("otel.status_code", "ERROR");
-            record_error(&format!("http_{}", status.as_u16()), &path);
+        }
+        match named {
+            Some(name) => record_error(name, &path),
+            None if status.is_server_error() => record_error(&format!("http_{}", status.as_u16()), &path),
+            None => {}
         }
         response.headers_mut().insert(REQUEST_ID_HEADER, self.request_id);
     }

@@ -1,12 +1,14 @@
 //! HTTP pieces for axum 0.8 apps (feature `http`): [`ObsLayer`] for the requests an app serves,
 //! and [`metrics_handler`] for apps that serve `/metrics` on their own router.
 
+mod error_type;
 mod layer;
 mod routes;
 
 use axum::http::header;
 use axum::response::IntoResponse;
 
+pub use error_type::ErrorType;
 pub use layer::{ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
 pub use routes::RouteCatalogue;
 
