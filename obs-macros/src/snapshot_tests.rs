@@ -2,7 +2,6 @@
 //! documentation of what each attribute emits. These tests fail when the generated code
 //! changes and the snapshot was not updated.
 
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use proc_macro2::TokenStream;
@@ -101,8 +100,8 @@ const CASES: &[Case] = &[
 ];
 
 #[cfg(all(feature = "db", feature = "redis", feature = "queue", feature = "stellar", feature = "ws"))]
-fn expansions_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/expansions")
+fn expansions_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/expansions")
 }
 
 fn render(case: &Case) -> String {

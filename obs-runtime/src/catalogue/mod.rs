@@ -22,6 +22,7 @@ pub(crate) use checks::{Covered, bounds_of, check_objectives, family_named};
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
 pub use objective::{LatencyTarget, Objective};
+#[cfg(feature = "http")]
 pub(crate) use sites::register_route;
 pub use sites::{CALL_SITES, CallSite, Catalogue, Route, SiteKind, catalogue};
 
@@ -308,10 +309,11 @@ pub(crate) fn describe_all() {
     }
 }
 
-/// Buckets must be finite, positive and strictly increasing to render as a valid histogram.
+/// Buckets must be finite, non-negative and strictly increasing to render as a valid histogram
+/// (a bound of 0 counts empty things: a workflow with no nodes).
 pub(crate) fn check_buckets(metric: &str, bounds: &[f64]) -> Result<(), crate::error::InitError> {
     let valid = !bounds.is_empty()
-        && bounds.iter().all(|b| b.is_finite() && *b > 0.0)
+        && bounds.iter().all(|b| b.is_finite() && *b >= 0.0)
         && bounds.windows(2).all(|w| w[0] < w[1]);
     if valid {
         Ok(())
@@ -319,7 +321,7 @@ pub(crate) fn check_buckets(metric: &str, bounds: &[f64]) -> Result<(), crate::e
         Err(crate::error::InitError::invalid(
             format!("buckets for {metric}"),
             format!("{bounds:?}"),
-            "at least one finite, positive, strictly increasing bound",
+            "at least one finite, non-negative, strictly increasing bound",
         ))
     }
 }

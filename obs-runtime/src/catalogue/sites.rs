@@ -125,6 +125,7 @@ static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
 
 /// Adds `route` to the catalogue; a path registered again replaces its entry, so routers
 /// built more than once (tests) do not grow it.
+#[cfg(feature = "http")]
 pub(crate) fn register_route(route: Route) {
     let mut routes = ROUTES.lock().unwrap_or_else(|e| e.into_inner());
     match routes.iter_mut().find(|r| r.path == route.path) {
