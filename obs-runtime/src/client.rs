@@ -1,7 +1,7 @@
 //! Outgoing HTTP requests made with reqwest (feature `reqwest`): a client span per request that
 //! carries its own context to the server, and `http_client_request_duration_seconds`.
 //!
-//! Calling [`propagation::inject`](crate::propagation::inject) in a handler gives every
+//! Calling [`propagation::inject`] in a handler gives every
 //! outgoing request the server span's id; tracing UIs and the W3C specification expect a client
 //! span per request instead, which is what [`SendTraced::send_traced`] opens.
 //!
