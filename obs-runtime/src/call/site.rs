@@ -16,16 +16,8 @@ use crate::prometheus::call_stats::CallStats;
 
 /// The constant labels of a call site, in order, without `status`. A Stellar site that names
 /// no network gets the runtime's default.
-pub(crate) fn site_labels(site: &CallSite, family: &Family) -> Vec<(&'static str, String)> {
-    family
-        .site_labels()
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let value = site.label_values().get(i).copied().unwrap_or_else(super::network::default_network);
-            (*name, value.to_owned())
-        })
-        .collect()
+pub(crate) fn site_labels(site: &CallSite) -> Vec<(&'static str, String)> {
+    site.labels(super::network::default_network())
 }
 
 /// Registers the series of every catalogued call site with obs's recorder, each status at
@@ -37,7 +29,7 @@ pub(crate) fn register_catalogued_series() {
         match site.kind() {
             catalogue::SiteKind::Calls(subsystem) => {
                 let family = subsystem.family();
-                registry.stats_for(family, site_labels(site, family));
+                registry.stats_for(family, site_labels(site));
             }
             catalogue::SiteKind::Connections => metrics::gauge!(catalogue::WS_CONNECTIONS.name).increment(0.0),
             catalogue::SiteKind::Span => {}
@@ -100,14 +92,14 @@ impl Site {
     fn resolve(&self) -> Option<Target> {
         let family = self.family;
         if let Some(registry) = crate::prometheus::call_stats() {
-            return Some(Target::Fused(registry.stats_for(family, site_labels(self.spec, family))));
+            return Some(Target::Fused(registry.stats_for(family, site_labels(self.spec))));
         }
         metrics::with_recorder(|recorder| {
             if is_noop(recorder) {
                 return None;
             }
             let site: Vec<Label> =
-                site_labels(self.spec, family).into_iter().map(|(name, value)| Label::new(name, value)).collect();
+                site_labels(self.spec).into_iter().map(|(name, value)| Label::new(name, value)).collect();
             let key = |series: Series, status: Status| {
                 let mut labels = site.clone();
                 labels.extend(family.status_label(series, status).map(|(k, v)| Label::new(k, v)));

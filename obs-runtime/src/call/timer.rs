@@ -75,7 +75,7 @@ impl Timer {
             site.record(status, nanos);
             if let Some(sink) = &self.sink {
                 let family = site.family();
-                sink.record_call(family, super::site::site_labels(site.spec(), family), status, nanos as f64 * 1e-9);
+                sink.record_call(family, super::site::site_labels(site.spec()), status, nanos as f64 * 1e-9);
             }
         }
     }

@@ -2,7 +2,9 @@
 //! its histogram's bucket boundaries (after overrides), one declaration per name. Checked at
 //! install and again by the ops generator, which also sees the routes built after install.
 
-use super::{Catalogue, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL, Metric, Objective, Subsystem, sites::Route};
+use super::{
+    Catalogue, Family, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL, Metric, Objective, Subsystem, sites::Route,
+};
 use crate::error::InitError;
 
 /// A family an objective can cover: a counter of calls by outcome and their durations.
@@ -10,13 +12,26 @@ use crate::error::InitError;
 pub(crate) struct Covered {
     pub(crate) total: &'static Metric,
     pub(crate) duration: &'static Metric,
+    /// The macros' family, with its `status` values; `None` for HTTP, whose outcome is the
+    /// status code.
+    pub(crate) family: Option<&'static Family>,
+}
+
+impl Covered {
+    /// The HTTP layer's requests.
+    pub(crate) const HTTP: Covered =
+        Covered { total: &HTTP_REQUESTS_TOTAL, duration: &HTTP_REQUEST_DURATION, family: None };
+
+    /// A subsystem's calls.
+    pub(crate) fn of(subsystem: Subsystem) -> Self {
+        let family = subsystem.family();
+        Covered { total: family.total, duration: family.duration, family: Some(family) }
+    }
 }
 
 /// Every family an objective may name, HTTP first.
 pub(crate) fn coverable() -> impl Iterator<Item = Covered> {
-    let http = Covered { total: &HTTP_REQUESTS_TOTAL, duration: &HTTP_REQUEST_DURATION };
-    std::iter::once(http)
-        .chain(Subsystem::ALL.map(|s| Covered { total: s.family().total, duration: s.family().duration }))
+    std::iter::once(Covered::HTTP).chain(Subsystem::ALL.map(Covered::of))
 }
 
 /// The family whose counter or histogram is called `name` (without the prefix).
@@ -37,13 +52,12 @@ pub(crate) fn coverage(
     let mut pairs = Vec::new();
     for site in catalogue.sites() {
         if let (Some(objective), Some(subsystem)) = (site.objective_of(), site.subsystem()) {
-            let family = subsystem.family();
-            pairs.push((objective, Covered { total: family.total, duration: family.duration }));
+            pairs.push((objective, Covered::of(subsystem)));
         }
     }
     for Route { objective, .. } in catalogue.routes() {
         if let Some(objective) = objective {
-            pairs.push((*objective, Covered { total: &HTTP_REQUESTS_TOTAL, duration: &HTTP_REQUEST_DURATION }));
+            pairs.push((*objective, Covered::HTTP));
         }
     }
     for (name, objective) in family_objectives {

@@ -86,6 +86,13 @@ impl CallSite {
         }
     }
 
+    /// Its label pairs, without `status`: the names with the attribute's values, and
+    /// `default_network` where a Stellar site names no network.
+    pub(crate) fn labels(&self, default_network: &str) -> Vec<(&'static str, String)> {
+        let values = self.values.iter().copied().chain(std::iter::repeat(default_network));
+        self.label_names().iter().copied().zip(values.map(str::to_owned)).collect()
+    }
+
     /// The span name its calls open, as the trace search shows it.
     pub fn span_name(&self) -> &'static str {
         self.span_name

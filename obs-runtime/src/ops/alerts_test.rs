@@ -1,11 +1,11 @@
 //! `alerts_test.yml` for `promtool test rules`: for every alert, synthetic series that must page
 //! and series that must stay quiet. Three quiet cases pin bugs of the documents obs replaces.
 
-use super::model::{Member, Model};
+use super::model::{Model, outcomes};
 use super::rule_files::HEADER;
 use super::rules::{Alert, Watch, num};
 use super::yaml::{Yaml, commented, list, map, s};
-use crate::catalogue::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL, Metric, Status, Subsystem};
+use crate::catalogue::{Covered, HTTP_REQUEST_DURATION, Metric};
 
 /// One input series: its selector and per-minute increase.
 struct Input {
@@ -22,41 +22,18 @@ struct Case {
 }
 
 fn series(model: &Model, metric: &str, labels: &[(&str, String)]) -> String {
-    let mut all = vec![format!("job=\"{}\"", model.job)];
-    all.extend(labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")));
-    format!("{metric}{{{}}}", all.join(","))
+    let matchers: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    let refs: Vec<&str> = matchers.iter().map(String::as_str).collect();
+    model.series(metric, &refs)
 }
 
-/// The labels of `member`'s series, parsed back from its matchers.
-fn member_labels(member: &Member) -> Vec<(&str, String)> {
-    member
-        .matchers
-        .split("\",")
-        .filter(|m| !m.is_empty())
-        .filter_map(|m| {
-            let (k, v) = m.split_once("=\"")?;
-            Some((k, v.trim_end_matches('"').to_owned()))
-        })
-        .collect()
-}
-
-/// Good and bad outcome label of a family.
-fn outcomes(total: &Metric) -> [(&'static str, &'static str); 2] {
-    if total.name == HTTP_REQUESTS_TOTAL.name {
-        return [("status_code", "200"), ("status_code", "500")];
-    }
-    let family = Subsystem::ALL.map(Subsystem::family).into_iter().find(|f| f.total.name == total.name);
-    let statuses = family.map_or(["success", "error", "cancelled"], |f| f.statuses);
-    [("status", statuses[Status::Success.index()]), ("status", statuses[Status::Error.index()])]
-}
-
-/// Calls of `member` at `good` and `bad` per minute.
-fn calls(model: &Model, total: &Metric, base: &[(&str, String)], good: u64, bad: u64) -> Vec<Input> {
-    let [ok, failed] = outcomes(total);
+/// Calls of `covered` at `good` and `bad` per minute.
+fn calls(model: &Model, covered: &Covered, base: &[(&str, String)], good: u64, bad: u64) -> Vec<Input> {
+    let [ok, failed] = outcomes(covered);
     let with = |(k, v): (&'static str, &'static str)| {
         let mut labels = base.to_vec();
         labels.push((k, v.to_owned()));
-        series(model, &model.name(total), &labels)
+        series(model, &model.name(covered.total), &labels)
     };
     vec![Input { series: with(ok), per_minute: good }, Input { series: with(failed), per_minute: bad }]
 }
@@ -102,11 +79,11 @@ fn cases(model: &Model, alert: &Alert) -> Vec<Case> {
         |comment: &str, inputs, eval_minutes, fires| Case { comment: comment.to_owned(), inputs, eval_minutes, fires };
     match &alert.watches {
         Watch::HttpErrors => vec![
-            case("10 % of requests fail: pages.", calls(model, &HTTP_REQUESTS_TOTAL, &http_base(), 90, 10), 30, true),
+            case("10 % of requests fail: pages.", calls(model, &Covered::HTTP, &http_base(), 90, 10), 30, true),
             case(
                 "1.8 % of requests fail: quiet. Pins MentorsMind's HighErrorRate, which divided each 5xx series by \
                  itself and fired with value 1 here.",
-                calls(model, &HTTP_REQUESTS_TOTAL, &http_base(), 982, 18),
+                calls(model, &Covered::HTTP, &http_base(), 982, 18),
                 30,
                 false,
             ),
@@ -130,20 +107,13 @@ fn cases(model: &Model, alert: &Alert) -> Vec<Case> {
             ]
         }
         Watch::Subsystem(subsystem) => {
-            let family = subsystem.family();
-            let site = model.catalogue.sites_of(*subsystem).next();
-            let base: Vec<(&str, String)> = family
-                .site_labels()
-                .iter()
-                .enumerate()
-                .map(|(i, label)| {
-                    let value = site.and_then(|s| s.label_values().get(i).copied()).unwrap_or("testnet");
-                    (*label, value.to_owned())
-                })
-                .collect();
+            // The subsystem is in the model because a site of it is catalogued.
+            let Some(site) = model.catalogue.sites_of(*subsystem).next() else { return Vec::new() };
+            let base = site.labels(&model.default_network);
+            let covered = Covered::of(*subsystem);
             vec![
-                case("half the calls fail: pages.", calls(model, family.total, &base, 50, 50), 30, true),
-                case("0.5 % of calls fail: quiet.", calls(model, family.total, &base, 199, 1), 30, false),
+                case("half the calls fail: pages.", calls(model, &covered, &base, 50, 50), 30, true),
+                case("0.5 % of calls fail: quiet.", calls(model, &covered, &base, 199, 1), 30, false),
             ]
         }
         Watch::TargetDown => {
@@ -159,7 +129,7 @@ fn cases(model: &Model, alert: &Alert) -> Vec<Case> {
         Watch::Burn { objective, latency, fast } => {
             let objective = &model.objectives[*objective];
             let Some(member) = objective.members.first() else { return Vec::new() };
-            let base = member_labels(member);
+            let base = member.labels.clone();
             let (budget, factor) = match objective.objective.latency_target() {
                 Some(l) if *latency => (1.0 - l.percent / 100.0, if *fast { 14.4 } else { 6.0 }),
                 _ => (objective.objective.error_budget(), if *fast { 14.4 } else { 6.0 }),
@@ -175,7 +145,7 @@ fn cases(model: &Model, alert: &Alert) -> Vec<Case> {
                     let threshold = objective.objective.latency_target().map_or(1.0, |l| l.threshold_seconds);
                     durations(model, member.covered.duration, &base, threshold, 100 - bad, 100)
                 } else {
-                    calls(model, member.covered.total, &base, 100 - bad, bad)
+                    calls(model, &member.covered, &base, 100 - bad, bad)
                 };
                 cases.push(case(
                     &format!("{bad} % bad, above {factor}× the budget over both windows: pages."),
@@ -189,7 +159,7 @@ fn cases(model: &Model, alert: &Alert) -> Vec<Case> {
                 let threshold = objective.objective.latency_target().map_or(1.0, |l| l.threshold_seconds);
                 durations(model, member.covered.duration, &base, threshold, total - 1, total)
             } else {
-                calls(model, member.covered.total, &base, total - 1, 1)
+                calls(model, &member.covered, &base, total - 1, 1)
             };
             let comment = "a tenth of the budget burnt: quiet. Every rule the alert reads is defined (the guide's SLO \
                            alerts read rate1h/rate30m/rate6h ratios it never recorded).";
@@ -204,7 +174,7 @@ fn expected(model: &Model, alert: &Alert) -> Yaml {
     if let Watch::TargetDown = alert.watches {
         labels.push(("instance".into(), s("app:9464")));
     }
-    labels.extend(super::rule_files::labels(alert).into_iter().map(|(k, v)| (k.to_owned(), s(v))));
+    labels.extend(super::rule_files::labels(model, alert).into_iter().map(|(k, v)| (k.to_owned(), s(v))));
     let fill = |text: &str| text.replace("{{ $labels.job }}", &model.job).replace("{{ $labels.instance }}", "app:9464");
     map([
         ("exp_labels", Yaml::Map(labels)),
@@ -258,7 +228,7 @@ fn apdex_case(model: &Model) -> Option<Yaml> {
     let (t, four_t) = (model.le(&HTTP_REQUEST_DURATION, 0.25)?, model.le(&HTTP_REQUEST_DURATION, 1.0)?);
     let mut base = http_base();
     base.push(("status_code", "200".to_owned()));
-    let mut inputs = calls(model, &HTTP_REQUESTS_TOTAL, &http_base(), 100, 0);
+    let mut inputs = calls(model, &Covered::HTTP, &http_base(), 100, 0);
     inputs.extend(durations(model, &HTTP_REQUEST_DURATION, &base, 0.25, 50, 100));
     let inputs =
         inputs.iter().map(|i| map([("series", s(&i.series)), ("values", s(format!("0+{}x15", i.per_minute)))]));

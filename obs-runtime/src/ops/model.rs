@@ -1,9 +1,7 @@
 //! What the generators read: the catalogue and the config turned into final metric names,
 //! label matchers and objectives with the series that make them up.
 
-use crate::catalogue::{
-    self, Catalogue, Covered, HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL, Metric, Objective, Status, Subsystem,
-};
+use crate::catalogue::{self, Catalogue, Covered, Metric, Objective, Status, Subsystem};
 use crate::config::{Config, ScrapeSettings};
 use crate::error::InitError;
 
@@ -16,10 +14,17 @@ pub(crate) const BUDGET_WINDOW: &str = "30d";
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
     pub(crate) covered: Covered,
-    /// Label matchers selecting the member's series, e.g. `operation="SELECT",table="users"`.
-    pub(crate) matchers: String,
-    /// The matcher of its bad outcomes, e.g. `status="error"` or `status_code=~"5.."`.
-    pub(crate) bad: String,
+    /// The labels selecting the member's series, e.g. `operation`, `table`; none for a whole
+    /// family.
+    pub(crate) labels: Vec<(&'static str, String)>,
+}
+
+impl Member {
+    /// Its labels as PromQL matchers: `operation="SELECT",table="users"`.
+    pub(crate) fn matchers(&self) -> String {
+        let matchers: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        matchers.join(",")
+    }
 }
 
 /// An objective and every series it covers.
@@ -39,6 +44,8 @@ pub(crate) struct Model {
     /// `prometheus.yml` names its scrape job.
     pub(crate) job: String,
     pub(crate) prefix: String,
+    /// The `network` of Stellar sites that name none (`STELLAR_NETWORK`).
+    pub(crate) default_network: String,
     pub(crate) buckets: Vec<(String, Vec<f64>)>,
     pub(crate) scrape: ScrapeSettings,
     pub(crate) catalogue: Catalogue,
@@ -59,11 +66,12 @@ impl Model {
         catalogue::check_objectives(&catalogue, &metrics.objectives, &metrics.buckets)?;
         let subsystems = Subsystem::ALL.into_iter().filter(|s| catalogue.sites_of(*s).next().is_some()).collect();
         let has_websockets = catalogue.sites().iter().any(|s| s.kind() == catalogue::SiteKind::Connections);
-        let objectives = objectives(&catalogue, &metrics.objectives, &metrics.stellar_network)?;
+        let objectives = objectives(&catalogue, &metrics.objectives, &metrics.stellar_network);
         Ok(Self {
             service: config.service().name.clone(),
             job,
             prefix: metrics.prefix.clone(),
+            default_network: metrics.stellar_network.clone(),
             buckets: metrics.buckets.clone(),
             scrape: metrics.scrape.clone(),
             catalogue,
@@ -102,67 +110,62 @@ impl Model {
     }
 }
 
-/// The matcher of a family's bad outcomes.
-pub(crate) fn bad_matcher(covered: &Covered) -> String {
-    if covered.total.name == HTTP_REQUESTS_TOTAL.name {
-        return "status_code=~\"5..\"".to_owned();
+/// The label and value of a family's good and bad outcome: `status_code` 200 and 500 for HTTP,
+/// the family's success and error `status` for the macros'.
+pub(crate) fn outcomes(covered: &Covered) -> [(&'static str, &'static str); 2] {
+    match covered.family {
+        None => [("status_code", "200"), ("status_code", "500")],
+        Some(family) => {
+            [("status", family.statuses[Status::Success.index()]), ("status", family.statuses[Status::Error.index()])]
+        }
     }
-    let family = Subsystem::ALL.map(Subsystem::family).into_iter().find(|f| f.total.name == covered.total.name);
-    let status = family.map_or("error", |f| f.statuses[Status::Error.index()]);
-    format!("status=\"{status}\"")
+}
+
+/// The matcher of a family's bad outcomes: any 5xx for HTTP, the error `status` otherwise.
+pub(crate) fn bad_matcher(covered: &Covered) -> String {
+    match covered.family {
+        None => "status_code=~\"5..\"".to_owned(),
+        Some(_) => {
+            let [_, (label, value)] = outcomes(covered);
+            format!("{label}=\"{value}\"")
+        }
+    }
 }
 
 fn objectives(
     catalogue: &Catalogue,
     family_objectives: &[(String, &'static Objective)],
     default_network: &str,
-) -> Result<Vec<ObjectiveModel>, InitError> {
-    let http = Covered { total: &HTTP_REQUESTS_TOTAL, duration: &HTTP_REQUEST_DURATION };
+) -> Vec<ObjectiveModel> {
     let mut named: Vec<(&'static Objective, Member, String)> = Vec::new();
     for site in catalogue.sites() {
         let (Some(objective), Some(subsystem)) = (site.objective_of(), site.subsystem()) else { continue };
-        let family = subsystem.family();
-        let matchers: Vec<String> = family
-            .site_labels()
-            .iter()
-            .enumerate()
-            .map(|(i, label)| {
-                let value = site.label_values().get(i).copied().unwrap_or(default_network);
-                format!("{label}=\"{value}\"")
-            })
-            .collect();
-        let covered = Covered { total: family.total, duration: family.duration };
-        let member = Member { covered, matchers: matchers.join(","), bad: bad_matcher(&covered) };
+        let member = Member { covered: Covered::of(subsystem), labels: site.labels(default_network) };
         named.push((objective, member, format!("`{}`", site.function())));
     }
     for route in catalogue.routes() {
         let Some(objective) = route.objective else { continue };
-        let member = Member { covered: http, matchers: format!("path=\"{}\"", route.path), bad: bad_matcher(&http) };
+        let member = Member { covered: Covered::HTTP, labels: vec![("path", route.path.clone())] };
         named.push((objective, member, format!("route `{}`", route.path)));
     }
+    // `check_objectives` has refused unknown families already.
     for (family, objective) in family_objectives {
-        let covered = catalogue::family_named(family).ok_or_else(|| InitError::InvalidObjective {
-            objective: objective.name().to_owned(),
-            problem: format!("it names the family {family:?}, which obs does not record"),
-            fix: "name a family obs records".to_owned(),
-        })?;
-        let member = Member { covered, matchers: String::new(), bad: bad_matcher(&covered) };
+        let Some(covered) = catalogue::family_named(family) else { continue };
+        let member = Member { covered, labels: Vec::new() };
         named.push((objective, member, format!("every series of `{}`", covered.total.name)));
     }
     let mut models: Vec<ObjectiveModel> = Vec::new();
     for (objective, member, by) in named {
-        let model = match models.iter_mut().find(|m| m.objective.name() == objective.name()) {
-            Some(model) => model,
+        let i = match models.iter().position(|m| m.objective.name() == objective.name()) {
+            Some(i) => i,
             None => {
                 models.push(ObjectiveModel { objective, members: Vec::new(), named_by: Vec::new() });
-                models.last_mut().expect("just pushed")
+                models.len() - 1
             }
         };
-        if !model
-            .members
-            .iter()
-            .any(|m| m.matchers == member.matchers && m.covered.total.name == member.covered.total.name)
-        {
+        let model = &mut models[i];
+        let same = |m: &Member| m.labels == member.labels && m.covered.total.name == member.covered.total.name;
+        if !model.members.iter().any(same) {
             model.members.push(member);
         }
         if !model.named_by.contains(&by) {
@@ -170,5 +173,5 @@ fn objectives(
         }
     }
     models.sort_by_key(|m| m.objective.name());
-    Ok(models)
+    models
 }

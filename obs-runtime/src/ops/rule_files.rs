@@ -29,18 +29,17 @@ pub(crate) fn annotations(model: &Model, alert: &Alert) -> Yaml {
 }
 
 /// The labels an alert adds to its expression's.
-pub(crate) fn labels(alert: &Alert) -> Vec<(&'static str, String)> {
-    let mut labels = vec![("severity", alert.severity.to_owned())];
-    if let super::rules::Watch::Burn { .. } = alert.watches {
-        let objective = alert.reads.first().and_then(|r| r.record.split(':').nth(1)).unwrap_or_default();
-        labels.push(("objective", objective.to_owned()));
+pub(crate) fn labels(model: &Model, alert: &Alert) -> Vec<(&'static str, &'static str)> {
+    let mut labels = vec![("severity", alert.severity)];
+    if let super::rules::Watch::Burn { objective, .. } = alert.watches {
+        labels.push(("objective", model.objectives[objective].objective.name()));
     }
     labels
 }
 
 pub(crate) fn alerts(model: &Model, alerts: &[Alert]) -> String {
     let rules = alerts.iter().map(|alert| {
-        let labels = Yaml::Map(labels(alert).into_iter().map(|(k, v)| (k.to_owned(), s(v))).collect());
+        let labels = Yaml::Map(labels(model, alert).into_iter().map(|(k, v)| (k.to_owned(), s(v))).collect());
         map([
             ("alert", s(&alert.name)),
             ("expr", s(&alert.expr)),

@@ -108,8 +108,7 @@ pub(crate) fn groups(model: &Model) -> Vec<Group> {
         let family = subsystem.family();
         let prefix = format!("job:{}", subsystem_rule(*subsystem));
         let total = model.name(family.total);
-        let bad =
-            super::model::bad_matcher(&crate::catalogue::Covered { total: family.total, duration: family.duration });
+        let bad = super::model::bad_matcher(&crate::catalogue::Covered::of(*subsystem));
         calls.push(Record { record: format!("{prefix}:rate5m"), expr: rate(model.series(&total, &[]), "5m") });
         calls.push(Record {
             record: format!("{prefix}_errors:rate5m"),
@@ -158,7 +157,7 @@ fn union(
         .iter()
         .filter_map(|m| {
             let (metric, mut matchers) = series(m)?;
-            matchers.insert(0, m.matchers.clone());
+            matchers.insert(0, m.matchers());
             let refs: Vec<&str> = matchers.iter().map(String::as_str).collect();
             Some(format!("rate({}[{w}])", model.series(&metric, &refs)))
         })
@@ -170,7 +169,9 @@ fn union(
 pub(crate) fn objective_rules(model: &Model, objective: &ObjectiveModel, w: &str) -> Vec<Record> {
     let name = objective.objective.name();
     let all = union(model, &objective.members, w, |m| Some((model.name(m.covered.total), vec![])));
-    let bad = union(model, &objective.members, w, |m| Some((model.name(m.covered.total), vec![m.bad.clone()])));
+    let bad = union(model, &objective.members, w, |m| {
+        Some((model.name(m.covered.total), vec![super::model::bad_matcher(&m.covered)]))
+    });
     let mut rules = vec![Record {
         record: format!("objective:{name}:error_ratio:rate{w}"),
         expr: format!("({bad} or {all} * 0) / {all}"),
