@@ -13,7 +13,8 @@ fn find_user(pool: &Pool, id: i64) -> Result<User, sqlx::Error> {
             &["SELECT", "users"],
             "SELECT users",
         )
-        .at(::core::module_path!(), "find_user", ::core::file!(), ::core::line!());
+        .at(::core::module_path!(), "find_user", ::core::file!(), ::core::line!())
+        .synchronous();
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

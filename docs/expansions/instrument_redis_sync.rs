@@ -16,7 +16,8 @@ fn cache_get(
             &["get"],
             "get",
         )
-        .at(::core::module_path!(), "cache_get", ::core::file!(), ::core::line!());
+        .at(::core::module_path!(), "cache_get", ::core::file!(), ::core::line!())
+        .synchronous();
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

@@ -13,7 +13,8 @@ fn send_welcome(job: &Job) -> Result<(), MailError> {
             &["emails", "welcomeEmail"],
             "queue.emails",
         )
-        .at(::core::module_path!(), "send_welcome", ::core::file!(), ::core::line!());
+        .at(::core::module_path!(), "send_welcome", ::core::file!(), ::core::line!())
+        .synchronous();
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

@@ -13,7 +13,8 @@ fn submit(client: &Horizon, envelope: &str) -> Result<TxHash, HorizonError> {
             &["submitTransaction", "public"],
             "stellar.submitTransaction",
         )
-        .at(::core::module_path!(), "submit", ::core::file!(), ::core::line!());
+        .at(::core::module_path!(), "submit", ::core::file!(), ::core::line!())
+        .synchronous();
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

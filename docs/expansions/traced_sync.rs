@@ -11,7 +11,8 @@ fn settle(amount: u64) -> u64 {
             &[],
             ::core::concat!(::core::module_path!(), "::settle"),
         )
-        .at(::core::module_path!(), "settle", ::core::file!(), ::core::line!());
+        .at(::core::module_path!(), "settle", ::core::file!(), ::core::line!())
+        .synchronous();
     let __obs_span = ::obs_runtime::__private::tracing::span!(
         ::obs_runtime::__private::tracing::Level::INFO,
         ::core::concat!(::core::module_path!(), "::settle"), "otel.kind" = "internal",

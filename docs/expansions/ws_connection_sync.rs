@@ -11,7 +11,8 @@ fn handle(socket: Socket) {
             &[],
             "",
         )
-        .at(::core::module_path!(), "handle", ::core::file!(), ::core::line!());
+        .at(::core::module_path!(), "handle", ::core::file!(), ::core::line!())
+        .synchronous();
     let __obs_ws = ::obs_runtime::__private::WsConnection::open({
         static __OBS_WS: ::obs_runtime::__private::GaugeSite = ::obs_runtime::__private::GaugeSite::new();
         &__OBS_WS

@@ -153,6 +153,8 @@ fn registration(
     let values = model.kind.metrics.iter().flat_map(|(_, keys)| keys.iter().map_while(|key| model.string(key)));
     let fn_name = function.sig.ident.to_string();
     let objective = model.objective.as_ref().map(|path| quote!(.objective(&#path)));
+    // Only a future can be dropped half-way: a sync site has no `cancelled` series.
+    let synchronous = matches!(shape::of(function), Shape::Sync | Shape::Diverging).then(|| quote!(.synchronous()));
     let linkme = quote!(#private::linkme);
     quote! {
         #[#linkme::distributed_slice(#private::CALL_SITES)]
@@ -160,6 +162,7 @@ fn registration(
         static __OBS_CALL_SITE: #private::CallSite =
             #private::CallSite::new(#private::SiteKind::#kind, &[#(#values),*], #span_name)
                 .at(::core::module_path!(), #fn_name, ::core::file!(), ::core::line!())
+                #synchronous
                 #objective;
     }
 }

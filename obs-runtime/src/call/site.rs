@@ -29,7 +29,7 @@ pub(crate) fn register_catalogued_series() {
         match site.kind() {
             catalogue::SiteKind::Calls(subsystem) => {
                 let family = subsystem.family();
-                registry.stats_for(family, site_labels(site));
+                registry.stats_for(family, site_labels(site), site.can_be_cancelled());
             }
             catalogue::SiteKind::Connections => metrics::gauge!(catalogue::WS_CONNECTIONS.name).increment(0.0),
             catalogue::SiteKind::Span => {}
@@ -92,7 +92,11 @@ impl Site {
     fn resolve(&self) -> Option<Target> {
         let family = self.family;
         if let Some(registry) = crate::prometheus::call_stats() {
-            return Some(Target::Fused(registry.stats_for(family, site_labels(self.spec))));
+            return Some(Target::Fused(registry.stats_for(
+                family,
+                site_labels(self.spec),
+                self.spec.can_be_cancelled(),
+            )));
         }
         metrics::with_recorder(|recorder| {
             if is_noop(recorder) {

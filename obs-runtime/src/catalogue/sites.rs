@@ -7,8 +7,8 @@
 
 use std::sync::Mutex;
 
-use super::Objective;
 use super::family::Subsystem;
+use super::{Metric, Names, Objective, WS_CONNECTIONS};
 
 /// What a call site records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,13 +32,32 @@ pub struct CallSite {
     file: &'static str,
     line: u32,
     objective: Option<&'static Objective>,
+    cancellable: bool,
 }
 
 impl CallSite {
     /// Used by the expansions.
     #[doc(hidden)]
     pub const fn new(kind: SiteKind, values: &'static [&'static str], span_name: &'static str) -> Self {
-        Self { kind, values, span_name, module: "", function: "", file: "", line: 0, objective: None }
+        Self {
+            kind,
+            values,
+            span_name,
+            module: "",
+            function: "",
+            file: "",
+            line: 0,
+            objective: None,
+            cancellable: true,
+        }
+    }
+
+    /// Used by the expansions: the function runs to completion once called (not async), so
+    /// its calls cannot be cancelled and it has no `cancelled` series.
+    #[doc(hidden)]
+    pub const fn synchronous(mut self) -> Self {
+        self.cancellable = false;
+        self
     }
 
     /// Used by the expansions.
@@ -78,19 +97,40 @@ impl CallSite {
         self.values
     }
 
-    /// The label names of its series, without `status`, in the order of [`Self::label_values`].
-    pub fn label_names(&self) -> &'static [&'static str] {
+    /// The label names of its counter, without `status`, in the order of
+    /// [`Self::label_values`], as the installed recorder exposes them (after renames).
+    pub fn label_names(&self) -> Vec<&'static str> {
+        let names = Names::installed();
         match self.kind {
-            SiteKind::Calls(subsystem) => subsystem.family().site_labels(),
-            _ => &[],
+            SiteKind::Calls(subsystem) => {
+                let family = subsystem.family();
+                family.site_labels().iter().map(|label| names.label(family.total.name, label)).collect()
+            }
+            _ => Vec::new(),
         }
     }
 
-    /// Its label pairs, without `status`: the names with the attribute's values, and
-    /// `default_network` where a Stellar site names no network.
+    /// The metrics it records, as the installed recorder exposes them (prefix, renames): a
+    /// counter and a histogram for calls, the gauge of open connections for WebSockets.
+    pub fn metric_names(&self) -> Vec<String> {
+        let names = Names::installed();
+        let metrics: &[&Metric] = match self.kind {
+            SiteKind::Calls(subsystem) => &[subsystem.family().total, subsystem.family().duration],
+            SiteKind::Connections => &[&WS_CONNECTIONS],
+            SiteKind::Span => &[],
+        };
+        metrics.iter().filter(|m| !names.is_disabled(m.name)).map(|m| names.name(m.name).into_owned()).collect()
+    }
+
+    /// Its label pairs by catalogue names, without `status`: the names with the attribute's
+    /// values, and `default_network` where a Stellar site names no network.
     pub(crate) fn labels(&self, default_network: &str) -> Vec<(&'static str, String)> {
+        let labels = match self.kind {
+            SiteKind::Calls(subsystem) => subsystem.family().site_labels(),
+            _ => &[],
+        };
         let values = self.values.iter().copied().chain(std::iter::repeat(default_network));
-        self.label_names().iter().copied().zip(values.map(str::to_owned)).collect()
+        labels.iter().copied().zip(values.map(str::to_owned)).collect()
     }
 
     /// The span name its calls open, as the trace search shows it.
@@ -106,6 +146,13 @@ impl CallSite {
     /// The source file and line of the function.
     pub fn location(&self) -> (&'static str, u32) {
         (self.file, self.line)
+    }
+
+    /// Whether its calls can be cancelled: an async function (or one returning a future),
+    /// whose future may be dropped before it completes. Only such sites have a `cancelled`
+    /// series.
+    pub const fn can_be_cancelled(&self) -> bool {
+        self.cancellable
     }
 
     /// The objective the attribute named, if any.

@@ -8,12 +8,12 @@
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::counters::CounterRegistry;
 use super::histogram::HistogramRegistry;
 use super::text::{labels_body, same_labels, write_histogram};
-use crate::catalogue::{Family, Series, Status, Subsystem};
+use crate::catalogue::{Family, Metric, Names, Series, Status, Subsystem};
 
 /// One status's histogram: a count per bucket (the last is `+Inf`) and the sum in nanoseconds.
 #[derive(Debug)]
@@ -31,6 +31,9 @@ pub(crate) struct CallStats {
     /// The `le` label of each bucket, `+Inf` last, formatted once.
     les: Box<[String]>,
     statuses: [PerStatus; 3],
+    /// Whether an async site feeds it: only a future can be dropped half-way, so a store fed by
+    /// sync functions alone has no `cancelled` series.
+    cancellable: AtomicBool,
 }
 
 impl CallStats {
@@ -45,7 +48,16 @@ impl CallStats {
             bounds_nanos: bounds.iter().map(|b| (b * 1e9).round() as u64).collect(),
             les: bounds.iter().map(f64::to_string).chain(["+Inf".to_owned()]).collect(),
             statuses: [per_status(), per_status(), per_status()],
+            cancellable: AtomicBool::new(false),
         }
+    }
+
+    /// Whether `status` has a series: `cancelled` only where a call can be cancelled (or was,
+    /// through another recorder path).
+    fn shows(&self, status: Status) -> bool {
+        status != Status::Cancelled
+            || self.cancellable.load(Ordering::Relaxed)
+            || self.statuses[status.index()].buckets.iter().any(|b| b.load(Ordering::Relaxed) > 0)
     }
 
     #[inline]
@@ -61,22 +73,31 @@ impl CallStats {
 /// Every fused series, for registration and rendering.
 #[derive(Debug)]
 pub(crate) struct CallStatsRegistry {
-    prefix: String,
+    names: Names,
     global_labels: Vec<(String, String)>,
     buckets: Vec<(String, Vec<f64>)>,
     stats: Mutex<Vec<&'static CallStats>>,
 }
 
 impl CallStatsRegistry {
-    pub(crate) fn new(prefix: String, global_labels: Vec<(String, String)>, buckets: Vec<(String, Vec<f64>)>) -> Self {
-        Self { prefix, global_labels, buckets, stats: Mutex::new(Vec::new()) }
+    pub(crate) fn new(names: Names, global_labels: Vec<(String, String)>, buckets: Vec<(String, Vec<f64>)>) -> Self {
+        Self { names, global_labels, buckets, stats: Mutex::new(Vec::new()) }
     }
 
-    /// The store of `family`'s series with these constant labels, created on first use. Called
-    /// once per call site and generation, never per call.
-    pub(crate) fn stats_for(&self, family: &'static Family, labels: Vec<(&'static str, String)>) -> &'static CallStats {
+    /// The store of `family`'s series with these constant labels, created on first use; a
+    /// `cancellable` (async) site gives it a `cancelled` series. Called once per call site and
+    /// generation, never per call.
+    pub(crate) fn stats_for(
+        &self,
+        family: &'static Family,
+        labels: Vec<(&'static str, String)>,
+        cancellable: bool,
+    ) -> &'static CallStats {
         let mut all = self.stats.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = all.iter().find(|s| std::ptr::eq(s.family, family) && s.labels == labels) {
+            if cancellable {
+                existing.cancellable.store(true, Ordering::Relaxed);
+            }
             return existing;
         }
         let bounds = self
@@ -86,6 +107,7 @@ impl CallStatsRegistry {
             .map_or(&[][..], |(_, bounds)| bounds.as_slice());
         // Leaked on purpose: call sites hold plain references, and there is one per label set.
         let stats: &'static CallStats = Box::leak(Box::new(CallStats::new(family, labels, bounds)));
+        stats.cancellable.store(cancellable, Ordering::Relaxed);
         all.push(stats);
         stats
     }
@@ -94,8 +116,8 @@ impl CallStatsRegistry {
     pub(crate) fn rendered_names(&self) -> Vec<String> {
         let mut names = Vec::new();
         for family in self.families() {
-            names.push(format!("{}{}", self.prefix, family.total.name));
-            names.push(format!("{}{}", self.prefix, family.duration.name));
+            names.push(self.names.name(family.total.name).into_owned());
+            names.push(self.names.name(family.duration.name).into_owned());
         }
         names
     }
@@ -110,7 +132,7 @@ impl CallStatsRegistry {
     ) {
         for subsystem in Subsystem::ALL {
             let family = subsystem.family();
-            let name = format!("{}{}", self.prefix, family.total.name);
+            let name = self.names.name(family.total.name).into_owned();
             if rendered.contains(&name) {
                 continue;
             }
@@ -144,16 +166,16 @@ impl CallStatsRegistry {
     }
 
     fn render_counter(&self, out: &mut String, family: &Family, members: &[&CallStats], counters: &CounterRegistry) {
-        let name = format!("{}{}", self.prefix, family.total.name);
-        let _ = writeln!(out, "# HELP {name} {}", family.total.help);
+        let name = self.names.name(family.total.name);
+        let _ = writeln!(out, "# HELP {name} {}", self.names.help(family.total));
         let _ = writeln!(out, "# TYPE {name} counter");
         let mut by_hand = counters.series_of(&name);
         for stats in members {
-            for status in Status::ALL {
+            for status in Status::ALL.into_iter().filter(|s| stats.shows(*s)) {
                 let mut count: u64 =
                     stats.statuses[status.index()].buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
                 let status = family.status_label(Series::Total, status);
-                let pairs = self.own_labels(stats, status);
+                let pairs = self.own_labels(family.total, stats, status);
                 if let Some(i) = by_hand.iter().position(|(labels, _)| same_labels(&pairs, labels)) {
                     count += by_hand.swap_remove(i).1;
                 }
@@ -173,8 +195,8 @@ impl CallStatsRegistry {
         members: &[&CallStats],
         histograms: &HistogramRegistry,
     ) {
-        let name = format!("{}{}", self.prefix, family.duration.name);
-        let _ = writeln!(out, "# HELP {name} {}", family.duration.help);
+        let name = self.names.name(family.duration.name);
+        let _ = writeln!(out, "# HELP {name} {}", self.names.help(family.duration));
         let _ = writeln!(out, "# TYPE {name} histogram");
         let mut by_hand = histograms.series_of(&name);
         let mut write =
@@ -199,15 +221,15 @@ impl CallStatsRegistry {
             };
             if family.status_on_duration() {
                 // One histogram per status: the status is a label of the duration too.
-                for status in Status::ALL {
+                for status in Status::ALL.into_iter().filter(|s| stats.shows(*s)) {
                     let (buckets, sum) = load(&[status]);
-                    let pairs = self.own_labels(stats, family.status_label(Series::Duration, status));
+                    let pairs = self.own_labels(family.duration, stats, family.status_label(Series::Duration, status));
                     write(out, &pairs, &stats.les, buckets, sum);
                 }
             } else {
                 // One histogram for all statuses: their sum.
                 let (buckets, sum) = load(&Status::ALL);
-                write(out, &self.own_labels(stats, None), &stats.les, buckets, sum);
+                write(out, &self.own_labels(family.duration, stats, None), &stats.les, buckets, sum);
             }
         }
         for extra in by_hand {
@@ -216,9 +238,16 @@ impl CallStatsRegistry {
         }
     }
 
-    /// A member's labels and its status label, without the global labels.
-    fn own_labels<'a>(&self, stats: &'a CallStats, status: Option<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
-        stats.labels.iter().map(|(k, v)| (*k, v.as_str())).chain(status).collect()
+    /// A member's labels and its status label as `metric` exposes them (renamed), without the
+    /// global labels.
+    fn own_labels<'a>(
+        &'a self,
+        metric: &Metric,
+        stats: &'a CallStats,
+        status: Option<(&'a str, &'a str)>,
+    ) -> Vec<(&'a str, &'a str)> {
+        let pairs = stats.labels.iter().map(|(k, v)| (*k, v.as_str())).chain(status);
+        pairs.map(|(k, v)| (self.names.label(metric.name, k), v)).collect()
     }
 
     fn with_globals(&self, pairs: &[(&str, &str)]) -> String {
@@ -237,12 +266,12 @@ mod tests {
         let family = Subsystem::Db.family();
         let site = || vec![("operation", "SELECT".to_owned()), ("table", "users".to_owned())];
         let registry = CallStatsRegistry::new(
-            "app_".into(),
+            Names::new("app_", &[], &[], &[]).unwrap(),
             vec![("app".into(), "svc".into())],
             vec![("db_query_duration_seconds".into(), vec![0.001, 0.01])],
         );
-        let stats = registry.stats_for(family, site());
-        assert!(std::ptr::eq(stats, registry.stats_for(family, site())), "one store per label set");
+        let stats = registry.stats_for(family, site(), false);
+        assert!(std::ptr::eq(stats, registry.stats_for(family, site(), true)), "one store per label set");
         stats.record(Status::Success, 500_000); // 0.5 ms
         stats.record(Status::Success, 1_000_000); // exactly 1 ms: le="0.001"
         stats.record(Status::Error, 5_000_000);
