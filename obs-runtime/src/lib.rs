@@ -27,7 +27,9 @@ pub mod testing;
 #[cfg(feature = "ws")]
 pub mod ws;
 
-pub use catalogue::{CallSite, Catalogue, LatencyTarget, Objective, Route, SiteKind, Subsystem, catalogue};
+pub use catalogue::{
+    CallSite, Catalogue, LatencyTarget, MetricRename, Objective, Route, SiteKind, Subsystem, catalogue,
+};
 pub use config::{
     BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, Sampler, ScrapeSettings,
     ServiceSettings, SpanLimitSettings, TraceExporter, TraceSettings,

@@ -41,7 +41,9 @@ fn each_attribute_registers_its_site_with_place_labels_and_objective() {
     assert_eq!(job.label_values(), ["catalogueQueue", "catalogue_job"], "job defaults to the fn name");
     assert_eq!(job.objective_of(), None);
     let traced = sites.iter().find(|s| s.span_name() == "catalogue.traced").expect("the traced site");
-    assert_eq!((traced.kind(), traced.label_names()), (SiteKind::Span, &[][..]));
+    assert_eq!((traced.kind(), traced.label_names(), traced.metric_names()), (SiteKind::Span, vec![], vec![]));
+    assert!(!db.can_be_cancelled() && job.can_be_cancelled(), "only a future can be dropped half-way");
+    assert_eq!(db.metric_names(), ["db_queries_total", "db_query_duration_seconds"]);
     assert!(sites.iter().any(|s| s.kind() == SiteKind::Connections && s.function().ends_with("::catalogue_socket")));
     assert!(catalogue.objectives().contains(&&LOOKUPS));
     // Ordered by file and line, so generated files are stable.

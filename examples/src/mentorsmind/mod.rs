@@ -68,6 +68,8 @@ fn print_catalogue() {
         let (file, line) = site.location();
         let line = serde_json::json!({
             "kind": format!("{:?}", site.kind()),
+            "metrics": site.metric_names(),
+            "cancellable": site.can_be_cancelled(),
             "label_names": site.label_names(),
             "label_values": site.label_values(),
             "span": site.span_name(),

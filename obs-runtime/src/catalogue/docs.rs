@@ -1,21 +1,18 @@
-//! `docs/metrics.md`, generated from the catalogue.
+//! The metrics reference, generated from the catalogue: `docs/metrics.md` with obs's names, and
+//! the ops generator's `metrics.md` with a service's final names.
 
 use std::fmt::Write as _;
 
-use super::{MetricKind, all};
+use super::{MetricKind, Names, all};
 
-/// `docs/metrics.md`: the catalogue as a person reads it.
-fn markdown() -> String {
-    let mut out = String::from(
-        "# Metrics\n\n\
-         Every metric obs emits (generated from `obs-runtime/src/catalogue/mod.rs`; do not edit; regenerate with\n\
-         `OBS_UPDATE_DOCS=1 cargo test -p obs-runtime catalogue`). Every series also carries `app=<service\n\
-         name>`, and `METRICS_PREFIX` prefixes every name. Histograms list their default buckets in seconds\n\
-         (`Config::buckets_for` overrides them).\n\n\
-         | metric | type | labels | HELP | recorded by |\n|---|---|---|---|---|\n",
-    );
-    for metric in all() {
-        let labels: Vec<String> = metric.labels.iter().map(|l| format!("`{l}`")).collect();
+/// The catalogue as a person reads it, under `names` and the bucket overrides `buckets` (by
+/// catalogue name): disabled metrics left out, renamed ones under their new names with the
+/// catalogue name beside them. `intro` is the paragraph under the title.
+pub(crate) fn markdown(names: &Names, buckets: &[(String, Vec<f64>)], intro: &str) -> String {
+    let mut out =
+        format!("# Metrics\n\n{intro}\n\n| metric | type | labels | HELP | recorded by |\n|---|---|---|---|---|\n");
+    for metric in all().filter(|m| !names.is_disabled(m.name)) {
+        let labels: Vec<String> = metric.labels.iter().map(|l| format!("`{}`", names.label(metric.name, l))).collect();
         let mut kind = match metric.kind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
@@ -23,21 +20,26 @@ fn markdown() -> String {
         }
         .to_owned();
         if !metric.buckets.is_empty() {
-            let bounds: Vec<String> = metric.buckets.iter().map(f64::to_string).collect();
+            let bounds: Vec<String> = super::bounds_of(metric, buckets).iter().map(f64::to_string).collect();
             let _ = write!(kind, " ({})", bounds.join(" "));
+        }
+        let exposed = names.name(metric.name);
+        let mut name = format!("`{exposed}`");
+        if *exposed != *format!("{}{}", names.prefix(), metric.name) {
+            let _ = write!(name, " (obs's `{}`)", metric.name);
         }
         let _ = writeln!(
             out,
-            "| `{}` | {kind} | {} | {} | {} |",
-            metric.name,
+            "| {name} | {kind} | {} | {} | {} |",
             labels.join(", "),
-            metric.help.replace('|', "\\|"),
+            names.help(metric).replace('|', "\\|"),
             metric.source
         );
     }
     out.push_str(
         "\nStatus values: `success`, `error`, `cancelled` for database, Redis and Stellar calls; `completed`,\n\
-         `failed`, `cancelled` for jobs. `db_query_duration_seconds`, `redis_call_duration_seconds` and\n\
+         `failed`, `cancelled` for jobs (`cancelled` only where the function is async: only a future can be\n\
+         dropped half-way). `db_query_duration_seconds`, `redis_call_duration_seconds` and\n\
          `stellar_api_call_duration_seconds` sum every outcome; `queue_job_duration_seconds` has one\n\
          histogram per status.\n",
     );
@@ -52,7 +54,15 @@ mod tests {
     #[test]
     fn docs_metrics_md_matches_the_catalogue() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/metrics.md");
-        let expected = markdown();
+        let expected = markdown(
+            &Names::default(),
+            &[],
+            "Every metric obs emits (generated from `obs-runtime/src/catalogue/mod.rs`; do not edit; regenerate with\n\
+             `OBS_UPDATE_DOCS=1 cargo test -p obs-runtime catalogue`).\n\
+             Every series also carries `app=<service name>` unless `OBS_APP_LABEL=false`; `METRICS_PREFIX`\n\
+             prefixes every name, and `OBS_METRIC_RENAMES` renames metrics, labels and HELP texts. Histograms\n\
+             list their default buckets in seconds (`Config::buckets_for` overrides them).",
+        );
         if std::env::var_os("OBS_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &expected).unwrap();
         }

@@ -10,18 +10,23 @@
 //! gathered at link time, with the objectives they serve.
 
 mod checks;
-#[cfg(test)]
 mod docs;
 mod family;
+mod names;
 mod objective;
+mod rename;
 mod sites;
 
 use metrics::Unit;
 
 pub(crate) use checks::{Covered, bounds_of, check_objectives, family_named};
+pub(crate) use docs::markdown as metrics_markdown;
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
+pub(crate) use names::Names;
 pub use objective::{LatencyTarget, Objective};
+pub use rename::MetricRename;
+pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};
 #[cfg(feature = "http")]
 pub(crate) use sites::register_route;
 pub use sites::{CALL_SITES, CallSite, Catalogue, Route, SiteKind, catalogue};

@@ -1,15 +1,21 @@
 //! The metrics section: the recorder, the scrape server and the series it exposes
-//! (`PROMETHEUS_*`, `METRICS_PREFIX`, `OBS_MAX_SERIES_PER_METRIC`, `STELLAR_NETWORK`).
+//! (`PROMETHEUS_*`, `METRICS_PREFIX`, `OBS_METRIC_RENAMES`, `OBS_METRICS_DISABLED`,
+//! `OBS_APP_LABEL`, `OBS_MAX_SERIES_PER_METRIC`, `STELLAR_NETWORK`).
 
 use std::fmt;
 
 use super::env::Vars;
+use crate::catalogue::{MetricRename, Names, RENAMES_SYNTAX, RENAMES_VARIABLE};
 use crate::error::InitError;
 
 /// Where and how the scrape server answers.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ScrapeSettings {
+    /// `PROMETHEUS_SCRAPE_SERVER`, default true: obs serves scrapes on its own port. Off, the
+    /// recorder still runs and the app serves [`crate::render`] itself (e.g. with
+    /// `http::metrics_handler` on its own router).
+    pub serve: bool,
     /// `PROMETHEUS_HOST`, default `0.0.0.0`.
     pub host: String,
     /// `PROMETHEUS_PORT`, default 9464; 0 picks a free port.
@@ -23,6 +29,7 @@ pub struct ScrapeSettings {
 impl fmt::Debug for ScrapeSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ScrapeSettings")
+            .field("serve", &self.serve)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("endpoint", &self.endpoint)
@@ -41,6 +48,14 @@ pub struct MetricsSettings {
     pub scrape: ScrapeSettings,
     /// `METRICS_PREFIX`, default empty: prefixes every metric name.
     pub prefix: String,
+    /// `OBS_METRIC_RENAMES` and [`crate::Config::rename_metric`]: new names, label names and
+    /// HELP texts of obs's metrics, one entry per metric.
+    pub renames: Vec<MetricRename>,
+    /// `OBS_METRICS_DISABLED` and [`crate::Config::disable_metric`]: obs's metrics not
+    /// recorded at all, by catalogue name.
+    pub disabled: Vec<String>,
+    /// `OBS_APP_LABEL`, default true: every series carries `app=<service name>`.
+    pub app_label: bool,
     /// Histogram buckets by metric name (without the prefix), from [`crate::Config::buckets_for`].
     pub buckets: Vec<(String, Vec<f64>)>,
     /// `OBS_MAX_SERIES_PER_METRIC`, default 2 000: distinct label sets per metric.
@@ -57,12 +72,16 @@ impl Default for MetricsSettings {
         Self {
             enabled: true,
             scrape: ScrapeSettings {
+                serve: true,
                 host: "0.0.0.0".to_owned(),
                 port: 9464,
                 endpoint: "/metrics".to_owned(),
                 bearer_token: None,
             },
             prefix: String::new(),
+            renames: Vec::new(),
+            disabled: Vec::new(),
+            app_label: true,
             buckets: Vec::new(),
             max_series_per_metric: 2_000,
             stellar_network: "testnet".to_owned(),
@@ -75,6 +94,9 @@ impl MetricsSettings {
     pub(super) fn read(&mut self, vars: &Vars) -> Result<(), InitError> {
         if let Some(enabled) = vars.bool("PROMETHEUS_ENABLED")? {
             self.enabled = enabled;
+        }
+        if let Some(serve) = vars.bool("PROMETHEUS_SCRAPE_SERVER")? {
+            self.scrape.serve = serve;
         }
         if let Some(host) = vars.get("PROMETHEUS_HOST") {
             if host.contains(char::is_whitespace) || host.contains('/') {
@@ -102,6 +124,32 @@ impl MetricsSettings {
             check_prefix("METRICS_PREFIX", prefix)?;
             self.prefix = prefix.to_owned();
         }
+        if let Some(value) = vars.get(RENAMES_VARIABLE) {
+            let renames = MetricRename::parse_all(value)
+                .map_err(|entry| InitError::invalid(RENAMES_VARIABLE, entry, RENAMES_SYNTAX))?;
+            // The environment's entry for a metric replaces the code's.
+            self.renames.retain(|r| !renames.iter().any(|e| e.metric == r.metric));
+            self.renames.extend(renames);
+        }
+        if let Some(value) = vars.get("OBS_METRICS_DISABLED") {
+            for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                if !crate::catalogue::all().any(|m| m.name == name) {
+                    return Err(InitError::invalid(
+                        "OBS_METRICS_DISABLED",
+                        value,
+                        format!(
+                            "names of obs's metrics as docs/metrics.md gives them, separated by commas ({name:?} is none)"
+                        ),
+                    ));
+                }
+                if !self.disabled.iter().any(|d| d == name) {
+                    self.disabled.push(name.to_owned());
+                }
+            }
+        }
+        if let Some(app_label) = vars.bool("OBS_APP_LABEL")? {
+            self.app_label = app_label;
+        }
         if let Some(cap) = vars.positive("OBS_MAX_SERIES_PER_METRIC")? {
             self.max_series_per_metric = cap;
         }
@@ -116,11 +164,39 @@ impl MetricsSettings {
     /// builder method calls them.
     pub(super) fn validate(&self) -> Result<(), InitError> {
         check_prefix("prefix", &self.prefix)?;
+        self.names()?;
         for (metric, bounds) in &self.buckets {
             crate::catalogue::check_buckets(metric, bounds)?;
         }
         check_endpoint(&self.scrape.endpoint)?;
         check_label_value("stellar_network", &self.stellar_network)
+    }
+}
+
+impl MetricsSettings {
+    /// The label names every series carries.
+    pub(crate) fn global_labels(&self) -> &'static [&'static str] {
+        if self.app_label { &["app"] } else { &[] }
+    }
+
+    /// The final names of obs's metrics under these settings.
+    pub(crate) fn names(&self) -> Result<Names, InitError> {
+        Names::new(&self.prefix, &self.renames, &self.disabled, self.global_labels())
+    }
+
+    /// Bucket overrides by catalogue name: a histogram may be named by its new name too.
+    pub(crate) fn buckets_by_catalogue_name(&self) -> Vec<(String, Vec<f64>)> {
+        let names = self.names().unwrap_or_default();
+        self.buckets.iter().map(|(metric, bounds)| (names.catalogue_name(metric).to_owned(), bounds.clone())).collect()
+    }
+
+    /// Whole-family objectives by catalogue name: a family may be named by its new name too.
+    pub(crate) fn objectives_by_catalogue_name(&self) -> Vec<(String, &'static crate::catalogue::Objective)> {
+        let names = self.names().unwrap_or_default();
+        self.objectives
+            .iter()
+            .map(|(family, objective)| (names.catalogue_name(family).to_owned(), *objective))
+            .collect()
     }
 }
 

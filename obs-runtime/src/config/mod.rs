@@ -137,6 +137,52 @@ impl Config {
         self
     }
 
+    /// Renames one of obs's metrics, its labels or its HELP text; see [`crate::MetricRename`].
+    /// A later rename of the same metric (here or in `OBS_METRIC_RENAMES`) replaces this one.
+    /// Checked at install: an unknown metric or label, a name another metric has, or two labels
+    /// with one name is an [`InitError`].
+    ///
+    /// ```
+    /// use obs_runtime::{Config, MetricRename};
+    ///
+    /// let config = Config::default().prefix("gemini_flow_").rename_metric(
+    ///     MetricRename::new("http_requests_total").label("path", "route").help("Total number of HTTP requests"),
+    /// );
+    /// assert_eq!(config.metrics().renames[0].to_string(), r#"http_requests_total{path=route} "Total number of HTTP requests""#);
+    ///
+    /// let error = Config::default()
+    ///     .rename_metric(MetricRename::new("db_queries_total").to("redis_calls_total"))
+    ///     .with_vars(std::iter::empty::<(String, String)>())
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("a name no other metric exposes"), "{error}");
+    /// ```
+    pub fn rename_metric(mut self, rename: crate::catalogue::MetricRename) -> Self {
+        self.metrics.renames.retain(|r| r.metric != rename.metric);
+        self.metrics.renames.push(rename);
+        self
+    }
+
+    /// Switches one of obs's metrics off (by its catalogue name): its series are never
+    /// registered, so it is neither rendered nor counted against the series cap.
+    pub fn disable_metric(mut self, metric: impl Into<String>) -> Self {
+        self.metrics.disabled.push(metric.into());
+        self
+    }
+
+    /// Whether every series carries `app=<service name>` (default true, `OBS_APP_LABEL`).
+    pub fn app_label(mut self, on: bool) -> Self {
+        self.metrics.app_label = on;
+        self
+    }
+
+    /// Whether obs serves scrapes on its own port (default true, `PROMETHEUS_SCRAPE_SERVER`).
+    /// Off, the recorder still runs; the app serves [`crate::render`] on its own router, e.g.
+    /// with `http::metrics_handler`.
+    pub fn scrape_server(mut self, on: bool) -> Self {
+        self.metrics.scrape.serve = on;
+        self
+    }
+
     /// Applies `objective` to every series of a family, named by its counter or histogram
     /// (without the prefix): `objective_for("redis_calls_total", &CACHE)`. An unknown family,
     /// or a latency threshold that is not one of the family's bucket bounds, is an

@@ -42,12 +42,14 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     config.validate()?;
     // Objectives last: the builder may still add the bucket bound a threshold needs.
     let metrics = &config.metrics;
-    crate::catalogue::check_objectives(&crate::catalogue::catalogue(), &metrics.objectives, &metrics.buckets)?;
+    let buckets = metrics.buckets_by_catalogue_name();
+    let objectives = metrics.objectives_by_catalogue_name();
+    crate::catalogue::check_objectives(&crate::catalogue::catalogue(), &objectives, &buckets)?;
     let runtime = BackgroundRuntime::start()?;
     let (metrics, traces, logs, service) = (&config.metrics, &config.traces, &config.logs, &config.service);
 
     // Bind first: a taken port is reported before anything global is installed.
-    let listener = match metrics.enabled {
+    let listener = match metrics.enabled && metrics.scrape.serve {
         true => Some(scrape::bind(&metrics.scrape.host, metrics.scrape.port)?),
         false => None,
     };
@@ -63,17 +65,27 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     crate::call::network::set_default_network(&metrics.stellar_network);
     let mut scrape_addr = None;
     let mut stop_scrape = None;
-    if let Some(listener) = listener {
+    if metrics.enabled {
         let mut recorder = MetricsRecorder::builder()
             .prefix(metrics.prefix.clone())
-            .global_label("app", &service.name)
             .max_series_per_metric(metrics.max_series_per_metric);
-        for (metric, bounds) in &metrics.buckets {
-            recorder = recorder.buckets_for(metric.clone(), bounds);
+        if metrics.app_label {
+            recorder = recorder.global_label("app", &service.name);
+        }
+        for (metric, bounds) in buckets {
+            recorder = recorder.buckets_for(metric, &bounds);
+        }
+        for rename in &metrics.renames {
+            recorder = recorder.rename(rename.clone());
+        }
+        for metric in &metrics.disabled {
+            recorder = recorder.disable(metric.clone());
         }
         recorder.install()?;
         crate::catalogue::describe_all();
         crate::call::site::register_catalogued_series();
+    }
+    if let Some(listener) = listener {
         scrape_addr = Some(listener.local_addr().map_err(InitError::Runtime)?);
         stop_scrape = Some(scrape::spawn(&runtime, listener, metrics.scrape.clone())?);
     }

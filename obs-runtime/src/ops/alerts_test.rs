@@ -21,10 +21,12 @@ struct Case {
     fires: bool,
 }
 
-fn series(model: &Model, metric: &str, labels: &[(&str, String)]) -> String {
-    let matchers: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+/// A series of `metric` (`suffix`: `_bucket`, `_count` or none) with `labels` by catalogue
+/// names, as the service exposes it.
+fn series(model: &Model, metric: &Metric, suffix: &str, labels: &[(&str, String)]) -> String {
+    let matchers: Vec<String> = labels.iter().map(|(k, v)| model.matcher(metric, k, "=", v)).collect();
     let refs: Vec<&str> = matchers.iter().map(String::as_str).collect();
-    model.series(metric, &refs)
+    model.series(&format!("{}{suffix}", model.name(metric)), &refs)
 }
 
 /// Calls of `covered` at `good` and `bad` per minute.
@@ -33,7 +35,7 @@ fn calls(model: &Model, covered: &Covered, base: &[(&str, String)], good: u64, b
     let with = |(k, v): (&'static str, &'static str)| {
         let mut labels = base.to_vec();
         labels.push((k, v.to_owned()));
-        series(model, &model.name(covered.total), &labels)
+        series(model, covered.total, "", &labels)
     };
     vec![Input { series: with(ok), per_minute: good }, Input { series: with(failed), per_minute: bad }]
 }
@@ -48,7 +50,6 @@ fn durations(
     fast: u64,
     count: u64,
 ) -> Vec<Input> {
-    let name = model.name(duration);
     let mut les: Vec<(f64, String)> = model.bounds(duration).iter().map(|b| (*b, b.to_string())).collect();
     les.push((f64::INFINITY, "+Inf".to_owned()));
     let mut inputs: Vec<Input> = les
@@ -63,10 +64,10 @@ fn durations(
             } else {
                 count
             };
-            Input { series: series(model, &format!("{name}_bucket"), &labels), per_minute }
+            Input { series: series(model, duration, "_bucket", &labels), per_minute }
         })
         .collect();
-    inputs.push(Input { series: series(model, &format!("{name}_count"), base), per_minute: count });
+    inputs.push(Input { series: series(model, duration, "_count", base), per_minute: count });
     inputs
 }
 

@@ -92,14 +92,16 @@ pub(crate) fn dashboard(model: &Model) -> Value {
         format!("histogram_quantile({q}, sum by ({by}) (rate({bucket}{}[{RATE}])))", scope(""))
     };
     let mut layout = Layout { panels: Vec::new(), next_id: 0, x: 0, y: 0 };
+    let (method, code) =
+        (model.label(&HTTP_REQUESTS_TOTAL, "method"), model.label(&HTTP_REQUESTS_TOTAL, "status_code"));
 
     layout.row("Overview");
     layout.panel(
         "Request rate by method and status",
         "reqps",
         &[(
-            format!("sum by (method, status_code) (rate({requests}{}[{RATE}]))", scope("")),
-            "{{method}} {{status_code}}",
+            format!("sum by ({method}, {code}) (rate({requests}{}[{RATE}]))", scope("")),
+            &format!("{{{{{method}}}}} {{{{{code}}}}}"),
         )],
     );
     layout.panel(
@@ -117,13 +119,13 @@ pub(crate) fn dashboard(model: &Model) -> Value {
         &[(
             format!(
                 "(sum(rate({requests}{}[{RATE}])) or vector(0)) / sum(rate({requests}{}[{RATE}]))",
-                scope("status_code=~\"5..\""),
+                scope(&model.matcher(&HTTP_REQUESTS_TOTAL, "status_code", "=~", "5..")),
                 scope("")
             ),
             "5xx share",
         )],
     );
-    if model.has_websockets {
+    if model.has_websockets && model.records(&catalogue::WS_CONNECTIONS) {
         layout.panel(
             "Active WebSocket connections",
             "short",
@@ -137,49 +139,56 @@ pub(crate) fn dashboard(model: &Model) -> Value {
     ];
     for (subsystem, title, by) in overview {
         if model.subsystems.contains(&subsystem) {
-            let bucket = format!("{}_bucket", n(subsystem.family().duration));
+            let duration = subsystem.family().duration;
+            let bucket = format!("{}_bucket", n(duration));
+            let by = model.label(duration, by);
             layout.panel(title, "s", &[(p(0.95, &bucket, &format!("le, {by}")), &format!("{{{{{by}}}}}"))]);
         }
     }
     if model.subsystems.contains(&Subsystem::Queue) {
-        let total = n(Subsystem::Queue.family().total);
+        let total = Subsystem::Queue.family().total;
+        let status = model.label(total, "status");
         layout.panel(
             "Queue throughput by status",
             "ops",
-            &[(format!("sum by (status) (rate({total}{}[{RATE}]))", scope("")), "{{status}}")],
+            &[(format!("sum by ({status}) (rate({}{}[{RATE}]))", n(total), scope("")), &format!("{{{{{status}}}}}"))],
         );
     }
-    let process = |name: &str| format!("{}{name}", model.prefix);
-    layout.panel(
-        "Memory (resident)",
-        "bytes",
-        &[(format!("{}{}", process("process_resident_memory_bytes"), scope("")), "{{instance}}")],
-    );
-    layout.panel(
-        "Tokio scheduler lag",
-        "s",
-        &[(format!("{}{}", n(&catalogue::SCHEDULER_LAG), scope("")), "{{instance}}")],
-    );
-    layout.panel(
-        "CPU",
-        "percentunit",
-        &[(format!("rate({}{}[{RATE}])", process("process_cpu_seconds_total"), scope("")), "{{instance}}")],
-    );
+    let process = |name: &str| catalogue::PROCESS.iter().find(|m| m.name == name).filter(|m| model.records(m));
+    if let Some(memory) = process("process_resident_memory_bytes") {
+        layout.panel("Memory (resident)", "bytes", &[(format!("{}{}", n(memory), scope("")), "{{instance}}")]);
+    }
+    if model.records(&catalogue::SCHEDULER_LAG) {
+        layout.panel(
+            "Tokio scheduler lag",
+            "s",
+            &[(format!("{}{}", n(&catalogue::SCHEDULER_LAG), scope("")), "{{instance}}")],
+        );
+    }
+    if let Some(cpu) = process("process_cpu_seconds_total") {
+        layout.panel("CPU", "percentunit", &[(format!("rate({}{}[{RATE}])", n(cpu), scope("")), "{{instance}}")]);
+    }
 
     for subsystem in &model.subsystems {
         let family = subsystem.family();
         let (total, duration) = (n(family.total), n(family.duration));
         layout.row(&format!("{} ({} call sites)", title(*subsystem), model.catalogue.sites_of(*subsystem).count()));
-        let labels = family.site_labels().join(", ");
-        let legend: String = family.site_labels().iter().map(|l| format!("{{{{{l}}}}} ")).collect();
+        // Each metric under its own label names: a rename may give the two different ones.
+        let labels_of = |metric| -> (String, String) {
+            let names: Vec<&str> = family.site_labels().iter().map(|l| model.label(metric, l)).collect();
+            (names.join(", "), names.iter().map(|l| format!("{{{{{l}}}}} ")).collect())
+        };
+        let (labels, legend) = labels_of(family.total);
+        let status = model.label(family.total, "status");
         layout.panel(
-            &format!("{total} by {labels} and status"),
+            &format!("{total} by {labels} and {status}"),
             "ops",
             &[(
-                format!("sum by ({labels}, status) (rate({total}{}[{RATE}]))", scope("")),
-                &format!("{legend}{{{{status}}}}"),
+                format!("sum by ({labels}, {status}) (rate({total}{}[{RATE}]))", scope("")),
+                &format!("{legend}{{{{{status}}}}}"),
             )],
         );
+        let (labels, legend) = labels_of(family.duration);
         layout.panel(
             &format!("{duration} p95 by {labels}"),
             "s",

@@ -1,7 +1,7 @@
 //! What the generators read: the catalogue and the config turned into final metric names,
 //! label matchers and objectives with the series that make them up.
 
-use crate::catalogue::{self, Catalogue, Covered, Metric, Objective, Status, Subsystem};
+use crate::catalogue::{self, Catalogue, Covered, Metric, Names, Objective, Status, Subsystem};
 use crate::config::{Config, ScrapeSettings};
 use crate::error::InitError;
 
@@ -14,17 +14,9 @@ pub(crate) const BUDGET_WINDOW: &str = "30d";
 #[derive(Clone, Debug)]
 pub(crate) struct Member {
     pub(crate) covered: Covered,
-    /// The labels selecting the member's series, e.g. `operation`, `table`; none for a whole
-    /// family.
+    /// The labels selecting the member's series by catalogue names, e.g. `operation`, `table`;
+    /// none for a whole family.
     pub(crate) labels: Vec<(&'static str, String)>,
-}
-
-impl Member {
-    /// Its labels as PromQL matchers: `operation="SELECT",table="users"`.
-    pub(crate) fn matchers(&self) -> String {
-        let matchers: Vec<String> = self.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-        matchers.join(",")
-    }
 }
 
 /// An objective and every series it covers.
@@ -43,7 +35,8 @@ pub(crate) struct Model {
     /// The Prometheus job the rules select: by default the service's name, as the generated
     /// `prometheus.yml` names its scrape job.
     pub(crate) job: String,
-    pub(crate) prefix: String,
+    /// The final metric and label names.
+    pub(crate) names: Names,
     /// The `network` of Stellar sites that name none (`STELLAR_NETWORK`).
     pub(crate) default_network: String,
     pub(crate) buckets: Vec<(String, Vec<f64>)>,
@@ -63,16 +56,19 @@ impl Model {
         runbook_url: String,
     ) -> Result<Self, InitError> {
         let metrics = config.metrics();
-        catalogue::check_objectives(&catalogue, &metrics.objectives, &metrics.buckets)?;
+        let names = metrics.names()?;
+        let buckets = metrics.buckets_by_catalogue_name();
+        let family_objectives = metrics.objectives_by_catalogue_name();
+        catalogue::check_objectives(&catalogue, &family_objectives, &buckets)?;
         let subsystems = Subsystem::ALL.into_iter().filter(|s| catalogue.sites_of(*s).next().is_some()).collect();
         let has_websockets = catalogue.sites().iter().any(|s| s.kind() == catalogue::SiteKind::Connections);
-        let objectives = objectives(&catalogue, &metrics.objectives, &metrics.stellar_network);
+        let objectives = objectives(&catalogue, &family_objectives, &metrics.stellar_network);
         Ok(Self {
             service: config.service().name.clone(),
             job,
-            prefix: metrics.prefix.clone(),
+            names,
             default_network: metrics.stellar_network.clone(),
-            buckets: metrics.buckets.clone(),
+            buckets,
             scrape: metrics.scrape.clone(),
             catalogue,
             subsystems,
@@ -84,7 +80,40 @@ impl Model {
 
     /// A metric's name as the service exposes it.
     pub(crate) fn name(&self, metric: &Metric) -> String {
-        format!("{}{}", self.prefix, metric.name)
+        self.names.name(metric.name).into_owned()
+    }
+
+    /// The name of `metric`'s label `label` (a catalogue name) as the service exposes it.
+    pub(crate) fn label<'a>(&'a self, metric: &Metric, label: &'a str) -> &'a str {
+        self.names.label(metric.name, label)
+    }
+
+    /// Whether the service records `metric` (it may be switched off).
+    pub(crate) fn records(&self, metric: &Metric) -> bool {
+        !self.names.is_disabled(metric.name)
+    }
+
+    /// `label` of `metric` (a catalogue name) matched as `op` `value`: `route="/x"`.
+    pub(crate) fn matcher(&self, metric: &Metric, label: &str, op: &str, value: &str) -> String {
+        format!("{}{op}\"{value}\"", self.label(metric, label))
+    }
+
+    /// A member's labels as PromQL matchers on `metric`: `operation="SELECT",table="users"`.
+    pub(crate) fn member_matchers(&self, member: &Member, metric: &Metric) -> String {
+        let matchers: Vec<String> = member.labels.iter().map(|(k, v)| self.matcher(metric, k, "=", v)).collect();
+        matchers.join(",")
+    }
+
+    /// The matcher of a family's bad outcomes on its counter: any 5xx for HTTP, the error
+    /// `status` otherwise.
+    pub(crate) fn bad_matcher(&self, covered: &Covered) -> String {
+        match covered.family {
+            None => self.matcher(covered.total, "status_code", "=~", "5.."),
+            Some(_) => {
+                let [_, (label, value)] = outcomes(covered);
+                self.matcher(covered.total, label, "=", value)
+            }
+        }
     }
 
     /// `name{job="…",matchers}`: one metric of this service's job.
@@ -110,24 +139,13 @@ impl Model {
     }
 }
 
-/// The label and value of a family's good and bad outcome: `status_code` 200 and 500 for HTTP,
-/// the family's success and error `status` for the macros'.
+/// The label (by catalogue name) and value of a family's good and bad outcome: `status_code` 200
+/// and 500 for HTTP, the family's success and error `status` for the macros'.
 pub(crate) fn outcomes(covered: &Covered) -> [(&'static str, &'static str); 2] {
     match covered.family {
         None => [("status_code", "200"), ("status_code", "500")],
         Some(family) => {
             [("status", family.statuses[Status::Success.index()]), ("status", family.statuses[Status::Error.index()])]
-        }
-    }
-}
-
-/// The matcher of a family's bad outcomes: any 5xx for HTTP, the error `status` otherwise.
-pub(crate) fn bad_matcher(covered: &Covered) -> String {
-    match covered.family {
-        None => "status_code=~\"5..\"".to_owned(),
-        Some(_) => {
-            let [_, (label, value)] = outcomes(covered);
-            format!("{label}=\"{value}\"")
         }
     }
 }

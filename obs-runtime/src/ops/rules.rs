@@ -3,7 +3,7 @@
 //! every rule an alert names is defined here.
 
 use super::model::{BUDGET_WINDOW, Member, Model, ObjectiveModel, WINDOWS};
-use crate::catalogue::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL, Subsystem};
+use crate::catalogue::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_TOTAL, Metric, Subsystem};
 
 /// One recording rule.
 #[derive(Clone, Debug)]
@@ -78,7 +78,10 @@ pub(crate) fn groups(model: &Model) -> Vec<Group> {
             // No 5xx yet is a rate of 0, not no answer.
             expr: format!(
                 "{} or job:http_requests:rate5m * 0",
-                rate(model.series(&http_total, &["status_code=~\"5..\""]), "5m")
+                rate(
+                    model.series(&http_total, &[&model.matcher(&HTTP_REQUESTS_TOTAL, "status_code", "=~", "5..")]),
+                    "5m"
+                )
             ),
         },
         Record {
@@ -108,7 +111,7 @@ pub(crate) fn groups(model: &Model) -> Vec<Group> {
         let family = subsystem.family();
         let prefix = format!("job:{}", subsystem_rule(*subsystem));
         let total = model.name(family.total);
-        let bad = super::model::bad_matcher(&crate::catalogue::Covered::of(*subsystem));
+        let bad = model.bad_matcher(&crate::catalogue::Covered::of(*subsystem));
         calls.push(Record { record: format!("{prefix}:rate5m"), expr: rate(model.series(&total, &[]), "5m") });
         calls.push(Record {
             record: format!("{prefix}_errors:rate5m"),
@@ -151,13 +154,13 @@ fn union(
     model: &Model,
     members: &[Member],
     w: &str,
-    series: impl Fn(&Member) -> Option<(String, Vec<String>)>,
+    series: impl Fn(&Member) -> Option<(String, &'static Metric, Vec<String>)>,
 ) -> String {
     let parts: Vec<String> = members
         .iter()
         .filter_map(|m| {
-            let (metric, mut matchers) = series(m)?;
-            matchers.insert(0, m.matchers());
+            let (metric, selects, mut matchers) = series(m)?;
+            matchers.insert(0, model.member_matchers(m, selects));
             let refs: Vec<&str> = matchers.iter().map(String::as_str).collect();
             Some(format!("rate({}[{w}])", model.series(&metric, &refs)))
         })
@@ -168,9 +171,9 @@ fn union(
 /// `objective:<name>:error_ratio:rate<w>` and, with a latency target, `…:slow_ratio:rate<w>`.
 pub(crate) fn objective_rules(model: &Model, objective: &ObjectiveModel, w: &str) -> Vec<Record> {
     let name = objective.objective.name();
-    let all = union(model, &objective.members, w, |m| Some((model.name(m.covered.total), vec![])));
+    let all = union(model, &objective.members, w, |m| Some((model.name(m.covered.total), m.covered.total, vec![])));
     let bad = union(model, &objective.members, w, |m| {
-        Some((model.name(m.covered.total), vec![super::model::bad_matcher(&m.covered)]))
+        Some((model.name(m.covered.total), m.covered.total, vec![model.bad_matcher(&m.covered)]))
     });
     let mut rules = vec![Record {
         record: format!("objective:{name}:error_ratio:rate{w}"),
@@ -179,10 +182,14 @@ pub(crate) fn objective_rules(model: &Model, objective: &ObjectiveModel, w: &str
     if let Some(latency) = objective.objective.latency_target() {
         let fast = union(model, &objective.members, w, |m| {
             let le = model.le(m.covered.duration, latency.threshold_seconds)?;
-            Some((format!("{}_bucket", model.name(m.covered.duration)), vec![format!("le=\"{le}\"")]))
+            Some((
+                format!("{}_bucket", model.name(m.covered.duration)),
+                m.covered.duration,
+                vec![format!("le=\"{le}\"")],
+            ))
         });
         let count = union(model, &objective.members, w, |m| {
-            Some((format!("{}_count", model.name(m.covered.duration)), vec![]))
+            Some((format!("{}_count", model.name(m.covered.duration)), m.covered.duration, vec![]))
         });
         rules.push(Record {
             record: format!("objective:{name}:slow_ratio:rate{w}"),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::fmt::Write as _;
 
 use super::text::labels_body;
-use crate::catalogue::{self, SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEUE_DEPTH, TOKIO_WORKERS};
+use crate::catalogue::{self, Names, SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEUE_DEPTH, TOKIO_WORKERS};
 
 /// Process metrics obs renders itself, exactly: the process collector records CPU seconds
 /// through an integer counter and the start time as whole seconds, which makes `rate()` over
@@ -15,7 +15,7 @@ use crate::catalogue::{self, SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEU
 pub(crate) const EXACT: [&str; 2] = ["process_cpu_seconds_total", "process_start_time_seconds"];
 
 /// Appends the exact CPU seconds and start time, read now, to `out`.
-pub(crate) fn render_exact(out: &mut String, prefix: &str, global_labels: &[(String, String)]) {
+pub(crate) fn render_exact(out: &mut String, names: &Names, global_labels: &[(String, String)]) {
     let labels: Vec<(&str, String)> = global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let labels = labels_body(&labels);
     let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
@@ -25,10 +25,14 @@ pub(crate) fn render_exact(out: &mut String, prefix: &str, global_labels: &[(Str
         let (Some(value), Some(metric)) = (value, catalogue::PROCESS.iter().find(|m| m.name == name)) else {
             continue;
         };
+        if names.is_disabled(name) {
+            continue;
+        }
         let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-        let _ = writeln!(out, "# HELP {prefix}{name} {}", metric.help);
-        let _ = writeln!(out, "# TYPE {prefix}{name} {kind}");
-        let _ = writeln!(out, "{prefix}{name}{braced} {value}");
+        let exposed = names.name(name);
+        let _ = writeln!(out, "# HELP {exposed} {}", names.help(metric));
+        let _ = writeln!(out, "# TYPE {exposed} {kind}");
+        let _ = writeln!(out, "{exposed}{braced} {value}");
     }
 }
 

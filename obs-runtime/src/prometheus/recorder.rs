@@ -17,7 +17,7 @@ use super::cardinality::{self, CardinalityGuard};
 use super::counters::CounterRegistry;
 use super::histogram::HistogramRegistry;
 use super::label::{needs_normalising, normalise_label};
-use crate::catalogue::{self, MetricKind, SERIES_OVERFLOW_TOTAL, Subsystem};
+use crate::catalogue::{self, MetricKind, MetricRename, Names, SERIES_OVERFLOW_TOTAL, Subsystem};
 use crate::error::InitError;
 
 static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
@@ -54,6 +54,8 @@ pub struct MetricsRecorderBuilder {
     prefix: String,
     global_labels: Vec<(String, String)>,
     buckets: Vec<(String, Vec<f64>)>,
+    renames: Vec<MetricRename>,
+    disabled: Vec<String>,
     max_series_per_metric: Option<usize>,
 }
 
@@ -89,8 +91,23 @@ impl MetricsRecorderBuilder {
         self
     }
 
+    /// Renames one of obs's metrics; see [`crate::Config::rename_metric`].
+    pub fn rename(mut self, rename: MetricRename) -> Self {
+        self.renames.retain(|r| r.metric != rename.metric);
+        self.renames.push(rename);
+        self
+    }
+
+    /// Switches one of obs's metrics off; see [`crate::Config::disable_metric`].
+    pub fn disable(mut self, metric: impl Into<String>) -> Self {
+        self.disabled.push(metric.into());
+        self
+    }
+
     /// Builds the recorder without installing it.
     pub fn build(self) -> Result<MetricsRecorder, InitError> {
+        let global: Vec<&str> = self.global_labels.iter().map(|(k, _)| k.as_str()).collect();
+        let names = Names::new(&self.prefix, &self.renames, &self.disabled, &global)?;
         let mut buckets: Vec<(String, Vec<f64>)> = catalogue::METRICS
             .iter()
             .filter(|metric| metric.kind == MetricKind::Histogram)
@@ -107,13 +124,13 @@ impl MetricsRecorderBuilder {
         }
         let inner = exporter.build_recorder();
         let shared = Arc::new(Shared {
-            prefix: self.prefix.clone(),
+            names: names.clone(),
             global_labels: self.global_labels.clone(),
             buckets: buckets.iter().map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice()))).collect(),
             histograms: HistogramRegistry::default(),
             counters: CounterRegistry::default(),
             guard: CardinalityGuard::new(self.max_series_per_metric.unwrap_or(cardinality::DEFAULT_MAX_SERIES)),
-            call_stats: CallStatsRegistry::new(self.prefix.clone(), self.global_labels, buckets),
+            call_stats: CallStatsRegistry::new(names, self.global_labels, buckets),
         });
         let handle = MetricsHandle { prometheus: inner.handle(), shared };
         Ok(MetricsRecorder { inner, handle })
@@ -127,7 +144,8 @@ impl MetricsRecorderBuilder {
 
 #[derive(Debug)]
 struct Shared {
-    prefix: String,
+    /// The final names: prefix, renames, metrics switched off.
+    names: Names,
     global_labels: Vec<(String, String)>,
     /// Buckets by metric name without the prefix.
     buckets: Vec<(String, Arc<[f64]>)>,
@@ -139,29 +157,39 @@ struct Shared {
 }
 
 impl Shared {
-    /// The key as the exporter sees it: prefixed name, label values normalised so they come
-    /// back from Prometheus exactly as registered. Borrowed, without allocating, in the usual
-    /// case of no prefix and clean values: naive code registers on every call.
+    /// The key as the exporter sees it: final name and label names (prefix, renames), label
+    /// values normalised so they come back from Prometheus exactly as registered. Borrowed,
+    /// without allocating, in the usual case of no prefix, no renames and clean values: naive
+    /// code registers on every call.
     fn prefixed<'k>(&self, key: &'k Key) -> Cow<'k, Key> {
+        let names = &self.names;
         let clean = key.labels().all(|label| !needs_normalising(label.value()));
-        if self.prefix.is_empty() && clean {
+        if names.prefix().is_empty() && names.renames_nothing() && clean {
             return Cow::Borrowed(key);
         }
         let labels: Vec<metrics::Label> = key
             .labels()
             .map(|label| {
-                if needs_normalising(label.value()) {
-                    metrics::Label::new(label.key().to_owned(), normalise_label(label.value()))
-                } else {
-                    label.clone()
+                let name = names.label(key.name(), label.key());
+                match (needs_normalising(label.value()), name == label.key()) {
+                    (false, true) => label.clone(),
+                    _ => metrics::Label::new(name.to_owned(), normalise_label(label.value())),
                 }
             })
             .collect();
-        Cow::Owned(Key::from_parts(format!("{}{}", self.prefix, key.name()), labels))
+        Cow::Owned(Key::from_parts(names.name(key.name()).into_owned(), labels))
     }
 
     fn prefixed_name(&self, name: KeyName) -> KeyName {
-        if self.prefix.is_empty() { name } else { KeyName::from(format!("{}{}", self.prefix, name.as_str())) }
+        match self.names.name(name.as_str()) {
+            Cow::Borrowed(_) => name,
+            Cow::Owned(renamed) => KeyName::from(renamed),
+        }
+    }
+
+    /// The HELP text of `name`: a rename's, or the one described.
+    fn help(&self, name: &KeyName, description: SharedString) -> SharedString {
+        self.names.help_of(name.as_str()).map_or(description, |help| SharedString::from(help.to_owned()))
     }
 
     fn bounds_for(&self, name: &str) -> Arc<[f64]> {
@@ -194,12 +222,14 @@ impl MetricsRecorder {
     /// of the macros use the fused store on its next call.
     pub fn install(self) -> Result<MetricsHandle, InitError> {
         let handle = self.handle();
+        let names = &handle.shared.names;
         self.inner.describe_counter(
-            KeyName::from(format!("{}{}", handle.shared.prefix, SERIES_OVERFLOW_TOTAL.name)),
+            KeyName::from(names.name(SERIES_OVERFLOW_TOTAL.name).into_owned()),
             None,
-            SharedString::from(SERIES_OVERFLOW_TOTAL.help),
+            SharedString::from(names.help(&SERIES_OVERFLOW_TOTAL).to_owned()),
         );
         metrics::set_global_recorder(self).map_err(|_| InitError::RecorderAlreadyInstalled)?;
+        names.install();
         let _ = INSTALLED.set(handle.clone());
         super::generation::bump();
         Ok(handle)
@@ -212,8 +242,12 @@ impl MetricsRecorder {
         let shared = &self.handle.shared;
         let prefixed = shared.prefixed(key);
         let admitted = shared.guard.admit(&prefixed, || {
-            let metric = Label::new("metric", key.name().to_owned());
-            let overflow = Key::from_parts(format!("{}{}", shared.prefix, SERIES_OVERFLOW_TOTAL.name), vec![metric]);
+            let names = &shared.names;
+            let metric = Label::new(
+                names.label(SERIES_OVERFLOW_TOTAL.name, "metric").to_owned(),
+                names.name(key.name()).into_owned(),
+            );
+            let overflow = Key::from_parts(names.name(SERIES_OVERFLOW_TOTAL.name).into_owned(), vec![metric]);
             self.inner.register_counter(&overflow, metadata)
         });
         if admitted { prefixed } else { Cow::Owned(cardinality::overflow_key(prefixed.name())) }
@@ -222,21 +256,26 @@ impl MetricsRecorder {
 
 impl metrics::Recorder for MetricsRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_counter(self.handle.shared.prefixed_name(key), unit, description);
+        let shared = &self.handle.shared;
+        let description = shared.help(&key, description);
+        self.inner.describe_counter(shared.prefixed_name(key), unit, description);
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_gauge(self.handle.shared.prefixed_name(key), unit, description);
+        let shared = &self.handle.shared;
+        let description = shared.help(&key, description);
+        self.inner.describe_gauge(shared.prefixed_name(key), unit, description);
     }
 
     fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
         let shared = &self.handle.shared;
+        let description = shared.help(&key, description);
         shared.histograms.describe(shared.prefixed_name(key).as_str().to_owned(), description.into_owned());
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        if super::process::EXACT.contains(&key.name()) {
-            return Counter::noop(); // rendered exactly at scrape time
+        if super::process::EXACT.contains(&key.name()) || self.handle.shared.names.is_disabled(key.name()) {
+            return Counter::noop(); // rendered exactly at scrape time, or switched off
         }
         let admitted = self.admitted(key, metadata);
         // A macro family's counter recorded by hand: kept here, so the family has one block.
@@ -249,8 +288,8 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        if super::process::EXACT.contains(&key.name()) {
-            return Gauge::noop(); // rendered exactly at scrape time
+        if super::process::EXACT.contains(&key.name()) || self.handle.shared.names.is_disabled(key.name()) {
+            return Gauge::noop(); // rendered exactly at scrape time, or switched off
         }
         let gauge = self.inner.register_gauge(&self.admitted(key, metadata), metadata);
         crate::testing::recorder::tee_gauge(gauge, key, metadata)
@@ -258,6 +297,9 @@ impl metrics::Recorder for MetricsRecorder {
 
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
         let shared = &self.handle.shared;
+        if shared.names.is_disabled(key.name()) {
+            return Histogram::noop();
+        }
         let admitted = self.admitted(key, metadata);
         let histogram = Histogram::from_arc(shared.histograms.register(&admitted, || shared.bounds_for(key.name())));
         crate::testing::recorder::tee_histogram(histogram, key, metadata)
@@ -289,7 +331,7 @@ impl MetricsHandle {
 
     /// Appends the process metrics obs renders itself (see `process::EXACT`).
     pub(crate) fn render_process(&self, out: &mut String) {
-        super::process::render_exact(out, &self.shared.prefix, &self.shared.global_labels);
+        super::process::render_exact(out, &self.shared.names, &self.shared.global_labels);
     }
 
     /// Lets the exporter expire idle state; obs's histograms need no draining.
