@@ -8,6 +8,9 @@
 //!   ordinary `metrics` handles; the macros through their fused call-site store.
 //! - `OBS_BENCH_RECORDER=exporter`: metrics-exporter-prometheus's own recorder, installed by
 //!   hand; the macros then fall back to the same `metrics` handles as hand-written code.
+//! - `OBS_BENCH_RECORDER=renamed`: obs's recorder with a prefix and every macro family renamed
+//!   (names, label names, HELP), as a team with its own names runs it: renames apply at
+//!   registration, so the ratios should match the default run's.
 //!
 //! Criterion measures each case; at the end the bench prints each case's overhead over the bare
 //! call and the ratio of each macro's overhead to the hand-written ideal's, all from this one
@@ -181,19 +184,39 @@ criterion_group! { name = benches; config = support::config(60); targets = sync_
 
 fn main() {
     let exporter_only = std::env::var("OBS_BENCH_RECORDER").is_ok_and(|v| v == "exporter");
+    let renamed = std::env::var("OBS_BENCH_RECORDER").is_ok_and(|v| v == "renamed");
     let upkeep: Box<dyn Fn() + Send> = if exporter_only {
         let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .expect("install the Prometheus recorder");
         Box::new(move || handle.run_upkeep())
     } else {
-        let handle = obs_runtime::MetricsRecorder::builder().install().expect("install obs's recorder");
+        let mut builder = obs_runtime::MetricsRecorder::builder();
+        if renamed {
+            builder = builder.prefix("team_");
+            for (metric, to, label) in [
+                ("db_queries_total", "db_operations_total", ("table", "collection")),
+                ("db_query_duration_seconds", "db_operation_duration_seconds", ("table", "collection")),
+                ("redis_calls_total", "cache_calls_total", ("command", "op")),
+                ("redis_call_duration_seconds", "cache_call_duration_seconds", ("command", "op")),
+                ("queue_jobs_total", "jobs_total", ("queue_name", "queue")),
+                ("queue_job_duration_seconds", "job_duration_seconds", ("queue_name", "queue")),
+                ("stellar_api_calls_total", "horizon_calls_total", ("network", "net")),
+                ("stellar_api_call_duration_seconds", "horizon_call_duration_seconds", ("network", "net")),
+            ] {
+                let rename = obs_runtime::MetricRename::new(metric).to(to).label(label.0, label.1).help("Renamed.");
+                builder = builder.rename(rename);
+            }
+        }
+        let handle = builder.install().expect("install obs's recorder");
         Box::new(move || handle.run_upkeep())
     };
     println!(
         "recorder: {}",
         if exporter_only {
             "metrics-exporter-prometheus (macros use metrics handles)"
+        } else if renamed {
+            "obs with every macro family renamed (macros use the fused call-site store)"
         } else {
             "obs (macros use the fused call-site store)"
         }

@@ -1,4 +1,4 @@
-//! The reference service as a child process, its JSON log lines collected as they come.
+//! A reference service as a child process, its JSON log lines collected as they come.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -19,7 +19,7 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts the binary at `exe` (the reference service) with `env`.
+    /// Starts the binary at `exe` (a reference service) with `env`.
     pub fn start(exe: &str, env: &[(&str, &str)]) -> Self {
         Self::start_with_args(exe, &[], env)
     }
@@ -30,7 +30,7 @@ impl Service {
         command.args(args);
         command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         // obs's variables and the service's own, so only what the test sets applies.
-        const SERVICE_VARIABLES: &[&str] = &["DATABASE_URL", "REDIS_URL", "PORT"];
+        const SERVICE_VARIABLES: &[&str] = &["DATABASE_URL", "REDIS_URL", "PORT", "GEMINI_FLOW_STORE"];
         for (key, _) in std::env::vars() {
             if crate::child::OBS_VARIABLES.iter().chain(SERVICE_VARIABLES).any(|p| key.starts_with(p)) {
                 command.env_remove(key);
@@ -63,8 +63,14 @@ impl Service {
             }
             for line in lines.lock().unwrap().iter() {
                 let message = line["message"].as_str().unwrap_or_default();
-                if let Some(url) = message.strip_prefix("mentorsmind listening on ") {
-                    api = Some(url.to_owned());
+                // `<service> listening on <url>`, with `(metrics at /metrics)` when the app
+                // serves its metrics itself.
+                if let Some((_, rest)) = message.split_once(" listening on ") {
+                    let url = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    if let Some(path) = rest.split_once("(metrics at ").map(|(_, p)| p.trim_end_matches(')')) {
+                        metrics = Some(format!("{url}{path}"));
+                    }
+                    api = Some(url);
                 }
                 if let Some(url) = message.strip_prefix("Prometheus scrape target: ") {
                     metrics = Some(url.to_owned());
