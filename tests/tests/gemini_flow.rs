@@ -250,6 +250,21 @@ fn a_real_prometheus_answers_the_teams_queries_and_the_generated_dashboard() {
         let query = query.replace("$job", "gemini-flow").replace("$instance", ".*").replace("$__rate_interval", "1m");
         assert!(!prometheus.wait_for_series(&query, wait).is_empty(), "no series for {query}");
     }
+    // So do the rules and alerts, which the server above loaded and evaluates.
+    let rules = std::fs::read_to_string(ops.join("prometheus/recording-rules.yml")).unwrap()
+        + &std::fs::read_to_string(ops.join("prometheus/alerts.yml")).unwrap();
+    // (YAML escapes the quotes.)
+    assert!(rules.contains(r#"gemini_flow_db_operations_total{job=\"gemini-flow\",status=\"error\"}"#), "{rules}");
+    assert!(rules.contains(r#"gemini_flow_http_requests_total{job=\"gemini-flow\",status_code=~\"5..\"}"#), "{rules}");
+    assert!(!rules.contains("db_queries_total") && !rules.contains("db_query_duration"), "{rules}");
+    let failing: Vec<Value> = prometheus.api("rules")["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap().clone())
+        .filter(|r| r["health"] != "ok" && r["health"] != "unknown")
+        .collect();
+    assert!(failing.is_empty(), "{failing:#?}");
     let metrics_md = std::fs::read_to_string(ops.join("metrics.md")).unwrap();
     assert!(
         metrics_md.contains("| `gemini_flow_db_operations_total` (obs's `db_queries_total`) | counter | `operation`, `collection`, `status` |"),
