@@ -250,7 +250,15 @@ fn bad_output_paths_are_refused_and_nothing_is_written() {
 }
 
 /// What `--catalogue` lists: every call site with metrics, as `(family total, labels)`.
-fn catalogued_series() -> Vec<(String, Vec<(String, String)>, bool)> {
+/// A catalogued call site's series: its counter, its label pairs, whether it can be cancelled.
+#[derive(Debug)]
+struct SiteSeries {
+    total: String,
+    labels: Vec<(String, String)>,
+    cancellable: bool,
+}
+
+fn catalogued_series() -> Vec<SiteSeries> {
     let output = service(&["--catalogue"], &[]);
     assert!(output.status.success());
     let mut series = Vec::new();
@@ -272,7 +280,7 @@ fn catalogued_series() -> Vec<(String, Vec<(String, String)>, bool)> {
             })
             .collect();
         let cancellable = site["cancellable"].as_bool().unwrap();
-        series.push((total.to_owned(), labels, cancellable));
+        series.push(SiteSeries { total: total.to_owned(), labels, cancellable });
     }
     assert!(series.len() >= 10, "{series:?}");
     series
@@ -289,7 +297,7 @@ fn every_catalogued_series_is_at_zero_on_the_first_scrape() {
     let (addr, path) = metrics.split_once('/').unwrap();
     let (status, _, text) = obs_tests::raw_get(addr.parse().unwrap(), &format!("/{path}"), "");
     assert_eq!(status, 200);
-    for (total, labels, cancellable) in &expected {
+    for SiteSeries { total, labels, cancellable } in &expected {
         let statuses: &[&str] = if total == "queue_jobs_total" {
             &["completed", "failed", "cancelled"]
         } else {
