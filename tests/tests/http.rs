@@ -163,7 +163,8 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
         ("OTEL_EXPORTER", "otlp"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_SERVICE_NAME", "http-check"),
-        ("LOG_LEVEL", "off"),
+        // On, so the access log is written: it must stay a log line, not a span event.
+        ("LOG_LEVEL", "info"),
     ];
     let _ = run_in_child("", &env, || {
         runtime().block_on(async {
@@ -205,6 +206,7 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
         assert_eq!(user.attributes.get(key).map(String::as_str), Some(value), "{key} in {:?}", user.attributes);
     }
     assert!(user.attributes.get("request_id").is_some_and(|id| id.len() == 36));
+    assert!(user.events.is_empty(), "the access log is not an event of the span: {:?}", user.events);
     assert_eq!(user.status, "unset");
     assert_eq!(user.service_name, "http-check");
     assert_eq!(spans.server("GET /boom").status, "error");
@@ -236,19 +238,58 @@ fn request_ids_are_echoed_or_generated_and_on_every_log_line() {
             let unusable =
                 http.get(format!("http://{addr}/users/1")).header("x-request-id", "a b").send().await.unwrap();
             assert_ne!(unusable.headers()["x-request-id"], "a b", "an id with a space is replaced");
+            assert_eq!(http.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
         });
     }) else {
         return;
     };
-    let line = stdout
+    let lines: Vec<serde_json::Value> = stdout
         .lines()
         .filter_map(|l| l.find('{').and_then(|i| serde_json::from_str::<serde_json::Value>(&l[i..]).ok()))
+        .collect();
+    // One access-log line per recorded request, inside its span: request and trace ids with it.
+    let access: Vec<&serde_json::Value> = lines.iter().filter(|l| l["message"] == "request completed").collect();
+    assert_eq!(access.len(), 3, "/log and /users/1 twice; /healthz is on the skip list: {access:#?}");
+    let first = access[0];
+    assert_eq!((&first["level"], &first["target"]), (&"info".into(), &"obs::access".into()));
+    assert_eq!(first["request_id"], "req-abc-123");
+    let fields = &first["fields"];
+    assert_eq!((&fields["method"], &fields["route"], &fields["path"]), (&"GET".into(), &"/log".into(), &"/log".into()));
+    assert_eq!(fields["status_code"], 200);
+    assert!(fields["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{first}");
+    assert_eq!(
+        (&access[1]["fields"]["route"], &access[1]["fields"]["path"]),
+        (&"/users/{id}".into(), &"/users/1".into())
+    );
+    assert!(access.iter().all(|l| l["trace_id"].as_str().is_some_and(|t| t.len() == 32)), "{access:#?}");
+    let line = lines
+        .iter()
         .find(|l| l["message"] == "inside the handler")
         .unwrap_or_else(|| panic!("no handler log line in {stdout}"));
     assert_eq!(line["request_id"], "req-abc-123", "{line}");
     let trace_id = line["trace_id"].as_str().unwrap_or_default();
     assert!(trace_id.len() == 32 && trace_id.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
     assert_eq!(line["span"], "http.server.request");
+}
+
+#[test]
+fn the_access_log_can_be_switched_off() {
+    let env =
+        [("PROMETHEUS_ENABLED", "false"), ("OTEL_EXPORTER", "none"), ("LOG_FORMAT", "json"), ("LOG_LEVEL", "info")];
+    let Some(stdout) = run_in_child("", &env, || {
+        runtime().block_on(async {
+            let _guard = obs_runtime::init().unwrap();
+            let quiet =
+                Router::new().route("/users/{id}", get(|| async { "user" })).layer(ObsLayer::new().access_log(false));
+            let addr = serve(quiet).await;
+            assert_eq!(client().get(format!("http://{addr}/users/1")).send().await.unwrap().status(), 200);
+            tracing::info!("requests done");
+        });
+    }) else {
+        return;
+    };
+    assert!(stdout.contains("requests done"), "logging is on: {stdout}");
+    assert!(!stdout.contains("request completed"), "{stdout}");
 }
 
 /// (version, RFC 4122 variant) of a UUID in its text form.

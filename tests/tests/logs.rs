@@ -67,7 +67,14 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
     let rewrite: Vec<_> =
         lines.iter().filter(|l| l["message"].as_str().is_some_and(|m| m.contains("legacy Thrift"))).collect();
     assert_eq!(rewrite.len(), 1, "one warning for the rewritten Jaeger URL: {stdout}");
-    assert_eq!(rewrite[0]["level"], "WARN");
+    // Lowercase words, so a log query's `level="warn"` matches.
+    assert_eq!(rewrite[0]["level"], "warn");
+    // Every line says who wrote it, from the resource (`deployment.environment` is the older
+    // key; `deployment.environment.name` wins when both are set).
+    for line in &lines {
+        assert_eq!((&line["service"], &line["environment"]), (&"log-check".into(), &"test".into()), "{line}");
+        assert!(line.get("version").is_none() && line.get("dd.trace_id").is_none(), "{line}");
+    }
     let inside = message("inside the checkout").unwrap_or_else(|| panic!("{stdout}"));
     let trace_id = inside["trace_id"].as_str().unwrap();
     let span_id = inside["span_id"].as_str().unwrap();
@@ -77,6 +84,39 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
     assert_eq!(inside["fields"]["order"], 42);
     let outside = message("outside any span").unwrap();
     assert!(outside.get("trace_id").is_none(), "{outside}");
+}
+
+#[test]
+fn datadog_log_lines_carry_its_decimal_ids_and_the_version() {
+    let env = [
+        ("PROMETHEUS_ENABLED", "false"),
+        ("OTEL_EXPORTER", "datadog"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.version=2.4.1,deployment.environment=old,deployment.environment.name=production",
+        ),
+        ("OTEL_SERVICE_NAME", "shop"),
+        ("LOG_FORMAT", "json"),
+    ];
+    let Some(stdout) = run_in_child("", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        rt.block_on(traced_with_log());
+        drop(guard);
+    }) else {
+        return;
+    };
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect();
+    let inside = lines.iter().find(|l| l["message"] == "inside the checkout").unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!((&inside["service"], &inside["version"]), (&"shop".into(), &"2.4.1".into()));
+    assert_eq!(inside["environment"], "production", "deployment.environment.name wins");
+    assert_eq!(inside["level"], "info");
+    // Datadog joins logs to traces by the low 64 bits of each id, in decimal.
+    let hex_low = |hex: &str| u64::from_str_radix(&hex[hex.len() - 16..], 16).unwrap().to_string();
+    assert_eq!(inside["dd.trace_id"], hex_low(inside["trace_id"].as_str().unwrap()).as_str(), "{inside}");
+    assert_eq!(inside["dd.span_id"], hex_low(inside["span_id"].as_str().unwrap()).as_str(), "{inside}");
 }
 
 #[traced(name = "log.check")]

@@ -42,7 +42,7 @@ fn an_idle_worker_is_quiet_and_an_outage_is_logged_once_each_way() {
     let down = service.lines_with("the Redis queue is unavailable");
     let up = service.lines_with("the Redis queue is available again");
     assert_eq!(down.len(), 1, "one warning when the outage starts: {down:?}");
-    assert_eq!(down[0]["level"], "WARN");
+    assert_eq!(down[0]["level"], "warn");
     assert_eq!(up.len(), 1, "one line when it ends: {up:?}");
     let status = service.terminate(Duration::from_secs(15));
     assert!(status.success(), "graceful shutdown: {status}");

@@ -23,6 +23,13 @@ impl Default for ServiceSettings {
 }
 
 impl ServiceSettings {
+    /// The deployment environment: `deployment.environment.name` of the resource, or the older
+    /// `deployment.environment`.
+    pub fn environment(&self) -> Option<&str> {
+        let attribute = |key: &str| self.resource.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        attribute("deployment.environment.name").or_else(|| attribute("deployment.environment"))
+    }
+
     pub(super) fn read(&mut self, vars: &Vars) -> Result<(), InitError> {
         if let Some(value) = vars.get("OTEL_RESOURCE_ATTRIBUTES") {
             self.resource = parse_resource(value)?;

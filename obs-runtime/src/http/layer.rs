@@ -29,8 +29,10 @@ pub const UNMATCHED: &str = "unmatched";
 /// server span `"{method} {route}"` continuing an incoming W3C `traceparent`; reads or
 /// generates `x-request-id`, echoes it, and puts it on the span and every log line; counts
 /// `errors_total{type,path}` for responses carrying an [`ErrorType`](super::ErrorType) and for
-/// other 5xx responses. `/healthz`, `/ready` and `/metrics` are not
-/// recorded unless [`ObsLayer::skip_paths`] says otherwise.
+/// other 5xx responses; writes one access-log line per request at INFO (`request completed`,
+/// with `method`, `route`, `path`, `status_code`, `duration_ms` and, from its span,
+/// `request_id` and the trace ids; [`ObsLayer::access_log`] turns it off). `/healthz`, `/ready`
+/// and `/metrics` are not recorded unless [`ObsLayer::skip_paths`] says otherwise.
 ///
 /// Add it with `Router::layer`, so it runs after routing and sees the matched route:
 ///
@@ -45,6 +47,7 @@ pub const UNMATCHED: &str = "unmatched";
 #[derive(Clone, Debug)]
 pub struct ObsLayer {
     skip: Arc<[String]>,
+    access_log: bool,
 }
 
 impl Default for ObsLayer {
@@ -56,7 +59,14 @@ impl Default for ObsLayer {
 impl ObsLayer {
     /// The layer with the default skip list: `/healthz`, `/ready`, `/metrics`.
     pub fn new() -> Self {
-        Self { skip: Arc::from(["/healthz".to_owned(), "/ready".to_owned(), "/metrics".to_owned()]) }
+        Self { skip: Arc::from(["/healthz".to_owned(), "/ready".to_owned(), "/metrics".to_owned()]), access_log: true }
+    }
+
+    /// Whether to write the `request completed` line for every recorded request (default on).
+    #[must_use]
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
     }
 
     /// Replaces the paths (exact request paths) that are served but not recorded.
@@ -75,7 +85,7 @@ impl<S> Layer<S> for ObsLayer {
     type Service = ObsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ObsService { inner, skip: self.skip.clone() }
+        ObsService { inner, skip: self.skip.clone(), access_log: self.access_log }
     }
 }
 
@@ -84,6 +94,7 @@ impl<S> Layer<S> for ObsLayer {
 pub struct ObsService<S> {
     inner: S,
     skip: Arc<[String]>,
+    access_log: bool,
 }
 
 /// The caller's request id when it is a sensible one, else a new UUID v4.
@@ -142,6 +153,7 @@ where
                 span.record("client.address", tracing::field::display(addr.ip()));
             }
         }
+        let path = self.access_log.then(|| request.uri().path().to_owned());
         request.extensions_mut().insert(RequestId(request_id.clone()));
         let in_flight = InFlight::enter(method, route.clone());
         let inner = {
@@ -150,7 +162,7 @@ where
         };
         ResponseFuture {
             inner,
-            state: Some(State { span, method, route, request_id, start: clock::now(), _in_flight: in_flight }),
+            state: Some(State { span, method, route, path, request_id, start: clock::now(), _in_flight: in_flight }),
         }
     }
 }
@@ -181,6 +193,8 @@ struct State {
     span: Span,
     method: &'static str,
     route: Arc<str>,
+    /// The request's path, for the access log; `None` with the access log off.
+    path: Option<String>,
     request_id: HeaderValue,
     start: u64,
     _in_flight: InFlight,
@@ -190,7 +204,8 @@ impl State {
     fn finish<B>(self, response: &mut Response<B>) {
         let status = response.status();
         let code = status.as_u16().to_string();
-        let seconds = clock::nanos_since(self.start) as f64 * 1e-9;
+        let nanos = clock::nanos_since(self.start);
+        let seconds = nanos as f64 * 1e-9;
         let path = self.route.to_string();
         metrics::counter!(HTTP_REQUESTS_TOTAL.name, "method" => self.method, "path" => path.clone(), "status_code" => code.clone())
             .increment(1);
@@ -205,6 +220,20 @@ impl State {
             Some(name) => record_error(name, &path),
             None if status.is_server_error() => record_error(&format!("http_{}", status.as_u16()), &path),
             None => {}
+        }
+        if let Some(path) = &self.path {
+            // Inside the server span, so the line carries its request id and trace ids; the
+            // OpenTelemetry layer leaves this target out of the span.
+            tracing::info!(
+                target: crate::telemetry::ACCESS_LOG_TARGET,
+                parent: &self.span,
+                method = self.method,
+                route = &*self.route,
+                path = path.as_str(),
+                status_code = status.as_u16(),
+                duration_ms = nanos as f64 / 1e6,
+                "request completed"
+            );
         }
         response.headers_mut().insert(REQUEST_ID_HEADER, self.request_id);
     }

@@ -95,7 +95,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         global::set_tracer_provider(provider.clone());
     }
     if logs.install_subscriber {
-        telemetry::install(logs, traces, provider.as_ref())?;
+        telemetry::install(service, logs, traces, provider.as_ref())?;
     }
 
     for warning in &config.warnings {

@@ -1,4 +1,5 @@
-//! The log filter as a per-layer filter that never hides spans.
+//! The log filter as a per-layer filter that never hides spans, and the OpenTelemetry layer's
+//! filter, which keeps the access log out of the spans.
 
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
@@ -46,5 +47,30 @@ impl<S: Subscriber> Filter<S> for EventsOnly {
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         Filter::on_close(&self.0, id, ctx);
+    }
+}
+
+/// The target of the access log (`request completed`), a log line per request: a log line, not
+/// an event on the server span, whose attributes already say the same.
+pub(crate) const ACCESS_LOG_TARGET: &str = "obs::access";
+
+/// What the OpenTelemetry layer sees: spans and events at INFO or above, except the access log.
+pub(crate) struct SpansAndEvents;
+
+impl<S: Subscriber> Filter<S> for SpansAndEvents {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        *meta.level() <= tracing::Level::INFO && !(meta.is_event() && meta.target() == ACCESS_LOG_TARGET)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if *meta.level() <= tracing::Level::INFO && !(meta.is_event() && meta.target() == ACCESS_LOG_TARGET) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::INFO)
     }
 }

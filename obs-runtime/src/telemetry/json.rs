@@ -1,5 +1,8 @@
 //! JSON log lines that carry the trace: `trace_id` and `span_id` of the span an event happens
-//! in, and the `request_id` of the request being handled, so logs and traces join up.
+//! in, and the `request_id` of the request being handled, so logs and traces join up; and who
+//! wrote them (`service`, `version`, `environment`), so a log query can select a service the
+//! way a trace search does. Levels are lowercase words (`| json | level="error"`). With the
+//! Datadog exporter, `dd.trace_id` and `dd.span_id` carry the ids in Datadog's decimal form.
 
 use std::fmt;
 
@@ -13,10 +16,33 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::request_id::RequestId;
+use crate::config::ServiceSettings;
 
 /// One JSON object per event.
 #[derive(Debug, Default)]
-pub(crate) struct JsonWithTrace;
+pub(crate) struct JsonWithTrace {
+    /// `service`, `version` and `environment`, as the resource names them; absent ones left out.
+    identity: Vec<(&'static str, Value)>,
+    /// Whether to add Datadog's `dd.trace_id` and `dd.span_id`.
+    datadog: bool,
+}
+
+impl JsonWithTrace {
+    pub(crate) fn new(service: &ServiceSettings, datadog: bool) -> Self {
+        let identity = [("service", Some(service.name.clone())), ("version", service.version.clone())]
+            .into_iter()
+            .chain([("environment", service.environment().map(str::to_owned))])
+            .filter_map(|(key, value)| Some((key, Value::String(value?))))
+            .collect();
+        Self { identity, datadog }
+    }
+}
+
+/// Datadog's form of an id: the low 64 bits, in decimal.
+fn datadog_id(bytes: &[u8]) -> String {
+    let low: [u8; 8] = bytes[bytes.len() - 8..].try_into().unwrap_or_default();
+    u64::from_be_bytes(low).to_string()
+}
 
 impl<S, N> FormatEvent<S, N> for JsonWithTrace
 where
@@ -29,7 +55,7 @@ where
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
         line.insert("timestamp".into(), Value::String(timestamp));
         let meta = event.metadata();
-        line.insert("level".into(), Value::String(meta.level().to_string()));
+        line.insert("level".into(), Value::String(meta.level().as_str().to_ascii_lowercase()));
         line.insert("target".into(), Value::String(meta.target().to_owned()));
         let mut fields = JsonVisitor(Map::new());
         event.record(&mut fields);
@@ -51,14 +77,22 @@ where
                     let span = context.span();
                     let span_context = span.span_context();
                     if span_context.is_valid() {
-                        line.insert("trace_id".into(), Value::String(span_context.trace_id().to_string()));
-                        line.insert("span_id".into(), Value::String(span_context.span_id().to_string()));
+                        let (trace_id, span_id) = (span_context.trace_id(), span_context.span_id());
+                        line.insert("trace_id".into(), Value::String(trace_id.to_string()));
+                        line.insert("span_id".into(), Value::String(span_id.to_string()));
+                        if self.datadog {
+                            line.insert("dd.trace_id".into(), Value::String(datadog_id(&trace_id.to_bytes())));
+                            line.insert("dd.span_id".into(), Value::String(datadog_id(&span_id.to_bytes())));
+                        }
                     }
                 }
             }
             if let Some(request_id) = spans.iter().find_map(|span| span.extensions().get::<RequestId>().cloned()) {
                 line.insert("request_id".into(), Value::String(request_id.0));
             }
+        }
+        for (key, value) in &self.identity {
+            line.insert((*key).into(), value.clone());
         }
         let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
         writeln!(writer, "{text}")
@@ -88,5 +122,20 @@ impl Visit for JsonVisitor {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.0.insert(field.name().to_owned(), Value::String(format!("{value:?}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datadog_ids_are_the_low_64_bits_in_decimal() {
+        // Datadog's own example: 128-bit trace id 0x…e457b5a2e4d86bd1 -> 16453819474850114513.
+        let trace = u128::from_str_radix("0000000000000000e457b5a2e4d86bd1", 16).unwrap().to_be_bytes();
+        assert_eq!(datadog_id(&trace), "16453819474850114513");
+        let high_bits_ignored = u128::from_str_radix("5b8efff798038103e457b5a2e4d86bd1", 16).unwrap().to_be_bytes();
+        assert_eq!(datadog_id(&high_bits_ignored), "16453819474850114513");
+        assert_eq!(datadog_id(&1u64.to_be_bytes()), "1");
     }
 }

@@ -14,27 +14,31 @@ pub(crate) mod trace_context;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
+pub(crate) use filter::ACCESS_LOG_TARGET;
 pub use layer::opentelemetry_layer;
 
-use crate::config::{LogFormat, LogSettings, TraceSettings};
+use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, TraceSettings};
 use crate::error::InitError;
 use filter::EventsOnly;
 use request_id::RequestIdLayer;
 
 /// Installs the global subscriber.
 pub(crate) fn install(
+    service: &ServiceSettings,
     logs: &LogSettings,
     traces: &TraceSettings,
     provider: Option<&SdkTracerProvider>,
 ) -> Result<(), InitError> {
     let events = EventsOnly(logs.env_filter()?);
     let logs = match logs.format {
-        LogFormat::Json => fmt::layer().event_format(json::JsonWithTrace).with_filter(events).boxed(),
+        LogFormat::Json => {
+            let format = json::JsonWithTrace::new(service, traces.exporter == TraceExporter::Datadog);
+            fmt::layer().event_format(format).with_filter(events).boxed()
+        }
         LogFormat::Pretty => {
             // Colour for people at a terminal; plain text for pipes, files and NO_COLOR.
             let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
@@ -42,7 +46,7 @@ pub(crate) fn install(
         }
     };
     let otel = provider.map(|provider| {
-        opentelemetry_layer(provider.tracer("obs"), traces.debug_attributes).with_filter(LevelFilter::INFO)
+        opentelemetry_layer(provider.tracer("obs"), traces.debug_attributes).with_filter(filter::SpansAndEvents)
     });
     tracing_subscriber::registry()
         .with(RequestIdLayer)
