@@ -32,8 +32,12 @@ fn gauges_histograms_and_counters_of_the_app_render_with_help_buckets_prefix_and
             metrics::counter!("workflow_runs_total", "trigger" => trigger).increment(1);
         }
         let text = obs_runtime::render();
-        let block =
-            |name: &str| -> Vec<&str> { text.lines().filter(|l| l.contains(&format!("gemini_flow_{name}"))).collect() };
+        // The family's own lines: its metadata and its samples.
+        let block = |name: &str| -> Vec<&str> {
+            let name = format!("gemini_flow_{name}");
+            let own = |l: &str| l.strip_prefix("# HELP ").or(l.strip_prefix("# TYPE ")).unwrap_or(l).starts_with(&name);
+            text.lines().filter(|l| own(l)).collect()
+        };
         assert_eq!(
             block("workflows_total"),
             [
@@ -69,6 +73,10 @@ fn gauges_histograms_and_counters_of_the_app_render_with_help_buckets_prefix_and
             runs.contains(&"gemini_flow_workflow_runs_total{app=\"gemini-flow\",overflow=\"true\"} 2"),
             "{runs:#?}"
         );
+        // The overflow counter names the metric as it is exposed.
+        let overflow =
+            r#"gemini_flow_obs_series_overflow_total{app="gemini-flow",metric="gemini_flow_workflow_runs_total"} 2"#;
+        assert!(text.lines().any(|l| l == overflow), "{text}");
         // The exposition parses; promtool's one lint is about the team's own name: a gauge
         // called `…_total` (gemini-flow's `workflows_total`), which obs renders as asked.
         let (ok, output) = promtool_check(&text);
