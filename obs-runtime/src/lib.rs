@@ -60,8 +60,9 @@ pub use obs_macros::traced;
 #[doc = include_str!("../doc/ws_connection.md")]
 pub use obs_macros::ws_connection;
 pub use prometheus::label::{MAX_LABEL_CHARS, normalise_label};
+pub use prometheus::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use prometheus::scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
-pub use prometheus::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder, record_error, render};
+pub use prometheus::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder, record_error, render, render_negotiated};
 pub use telemetry::{opentelemetry_layer, propagation};
 
 /// The repository README's Rust snippets, compiled as doctests so they cannot rot.

@@ -12,14 +12,17 @@ pub use error_type::ErrorType;
 pub use layer::{ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
 pub use routes::RouteCatalogue;
 
-/// An axum handler serving obs's Prometheus exposition, for apps that mount `/metrics` on their
-/// own router instead of (or besides) obs's scrape server.
+/// An axum handler serving obs's exposition, for apps that mount `/metrics` on their own router
+/// instead of (or besides) obs's scrape server. It negotiates like the scrape server:
+/// OpenMetrics text for scrapers that prefer it, the Prometheus text format otherwise.
 ///
 /// ```
 /// use axum::{Router, routing::get};
 ///
 /// let app: Router = Router::new().route("/metrics", get(obs_runtime::http::metrics_handler));
 /// ```
-pub async fn metrics_handler() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, crate::prometheus::scrape::CONTENT_TYPE)], crate::prometheus::render())
+pub async fn metrics_handler(headers: axum::http::HeaderMap) -> impl IntoResponse {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = crate::prometheus::render_negotiated(accept);
+    ([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], body)
 }

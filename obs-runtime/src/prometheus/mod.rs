@@ -8,6 +8,7 @@ mod counters;
 pub(crate) mod generation;
 mod histogram;
 pub(crate) mod label;
+pub(crate) mod openmetrics;
 pub(crate) mod process;
 mod recorder;
 pub(crate) mod scrape;
@@ -33,6 +34,25 @@ pub fn render() -> String {
             text
         }
         None => String::new(),
+    }
+}
+
+/// The exposition in the format a scraper's `Accept` header asks for: OpenMetrics text when it
+/// prefers it (Prometheus does), the Prometheus text format otherwise. Returns the content type
+/// and the body.
+///
+/// ```
+/// let (content_type, body) = obs_runtime::render_negotiated(Some("text/plain"));
+/// assert_eq!(content_type, obs_runtime::PROMETHEUS_CONTENT_TYPE);
+/// assert_eq!(body, "", "nothing installed yet");
+/// let (content_type, body) = obs_runtime::render_negotiated(Some("application/openmetrics-text; version=1.0.0"));
+/// assert_eq!(content_type, obs_runtime::OPENMETRICS_CONTENT_TYPE);
+/// assert_eq!(body, "# EOF\n");
+/// ```
+pub fn render_negotiated(accept: Option<&str>) -> (&'static str, String) {
+    match openmetrics::negotiate(accept) {
+        openmetrics::Format::Text => (scrape::CONTENT_TYPE, render()),
+        openmetrics::Format::OpenMetrics => (openmetrics::OPENMETRICS_CONTENT_TYPE, openmetrics::from_text(&render())),
     }
 }
 

@@ -117,9 +117,12 @@ fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<By
             return response;
         }
     }
-    let body = if request.method() == Method::HEAD { String::new() } else { super::render() };
+    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let (content_type, body) = super::render_negotiated(accept);
+    let body = if request.method() == Method::HEAD { String::new() } else { body };
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE));
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    response.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Accept"));
     response
 }
 
