@@ -23,6 +23,7 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
         "messaging.destination.name" = "sessionReminder", "messaging.operation.type" =
         "process", "job.id" = ::obs_runtime::__private::tracing::field::display(& (job
         .id)), "otel.status_description" =
+        ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     ::obs_runtime::__private::ParentContext::attach_to(&(job.trace), &__obs_span);

@@ -21,6 +21,7 @@ async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonErro
         ::obs_runtime::__private::tracing::Level::INFO, "stellar.loadAccount",
         "otel.kind" = "client", "stellar.operation" = "loadAccount", "stellar.network" =
         ::obs_runtime::__private::default_network(), "otel.status_description" =
+        ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

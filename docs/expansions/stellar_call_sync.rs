@@ -22,6 +22,7 @@ fn submit(client: &Horizon, envelope: &str) -> Result<TxHash, HorizonError> {
         ::obs_runtime::__private::tracing::Level::INFO, "stellar.submitTransaction",
         "otel.kind" = "client", "stellar.operation" = "submitTransaction",
         "stellar.network" = "public", "otel.status_description" =
+        ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

@@ -233,6 +233,8 @@ fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream
         fields.push(quote!(#attribute = #value));
     }
     fields.push(quote!("otel.status_description" = #private::tracing::field::Empty));
+    // OpenTelemetry's `error.type`, set on an error outcome.
+    fields.push(quote!("error.type" = #private::tracing::field::Empty));
     for field in &model.fields {
         let key = &field.name;
         let sigil = &field.sigil;

@@ -209,7 +209,10 @@ fn server_spans_continue_the_caller_and_only_5xx_is_an_error() {
     assert!(user.events.is_empty(), "the access log is not an event of the span: {:?}", user.events);
     assert_eq!(user.status, "unset");
     assert_eq!(user.service_name, "http-check");
-    assert_eq!(spans.server("GET /boom").status, "error");
+    let boom = spans.server("GET /boom");
+    assert_eq!(boom.status, "error");
+    assert_eq!(boom.attributes.get("error.type").map(String::as_str), Some("500"), "{:?}", boom.attributes);
+    assert!(user.attributes.get("error.type").is_none(), "{:?}", user.attributes);
     let missing = spans.server("GET unmatched");
     assert_eq!(missing.status, "unset", "4xx leaves the status unset");
     assert_eq!(missing.attributes.get("http.response.status_code").map(String::as_str), Some("404"));

@@ -43,6 +43,10 @@ fn an_error_sets_status_and_adds_an_exception_event() {
         "{:?}",
         event.attributes
     );
+    // OpenTelemetry's `error.type`: the error's type name.
+    assert!(span.attr("error.type").is_some_and(|t| t.ends_with("spans::QueryError")), "{span:?}");
+    let (_, captured) = capture(|| find_account("hunter2", 1234));
+    assert_eq!(captured.only_span("SELECT accounts").attr("error.type"), None, "a success has none");
 }
 
 #[test]

@@ -96,7 +96,9 @@ impl Drop for Timer {
 }
 
 /// Marks the span as failed the way OpenTelemetry's `recordException` does: status Error with
-/// the error's text, plus an `exception` event with its type and message.
+/// the error's text, plus an `exception` event with its type and message; and sets the
+/// semantic conventions' `error.type` to the error's type name (`panic` for a panic,
+/// `error_if` when the predicate said so).
 #[cold]
 fn record_error(span: &Span, detail: ErrorDetail<'_>) {
     if span.is_disabled() {
@@ -104,6 +106,7 @@ fn record_error(span: &Span, detail: ErrorDetail<'_>) {
     }
     let message = detail.to_string();
     span.record("otel.status_description", message.as_str());
+    span.record("error.type", detail.type_name());
     tracing::event!(
         parent: span,
         tracing::Level::ERROR,

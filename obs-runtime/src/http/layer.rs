@@ -139,6 +139,7 @@ where
             "url.path" = request.uri().path(),
             "url.scheme" = request.uri().scheme_str().unwrap_or("http"),
             "http.response.status_code" = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
             "client.address" = tracing::field::Empty,
             "user_agent.original" = tracing::field::Empty,
             request_id = request_id.to_str().unwrap_or_default(),
@@ -214,7 +215,9 @@ impl State {
         self.span.record("http.response.status_code", status.as_u16());
         let named = response.extensions().get::<super::ErrorType>().map(super::ErrorType::name);
         if status.is_server_error() {
+            // The HTTP semantic conventions: a 5xx is an error whose type is the status code.
             self.span.record("otel.status_code", "ERROR");
+            self.span.record("error.type", status.as_str());
         }
         match named {
             Some(name) => record_error(name, &path),
