@@ -50,6 +50,12 @@ impl PrometheusServer {
     /// Starts Prometheus scraping each `(job name, target)` every second and evaluating
     /// `rule_files` every second.
     pub fn start_with_rules(jobs: &[(String, Target)], rule_files: &[PathBuf]) -> Self {
+        Self::start_with_features(jobs, rule_files, &[])
+    }
+
+    /// Like [`Self::start_with_rules`], with Prometheus's `--enable-feature` flags, e.g.
+    /// `exemplar-storage`.
+    pub fn start_with_features(jobs: &[(String, Target)], rule_files: &[PathBuf], features: &[&str]) -> Self {
         assert!(
             std::path::Path::new(PROMETHEUS).exists(),
             "{PROMETHEUS} is missing: run scripts/test, which installs it (or apt-get install -y prometheus)"
@@ -80,6 +86,7 @@ impl PrometheusServer {
             .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address={addr}"))
             .arg("--log.level=warn")
+            .args(features.iter().map(|f| format!("--enable-feature={f}")))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

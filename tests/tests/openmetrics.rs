@@ -139,3 +139,72 @@ fn the_apps_own_metrics_route_negotiates_too() {
         drop(guard);
     });
 }
+
+/// `(trace_id, span_id, value)` of the exemplars on `metric`'s lines of `open_metrics`.
+fn exemplars_of<'a>(open_metrics: &'a str, metric: &str) -> Vec<(&'a str, &'a str, f64)> {
+    open_metrics
+        .lines()
+        .filter(|l| l.starts_with(metric))
+        .filter_map(|l| l.split_once(" # {trace_id=\""))
+        .map(|(_, rest)| {
+            let (trace_id, rest) = rest.split_once("\",span_id=\"").unwrap();
+            let (span_id, rest) = rest.split_once("\"} ").unwrap();
+            (trace_id, span_id, rest.split(' ').next().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_sampled_call_leaves_its_trace_as_the_exemplar_of_its_bucket_and_counter() {
+    let env = [("PROMETHEUS_HOST", "127.0.0.1"), ("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none")];
+    let _ = run_in_child("", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        let addr = guard.scrape_addr().unwrap();
+        rt.block_on(find_user(1)).unwrap();
+        // Before any OpenMetrics scrape, calls keep nothing.
+        let (_, before) = scrape(addr, Some(PROMETHEUS_ACCEPT));
+        assert!(!before.contains(" # {"), "{before}");
+        // Inside a request's span: the call's own span is that trace's child.
+        let request = tracing::info_span!("request");
+        let trace_id =
+            request.in_scope(|| obs_runtime::propagation::TraceContext::current().traceparent)[3..35].to_owned();
+        rt.block_on(tracing::Instrument::instrument(find_user(2), request)).unwrap();
+        let (_, open_metrics) = scrape(addr, Some(PROMETHEUS_ACCEPT));
+        let buckets = exemplars_of(&open_metrics, "db_query_duration_seconds_bucket{");
+        assert_eq!(buckets.len(), 1, "the bucket the call landed in: {open_metrics}");
+        let (exemplar_trace, span_id, seconds) = buckets[0];
+        assert_eq!(exemplar_trace, trace_id, "{open_metrics}");
+        assert!(span_id.len() == 16 && span_id != "0000000000000000");
+        assert!(seconds > 0.0 && seconds < 5.0, "the call's duration: {seconds}");
+        let counters = exemplars_of(&open_metrics, "db_queries_total{");
+        assert_eq!(counters, [(trace_id.as_str(), span_id, 1.0)], "the success counter's exemplar");
+        strict_parse(&open_metrics).unwrap_or_else(|e| panic!("{e}\n{open_metrics}"));
+        // The text format never carries them.
+        assert!(!scrape(addr, None).1.contains(" # {"));
+        drop(guard);
+    });
+}
+
+#[test]
+fn an_unsampled_call_leaves_no_exemplar() {
+    let env = [
+        ("PROMETHEUS_HOST", "127.0.0.1"),
+        ("PROMETHEUS_PORT", "0"),
+        ("OTEL_EXPORTER", "none"),
+        ("OTEL_TRACES_SAMPLER", "always_off"),
+    ];
+    let _ = run_in_child("", &env, || {
+        let rt = runtime();
+        let guard = rt.block_on(async { obs_runtime::init().unwrap() });
+        let addr = guard.scrape_addr().unwrap();
+        let _ = scrape(addr, Some(PROMETHEUS_ACCEPT));
+        for id in 1..5 {
+            rt.block_on(find_user(id)).unwrap();
+        }
+        let (_, open_metrics) = scrape(addr, Some(PROMETHEUS_ACCEPT));
+        assert!(open_metrics.contains("db_queries_total{"), "{open_metrics}");
+        assert!(!open_metrics.contains(" # {"), "{open_metrics}");
+        drop(guard);
+    });
+}

@@ -89,6 +89,14 @@ impl Site {
         }
     }
 
+    /// Keeps `exemplar` for this call in the fused store (other recorders have no place for it).
+    #[cold]
+    pub(crate) fn keep_exemplar(&self, status: Status, nanos: u64, exemplar: crate::prometheus::exemplar::Exemplar) {
+        if let Some(Target::Fused(stats)) = self.target.get(|| self.resolve()) {
+            stats.keep(status, nanos, exemplar);
+        }
+    }
+
     fn resolve(&self) -> Option<Target> {
         let family = self.family;
         if let Some(registry) = crate::prometheus::call_stats() {

@@ -10,6 +10,7 @@ use super::clock;
 use super::outcome::{ErrorDetail, Outcome};
 use super::site::Site;
 use crate::catalogue::Status;
+use crate::prometheus::exemplar;
 use crate::testing::{self, Sink};
 
 /// Times one call and records it exactly once: through [`Timer::finish`] with the classified
@@ -73,6 +74,14 @@ impl Timer {
         if let Some(site) = self.site {
             let nanos = clock::nanos_since(self.start);
             site.record(status, nanos);
+            // One relaxed load until a scraper asks for OpenMetrics; then a context lookup for
+            // calls with a span.
+            if exemplar::wanted()
+                && !self.span.is_disabled()
+                && let Some(exemplar) = exemplar::of_span(&self.span, nanos as f64 * 1e-9)
+            {
+                site.keep_exemplar(status, nanos, exemplar);
+            }
             if let Some(sink) = &self.sink {
                 let family = site.family();
                 sink.record_call(family, super::site::site_labels(site.spec()), status, nanos as f64 * 1e-9);

@@ -210,8 +210,12 @@ impl State {
         let path = self.route.to_string();
         metrics::counter!(HTTP_REQUESTS_TOTAL.name, "method" => self.method, "path" => path.clone(), "status_code" => code.clone())
             .increment(1);
-        metrics::histogram!(HTTP_REQUEST_DURATION.name, "method" => self.method, "path" => path.clone(), "status_code" => code)
-            .record(seconds);
+        let duration = metrics::histogram!(HTTP_REQUEST_DURATION.name, "method" => self.method, "path" => path.clone(), "status_code" => code);
+        // Recorded inside the server span when exemplars are wanted, so its bucket keeps the trace.
+        match crate::prometheus::exemplar::wanted() {
+            true => self.span.in_scope(|| duration.record(seconds)),
+            false => duration.record(seconds),
+        }
         self.span.record("http.response.status_code", status.as_u16());
         let named = response.extensions().get::<super::ErrorType>().map(super::ErrorType::name);
         if status.is_server_error() {

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::counters::CounterRegistry;
+use super::exemplar::{self, Exemplar, Slot};
 use super::histogram::HistogramRegistry;
 use super::text::{labels_body, same_labels, write_histogram};
 use crate::catalogue::{Family, Metric, Names, Series, Status, Subsystem};
@@ -34,6 +35,8 @@ pub(crate) struct CallStats {
     /// Whether an async site feeds it: only a future can be dropped half-way, so a store fed by
     /// sync functions alone has no `cancelled` series.
     cancellable: AtomicBool,
+    /// The latest exemplar of each status's buckets, status-major.
+    exemplars: Box<[Slot]>,
 }
 
 impl CallStats {
@@ -49,7 +52,21 @@ impl CallStats {
             les: bounds.iter().map(f64::to_string).chain(["+Inf".to_owned()]).collect(),
             statuses: [per_status(), per_status(), per_status()],
             cancellable: AtomicBool::new(false),
+            exemplars: (0..3 * (bounds.len() + 1)).map(|_| Slot::default()).collect(),
         }
+    }
+
+    /// Keeps `exemplar` for the bucket a call of `nanos` with `status` landed in.
+    #[cold]
+    pub(crate) fn keep(&self, status: Status, nanos: u64, exemplar: Exemplar) {
+        let bucket = self.bounds_nanos.partition_point(|bound| *bound < nanos);
+        self.exemplars[status.index() * self.les.len() + bucket].store(exemplar);
+    }
+
+    /// The latest exemplar of each bucket over `statuses`.
+    fn bucket_exemplars(&self, statuses: &[Status]) -> Vec<Option<Exemplar>> {
+        let n = self.les.len();
+        (0..n).map(|i| exemplar::latest(statuses.iter().map(|s| self.exemplars[s.index() * n + i].load()))).collect()
     }
 
     /// Whether `status` has a series: `cancelled` only where a call can be cancelled (or was,
@@ -137,7 +154,7 @@ impl CallStatsRegistry {
                 continue;
             }
             if !counters.series_of(&name).is_empty() {
-                self.render_counter(out, family, &[], counters);
+                self.render_counter(out, family, &[], counters, false);
             }
         }
     }
@@ -156,16 +173,31 @@ impl CallStatsRegistry {
     /// Appends the exposition of every fused family to `out`, one block per metric name: the
     /// call sites' series, merged with series recorded by hand under the same name and labels
     /// (`counters`, `histograms`), then the hand-recorded series of other label sets.
-    pub(crate) fn render(&self, out: &mut String, counters: &CounterRegistry, histograms: &HistogramRegistry) {
+    /// With `exemplars` (OpenMetrics), each bucket and outcome counter carries its latest
+    /// exemplar.
+    pub(crate) fn render(
+        &self,
+        out: &mut String,
+        counters: &CounterRegistry,
+        histograms: &HistogramRegistry,
+        exemplars: bool,
+    ) {
         let all = self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for family in self.families() {
             let members: Vec<&CallStats> = all.iter().copied().filter(|s| std::ptr::eq(s.family, family)).collect();
-            self.render_counter(out, family, &members, counters);
-            self.render_histogram(out, family, &members, histograms);
+            self.render_counter(out, family, &members, counters, exemplars);
+            self.render_histogram(out, family, &members, histograms, exemplars);
         }
     }
 
-    fn render_counter(&self, out: &mut String, family: &Family, members: &[&CallStats], counters: &CounterRegistry) {
+    fn render_counter(
+        &self,
+        out: &mut String,
+        family: &Family,
+        members: &[&CallStats],
+        counters: &CounterRegistry,
+        exemplars: bool,
+    ) {
         let name = self.names.name(family.total.name);
         let _ = writeln!(out, "# HELP {name} {}", self.names.help(family.total));
         let _ = writeln!(out, "# TYPE {name} counter");
@@ -174,12 +206,18 @@ impl CallStatsRegistry {
             for status in Status::ALL.into_iter().filter(|s| stats.shows(*s)) {
                 let mut count: u64 =
                     stats.statuses[status.index()].buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum();
+                // A counter's exemplar: the latest call of its status, counted as 1.
+                let exemplar = exemplars
+                    .then(|| exemplar::latest(stats.bucket_exemplars(&[status]).into_iter()))
+                    .flatten()
+                    .and_then(|e| e.suffix(1.0))
+                    .unwrap_or_default();
                 let status = family.status_label(Series::Total, status);
                 let pairs = self.own_labels(family.total, stats, status);
                 if let Some(i) = by_hand.iter().position(|(labels, _)| same_labels(&pairs, labels)) {
                     count += by_hand.swap_remove(i).1;
                 }
-                let _ = writeln!(out, "{name}{{{}}} {count}", self.with_globals(&pairs));
+                let _ = writeln!(out, "{name}{{{}}} {count}{exemplar}", self.with_globals(&pairs));
             }
         }
         for (labels, count) in by_hand {
@@ -194,21 +232,32 @@ impl CallStatsRegistry {
         family: &Family,
         members: &[&CallStats],
         histograms: &HistogramRegistry,
+        exemplars: bool,
     ) {
         let name = self.names.name(family.duration.name);
         let _ = writeln!(out, "# HELP {name} {}", self.names.help(family.duration));
         let _ = writeln!(out, "# TYPE {name} histogram");
         let mut by_hand = histograms.series_of(&name);
-        let mut write =
-            |out: &mut String, pairs: &[(&str, &str)], les: &[String], mut buckets: Vec<u64>, mut sum: f64| {
-                let same = by_hand.iter().position(|h| same_labels(pairs, &h.labels) && *h.les == *les);
-                if let Some(extra) = same.map(|i| by_hand.swap_remove(i)) {
-                    buckets.iter_mut().zip(&extra.buckets).for_each(|(b, e)| *b += e);
-                    sum += extra.sum;
-                }
-                write_histogram(out, &name, &self.with_globals(pairs), les, &buckets, sum);
-            };
+        let mut write = |out: &mut String,
+                         pairs: &[(&str, &str)],
+                         les: &[String],
+                         mut buckets: Vec<u64>,
+                         mut sum: f64,
+                         suffixes: &[Option<String>]| {
+            let same = by_hand.iter().position(|h| same_labels(pairs, &h.labels) && *h.les == *les);
+            if let Some(extra) = same.map(|i| by_hand.swap_remove(i)) {
+                buckets.iter_mut().zip(&extra.buckets).for_each(|(b, e)| *b += e);
+                sum += extra.sum;
+            }
+            write_histogram(out, &name, &self.with_globals(pairs), les, &buckets, sum, suffixes);
+        };
         for stats in members {
+            let suffixes = |statuses: &[Status]| -> Vec<Option<String>> {
+                if !exemplars {
+                    return Vec::new();
+                }
+                stats.bucket_exemplars(statuses).into_iter().map(|e| e.and_then(|e| e.suffix(e.value))).collect()
+            };
             let load = |statuses: &[Status]| -> (Vec<u64>, f64) {
                 let buckets = (0..stats.les.len())
                     .map(|i| {
@@ -224,17 +273,18 @@ impl CallStatsRegistry {
                 for status in Status::ALL.into_iter().filter(|s| stats.shows(*s)) {
                     let (buckets, sum) = load(&[status]);
                     let pairs = self.own_labels(family.duration, stats, family.status_label(Series::Duration, status));
-                    write(out, &pairs, &stats.les, buckets, sum);
+                    write(out, &pairs, &stats.les, buckets, sum, &suffixes(&[status]));
                 }
             } else {
                 // One histogram for all statuses: their sum.
                 let (buckets, sum) = load(&Status::ALL);
-                write(out, &self.own_labels(family.duration, stats, None), &stats.les, buckets, sum);
+                let pairs = self.own_labels(family.duration, stats, None);
+                write(out, &pairs, &stats.les, buckets, sum, &suffixes(&Status::ALL));
             }
         }
         for extra in by_hand {
             let pairs: Vec<(&str, &str)> = extra.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            write_histogram(out, &name, &self.with_globals(&pairs), &extra.les, &extra.buckets, extra.sum);
+            write_histogram(out, &name, &self.with_globals(&pairs), &extra.les, &extra.buckets, extra.sum, &[]);
         }
     }
 
@@ -277,7 +327,7 @@ mod tests {
         stats.record(Status::Error, 5_000_000);
         stats.record(Status::Cancelled, 2_000_000_000);
         let mut text = String::new();
-        registry.render(&mut text, &CounterRegistry::default(), &HistogramRegistry::default());
+        registry.render(&mut text, &CounterRegistry::default(), &HistogramRegistry::default(), false);
         let labels = r#"app="svc",operation="SELECT",table="users""#;
         for line in [
             format!("app_db_queries_total{{{labels},status=\"success\"}} 2"),

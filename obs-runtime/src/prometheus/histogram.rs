@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use metrics::{HistogramFn, Key};
 
+use super::exemplar::{self, Slot};
 use super::text::{escape_help, labels_body, write_histogram};
 
 /// One histogram series.
@@ -24,13 +25,17 @@ pub(crate) struct BucketHistogram {
     buckets: Box<[AtomicU64]>,
     /// The sum as `f64` bits, updated with compare-and-swap.
     sum: AtomicU64,
+    /// Each bucket's latest exemplar: a value recorded inside a sampled span, once a scraper
+    /// has asked for OpenMetrics.
+    exemplars: Box<[Slot]>,
 }
 
 impl BucketHistogram {
     fn new(bounds: Arc<[f64]>) -> Self {
         let buckets = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
         let les = bounds.iter().map(f64::to_string).chain(["+Inf".to_owned()]).collect();
-        Self { bounds, les, buckets, sum: AtomicU64::new(0f64.to_bits()) }
+        let exemplars = (0..=bounds.len()).map(|_| Slot::default()).collect();
+        Self { bounds, les, buckets, sum: AtomicU64::new(0f64.to_bits()), exemplars }
     }
 }
 
@@ -44,6 +49,11 @@ impl HistogramFn for BucketHistogram {
         let _ = self
             .sum
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + value).to_bits()));
+        if exemplar::wanted()
+            && let Some(exemplar) = exemplar::of_span(&tracing::Span::current(), value)
+        {
+            self.exemplars[bucket].store(exemplar);
+        }
     }
 }
 
@@ -104,8 +114,15 @@ impl HistogramRegistry {
     }
 
     /// Appends the exposition of every histogram but those named in `skip` to `out`;
-    /// `global_labels` come first.
-    pub(crate) fn render(&self, out: &mut String, global_labels: &[(String, String)], skip: &[String]) {
+    /// `global_labels` come first. With `exemplars` (OpenMetrics), each bucket carries its
+    /// latest exemplar.
+    pub(crate) fn render(
+        &self,
+        out: &mut String,
+        global_labels: &[(String, String)],
+        skip: &[String],
+        exemplars: bool,
+    ) {
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let help = self.help.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut order: Vec<&Series> = series.values().filter(|s| !skip.iter().any(|n| n == s.key.name())).collect();
@@ -126,7 +143,11 @@ impl HistogramRegistry {
             }
             let buckets: Vec<u64> = s.histogram.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
             let sum = f64::from_bits(s.histogram.sum.load(Ordering::Relaxed));
-            write_histogram(out, name, &labels_body(&labels), &s.histogram.les, &buckets, sum);
+            let suffixes: Vec<Option<String>> = match exemplars {
+                true => s.histogram.exemplars.iter().map(|slot| slot.load().and_then(|e| e.suffix(e.value))).collect(),
+                false => Vec::new(),
+            };
+            write_histogram(out, name, &labels_body(&labels), &s.histogram.les, &buckets, sum, &suffixes);
         }
     }
 }
@@ -147,7 +168,7 @@ mod tests {
         h.record(f64::NAN);
         registry.describe("lat_seconds".into(), "Latency.".into());
         let mut text = String::new();
-        registry.render(&mut text, &[("app".into(), "svc".into())], &[]);
+        registry.render(&mut text, &[("app".into(), "svc".into())], &[], false);
         let expected = "# HELP lat_seconds Latency.\n# TYPE lat_seconds histogram\n\
             lat_seconds_bucket{app=\"svc\",path=\"/a\",le=\"0.1\"} 2\n\
             lat_seconds_bucket{app=\"svc\",path=\"/a\",le=\"1\"} 3\n\

@@ -5,6 +5,7 @@ pub(crate) mod call_stats;
 mod cardinality;
 mod connections;
 mod counters;
+pub(crate) mod exemplar;
 pub(crate) mod generation;
 mod histogram;
 pub(crate) mod label;
@@ -26,10 +27,14 @@ use crate::catalogue::ERRORS_TOTAL;
 /// assert_eq!(obs_runtime::render(), "", "nothing installed yet");
 /// ```
 pub fn render() -> String {
+    render_with(false)
+}
+
+fn render_with(exemplars: bool) -> String {
     match installed() {
         Some(handle) => {
             process::collect();
-            let mut text = handle.render();
+            let mut text = handle.render_with(exemplars);
             handle.render_process(&mut text);
             text
         }
@@ -52,7 +57,11 @@ pub fn render() -> String {
 pub fn render_negotiated(accept: Option<&str>) -> (&'static str, String) {
     match openmetrics::negotiate(accept) {
         openmetrics::Format::Text => (scrape::CONTENT_TYPE, render()),
-        openmetrics::Format::OpenMetrics => (openmetrics::OPENMETRICS_CONTENT_TYPE, openmetrics::from_text(&render())),
+        openmetrics::Format::OpenMetrics => {
+            // Only OpenMetrics carries exemplars: calls keep them from the first such scrape.
+            exemplar::want();
+            (openmetrics::OPENMETRICS_CONTENT_TYPE, openmetrics::from_text(&render_with(true)))
+        }
     }
 }
 

@@ -316,6 +316,12 @@ pub struct MetricsHandle {
 impl MetricsHandle {
     /// The Prometheus text exposition of every series.
     pub fn render(&self) -> String {
+        self.render_with(false)
+    }
+
+    /// The exposition, with each call-site bucket's and outcome counter's latest exemplar
+    /// appended to its sample when `exemplars` is set (for OpenMetrics).
+    pub(crate) fn render_with(&self, exemplars: bool) -> String {
         let mut text = self.prometheus.render();
         if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
@@ -323,9 +329,9 @@ impl MetricsHandle {
         let shared = &self.shared;
         // A name the fused store renders is rendered there only, whatever else recorded it.
         let fused = shared.call_stats.rendered_names();
-        shared.histograms.render(&mut text, &shared.global_labels, &fused);
+        shared.histograms.render(&mut text, &shared.global_labels, &fused, exemplars);
         shared.call_stats.render_counters_without_sites(&mut text, &shared.counters, &fused);
-        shared.call_stats.render(&mut text, &shared.counters, &shared.histograms);
+        shared.call_stats.render(&mut text, &shared.counters, &shared.histograms, exemplars);
         text
     }
 

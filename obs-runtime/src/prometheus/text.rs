@@ -4,13 +4,23 @@
 use std::fmt::Write as _;
 
 /// One histogram series from per-bucket counts: cumulative buckets, sum and count. `labels` is the label set without
-/// braces (`k="v",…`), built once per series rather than once per line.
-pub(crate) fn write_histogram(out: &mut String, name: &str, labels: &str, les: &[String], buckets: &[u64], sum: f64) {
+/// braces (`k="v",…`), built once per series rather than once per line. `exemplars` holds
+/// each bucket's exemplar suffix, if any (OpenMetrics only; empty otherwise).
+pub(crate) fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    les: &[String],
+    buckets: &[u64],
+    sum: f64,
+    exemplars: &[Option<String>],
+) {
     let separator = if labels.is_empty() { "" } else { "," };
     let mut cumulative = 0;
-    for (le, bucket) in les.iter().zip(buckets) {
+    for (i, (le, bucket)) in les.iter().zip(buckets).enumerate() {
         cumulative += bucket;
-        let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}");
+        let exemplar = exemplars.get(i).and_then(Option::as_deref).unwrap_or("");
+        let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{le}\"}} {cumulative}{exemplar}");
     }
     let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
     let _ = writeln!(out, "{name}_sum{braced} {sum}");
