@@ -48,6 +48,8 @@ impl Layout {
                     "refId": ((b'A' + i as u8) as char).to_string(),
                     "datasource": {"type": "prometheus", "uid": DATASOURCE},
                     "expr": expr, "legendFormat": legend, "range": true,
+                    // Latency panels show obs's exemplars: a point per bucket links to its trace.
+                    "exemplar": expr.contains("histogram_quantile"),
                 })
             })
             .collect();
