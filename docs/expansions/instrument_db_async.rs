@@ -49,9 +49,9 @@ async fn find_user(pool: &PgPool, id: i64) -> Result<User, sqlx::Error> {
                 #[allow(unused_imports)]
                 use ::obs_runtime::__private::{
                     ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-                    ClassifyResult as _,
+                    ClassifyKindErr as _, ClassifyResult as _,
                 };
-                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                let __obs_outcome = (&&&&::obs_runtime::__private::Ret(__obs_ref))
                     .__obs_outcome();
                 __obs_outcome
             },

@@ -47,9 +47,9 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
                 #[allow(unused_imports)]
                 use ::obs_runtime::__private::{
                     ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-                    ClassifyResult as _,
+                    ClassifyKindErr as _, ClassifyResult as _,
                 };
-                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                let __obs_outcome = (&&&&::obs_runtime::__private::Ret(__obs_ref))
                     .__obs_outcome();
                 __obs_outcome
             },

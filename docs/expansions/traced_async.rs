@@ -38,9 +38,9 @@ async fn process(payment: Payment) -> Receipt {
                 #[allow(unused_imports)]
                 use ::obs_runtime::__private::{
                     ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-                    ClassifyResult as _,
+                    ClassifyKindErr as _, ClassifyResult as _,
                 };
-                let __obs_outcome = (&&&::obs_runtime::__private::Ret(__obs_ref))
+                let __obs_outcome = (&&&&::obs_runtime::__private::Ret(__obs_ref))
                     .__obs_outcome();
                 let __obs_outcome = if is_declined(__obs_ref) {
                     __obs_outcome.error_if("is_declined returned true")

@@ -272,8 +272,11 @@ fn outcome(model: &Model, private: &TokenStream) -> TokenStream {
     quote! {
         {
             #[allow(unused_imports)]
-            use #private::{ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _, ClassifyResult as _};
-            let __obs_outcome = (&&&#private::Ret(__obs_ref)).__obs_outcome();
+            use #private::{
+                ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _, ClassifyKindErr as _,
+                ClassifyResult as _,
+            };
+            let __obs_outcome = (&&&&#private::Ret(__obs_ref)).__obs_outcome();
             #ok_if
             #error_if
             __obs_outcome

@@ -7,7 +7,9 @@ pub use tracing;
 pub use crate::call::connection::WsConnection;
 pub use crate::call::instrumented::Instrumented;
 pub use crate::call::network::default_network;
-pub use crate::call::outcome::{ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyResult, Outcome, Ret};
+pub use crate::call::outcome::{
+    ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyKindErr, ClassifyResult, Outcome, Ret,
+};
 pub use crate::call::site::{GaugeSite, Site};
 pub use crate::call::timer::Timer;
 pub use crate::catalogue::{CALL_SITES, CallSite, SiteKind, Subsystem};

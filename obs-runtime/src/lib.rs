@@ -27,6 +27,7 @@ pub mod testing;
 #[cfg(feature = "ws")]
 pub mod ws;
 
+pub use call::outcome::BoundedKind;
 pub use catalogue::{
     CallSite, Catalogue, LatencyTarget, MetricRename, Objective, Route, SiteKind, Subsystem, catalogue,
 };

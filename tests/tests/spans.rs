@@ -85,3 +85,22 @@ fn fields_record_only_what_they_name() {
     assert_eq!(span.attr("password_len"), Some("6"));
     assert!(!format!("{span:?}").contains("secret"));
 }
+
+#[instrument_db(table = "files")]
+fn load_file(found: bool) -> std::io::Result<u32> {
+    if found {
+        Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "disk slow"))
+    } else {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+}
+
+#[test]
+fn an_error_with_a_bounded_kind_names_that_kind_as_error_type() {
+    let (_, captured) = capture(|| (load_file(true), load_file(false)));
+    let kinds: Vec<Option<&str>> = captured.spans_named("SELECT files").map(|s| s.attr("error.type")).collect();
+    assert_eq!(kinds, [Some("timed_out"), Some("not_found")]);
+    // The exception event still names the type, as OpenTelemetry's exception.type does.
+    let span = captured.spans_named("SELECT files").next().unwrap();
+    assert_eq!(span.events[0].attributes.get("exception.type").map(String::as_str), Some("std::io::error::Error"));
+}

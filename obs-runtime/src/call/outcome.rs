@@ -1,9 +1,10 @@
 //! Classifying a return value as success or error by its type, not by how it is spelled.
 //!
-//! The expansion calls `(&&&Ret(&value)).__obs_outcome()` with the traits below in scope.
-//! Method resolution tries the receiver with three references first, then two, then one, then
+//! The expansion calls `(&&&&Ret(&value)).__obs_outcome()` with the traits below in scope.
+//! Method resolution tries the receiver with four references first, then three, two, one and
 //! none (autoref specialisation), so the most specific impl that applies wins:
-//! `Result<_, E: Display>` > `Result<_, E: Debug>` > any `Result` > anything else. Because this
+//! `Result<_, E: BoundedKind + Display>` > `Result<_, E: Display>` > `Result<_, E: Debug>` > any
+//! `Result` > anything else. Because this
 //! happens during type checking, aliases such as `io::Result<T>` or `type DbResult<T> =
 //! Result<T, E>` are seen as the `Result` they are.
 
@@ -31,6 +32,72 @@ pub enum ErrorDetail<'a> {
     Debug(&'a dyn fmt::Debug, &'static str),
     /// An `Err` whose error can't be printed, or `error_if` returned true.
     Opaque(&'static str, &'static str),
+    /// An `Err` whose error implements `Display` and names its kind ([`BoundedKind`]).
+    Kinded(&'a dyn fmt::Display, &'static str, &'static str),
+}
+
+/// A bounded name for the kind of an error, for OpenTelemetry's `error.type` on the span of a
+/// failed call (without it, `error.type` is the error's type name). Implement it on an app's
+/// error type to say which of a few kinds an error is; obs implements it for
+/// [`std::io::Error`] by its [`std::io::ErrorKind`].
+///
+/// ```
+/// use obs_runtime::BoundedKind;
+///
+/// #[derive(Debug)]
+/// enum PaymentError { Declined, Timeout }
+///
+/// impl std::fmt::Display for PaymentError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "{self:?}")
+///     }
+/// }
+///
+/// impl BoundedKind for PaymentError {
+///     fn kind(&self) -> &'static str {
+///         match self { PaymentError::Declined => "declined", PaymentError::Timeout => "timeout" }
+///     }
+/// }
+///
+/// #[obs_runtime::stellar_call(operation = "pay")]
+/// fn pay() -> Result<(), PaymentError> {
+///     Err(PaymentError::Timeout)
+/// }
+///
+/// let (_, captured) = obs_runtime::testing::capture(|| pay());
+/// assert_eq!(captured.span("stellar.pay").unwrap().attr("error.type"), Some("timeout"));
+/// ```
+pub trait BoundedKind {
+    /// The error's kind: one of a few fixed names, such as `timeout` or `not_found`.
+    fn kind(&self) -> &'static str;
+}
+
+impl BoundedKind for std::io::Error {
+    fn kind(&self) -> &'static str {
+        use std::io::ErrorKind as K;
+        match std::io::Error::kind(self) {
+            K::NotFound => "not_found",
+            K::PermissionDenied => "permission_denied",
+            K::ConnectionRefused => "connection_refused",
+            K::ConnectionReset => "connection_reset",
+            K::ConnectionAborted => "connection_aborted",
+            K::NotConnected => "not_connected",
+            K::AddrInUse => "addr_in_use",
+            K::AddrNotAvailable => "addr_not_available",
+            K::BrokenPipe => "broken_pipe",
+            K::AlreadyExists => "already_exists",
+            K::WouldBlock => "would_block",
+            K::InvalidInput => "invalid_input",
+            K::InvalidData => "invalid_data",
+            K::TimedOut => "timed_out",
+            K::WriteZero => "write_zero",
+            K::Interrupted => "interrupted",
+            K::Unsupported => "unsupported",
+            K::UnexpectedEof => "unexpected_eof",
+            K::OutOfMemory => "out_of_memory",
+            _ => "other",
+        }
+    }
 }
 
 impl fmt::Debug for ErrorDetail<'_> {
@@ -42,7 +109,19 @@ impl fmt::Debug for ErrorDetail<'_> {
 impl ErrorDetail<'_> {
     pub(crate) fn type_name(&self) -> &'static str {
         match *self {
-            ErrorDetail::Display(_, ty) | ErrorDetail::Debug(_, ty) | ErrorDetail::Opaque(_, ty) => ty,
+            ErrorDetail::Display(_, ty)
+            | ErrorDetail::Debug(_, ty)
+            | ErrorDetail::Opaque(_, ty)
+            | ErrorDetail::Kinded(_, ty, _) => ty,
+        }
+    }
+
+    /// OpenTelemetry's `error.type`: the error's [`BoundedKind`] when it has one, else its type
+    /// name.
+    pub(crate) fn kind(&self) -> &'static str {
+        match *self {
+            ErrorDetail::Kinded(_, _, kind) => kind,
+            _ => self.type_name(),
         }
     }
 }
@@ -50,7 +129,7 @@ impl ErrorDetail<'_> {
 impl fmt::Display for ErrorDetail<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            ErrorDetail::Display(e, _) => e.fmt(f),
+            ErrorDetail::Display(e, _) | ErrorDetail::Kinded(e, _, _) => e.fmt(f),
             ErrorDetail::Debug(e, _) => e.fmt(f),
             ErrorDetail::Opaque(message, _) => f.write_str(message),
         }
@@ -87,6 +166,21 @@ impl<'a> Outcome<'a> {
     #[must_use]
     pub fn ok_if(self) -> Self {
         Outcome::Success
+    }
+}
+
+/// `Result<_, E>` where `E: BoundedKind + Display`.
+pub trait ClassifyKindErr<'a> {
+    /// Classifies the borrowed return value.
+    fn __obs_outcome(self) -> Outcome<'a>;
+}
+impl<'a, T, E: BoundedKind + fmt::Display> ClassifyKindErr<'a> for &&&&Ret<'a, Result<T, E>> {
+    #[inline]
+    fn __obs_outcome(self) -> Outcome<'a> {
+        match self.0 {
+            Ok(_) => Outcome::Success,
+            Err(e) => Outcome::Error(ErrorDetail::Kinded(e, std::any::type_name::<E>(), e.kind())),
+        }
     }
 }
 
@@ -151,7 +245,7 @@ impl<'a, T: ?Sized> ClassifyAny<'a> for Ret<'a, T> {
 }
 
 #[cfg(test)]
-// `&&&Ret(..)` is exactly what the expansion writes: the depth of references is what is tested.
+// `&&&&Ret(..)` is exactly what the expansion writes: the depth of references is what is tested.
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
@@ -171,18 +265,24 @@ mod tests {
     #[test]
     fn classifies_by_type_through_aliases() {
         let display: std::io::Result<u8> = Err(std::io::Error::other("disk on fire"));
-        assert_eq!(status_of((&&&Ret(&display)).__obs_outcome()), (Status::Error, "disk on fire".into()));
+        assert_eq!(status_of((&&&&Ret(&display)).__obs_outcome()), (Status::Error, "disk on fire".into()));
+        let timed_out: std::io::Result<u8> = Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "slow"));
+        let Outcome::Error(detail) = (&&&&Ret(&timed_out)).__obs_outcome() else { panic!("an error") };
+        assert_eq!((detail.kind(), detail.type_name()), ("timed_out", "std::io::error::Error"));
+        let debug_only: Result<u8, DebugOnly> = Err(DebugOnly);
+        let Outcome::Error(detail) = (&&&&Ret(&debug_only)).__obs_outcome() else { panic!("an error") };
+        assert!(detail.kind().ends_with("DebugOnly"), "no kind: the type name");
         let debug: Result<u8, DebugOnly> = Err(DebugOnly);
-        assert_eq!(status_of((&&&Ret(&debug)).__obs_outcome()), (Status::Error, "DebugOnly".into()));
+        assert_eq!(status_of((&&&&Ret(&debug)).__obs_outcome()), (Status::Error, "DebugOnly".into()));
         let neither: Result<u8, Neither> = Err(Neither);
-        let (status, message) = status_of((&&&Ret(&neither)).__obs_outcome());
+        let (status, message) = status_of((&&&&Ret(&neither)).__obs_outcome());
         assert_eq!(status, Status::Error);
         assert!(message.ends_with("Neither"), "{message}");
         let aliased: Aliased<u8> = Ok(1);
-        assert_eq!(status_of((&&&Ret(&aliased)).__obs_outcome()).0, Status::Success);
+        assert_eq!(status_of((&&&&Ret(&aliased)).__obs_outcome()).0, Status::Success);
         let plain = 5_u32;
-        assert_eq!(status_of((&&&Ret(&plain)).__obs_outcome()).0, Status::Success);
+        assert_eq!(status_of((&&&&Ret(&plain)).__obs_outcome()).0, Status::Success);
         let unit = ();
-        assert_eq!(status_of((&&&Ret(&unit)).__obs_outcome()).0, Status::Success);
+        assert_eq!(status_of((&&&&Ret(&unit)).__obs_outcome()).0, Status::Success);
     }
 }

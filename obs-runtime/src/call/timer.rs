@@ -106,8 +106,8 @@ impl Drop for Timer {
 
 /// Marks the span as failed the way OpenTelemetry's `recordException` does: status Error with
 /// the error's text, plus an `exception` event with its type and message; and sets the
-/// semantic conventions' `error.type` to the error's type name (`panic` for a panic,
-/// `error_if` when the predicate said so).
+/// semantic conventions' `error.type` to the error's [`BoundedKind`](super::outcome::BoundedKind)
+/// or else its type name (`panic` for a panic, `error_if` when the predicate said so).
 #[cold]
 fn record_error(span: &Span, detail: ErrorDetail<'_>) {
     if span.is_disabled() {
@@ -115,7 +115,7 @@ fn record_error(span: &Span, detail: ErrorDetail<'_>) {
     }
     let message = detail.to_string();
     span.record("otel.status_description", message.as_str());
-    span.record("error.type", detail.type_name());
+    span.record("error.type", detail.kind());
     tracing::event!(
         parent: span,
         tracing::Level::ERROR,
