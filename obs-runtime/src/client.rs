@@ -101,3 +101,19 @@ fn transport_error(error: &reqwest::Error) -> &'static str {
         "_OTHER"
     }
 }
+
+/// Kinds of a failed reqwest call for `error.type`: `timeout`, `connect`, `status_429` (rate
+/// limited), `status_5xx`, `status_4xx` (from `error_for_status`), `request`, else `other`.
+impl crate::call::outcome::BoundedKind for reqwest::Error {
+    fn kind(&self) -> &'static str {
+        match self.status() {
+            Some(status) if status.as_u16() == 429 => "status_429",
+            Some(status) if status.is_server_error() => "status_5xx",
+            Some(status) if status.is_client_error() => "status_4xx",
+            _ if self.is_timeout() => "timeout",
+            _ if self.is_connect() => "connect",
+            _ if self.is_request() => "request",
+            _ => "other",
+        }
+    }
+}

@@ -18,8 +18,10 @@ async fn echo_server() -> SocketAddr {
     let echo = |headers: HeaderMap| async move {
         headers.get("traceparent").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
     };
-    let app =
-        Router::new().route("/echo", get(echo)).route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }));
+    let app = Router::new()
+        .route("/echo", get(echo))
+        .route("/boom", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+        .route("/busy", get(|| async { StatusCode::TOO_MANY_REQUESTS }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -89,4 +91,27 @@ async fn regression_5xx_and_transport_errors_fail_the_client_span() {
     assert_eq!(captured.histogram("http_client_request_duration_seconds", &boom).unwrap().count, 1);
     let refused = [("server_address", "127.0.0.1"), ("status_code", "error")];
     assert_eq!(captured.histogram("http_client_request_duration_seconds", &refused).unwrap().count, 1);
+}
+
+/// A remote call whose reqwest error names its kind on the call's span.
+#[cfg(feature = "stellar")]
+#[obs_runtime::stellar_call(operation = "loadAccount")]
+async fn load_account(client: &reqwest::Client, url: &str) -> reqwest::Result<String> {
+    client.get(url).send().await?.error_for_status()?.text().await
+}
+
+#[cfg(feature = "stellar")]
+#[tokio::test]
+async fn a_reqwest_error_names_its_bounded_kind_as_error_type() {
+    let addr = echo_server().await;
+    let client = reqwest::Client::new();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let ((), captured) = capture_async(async {
+        for url in [format!("http://{addr}/busy"), format!("http://{addr}/boom"), format!("http://{closed}/")] {
+            let _ = load_account(&client, &url).await;
+        }
+    })
+    .await;
+    let kinds: Vec<Option<&str>> = captured.spans_named("stellar.loadAccount").map(|s| s.attr("error.type")).collect();
+    assert_eq!(kinds, [Some("status_429"), Some("status_5xx"), Some("connect")]);
 }
