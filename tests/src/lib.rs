@@ -30,6 +30,11 @@ pub fn raw_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, Strin
     raw_http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"))
 }
 
+/// The JSON log lines in a child's output (libtest may print the test name before the first).
+pub fn json_lines(output: &str) -> Vec<serde_json::Value> {
+    output.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect()
+}
+
 /// The Tokio runtime the tests drive instrumented code and servers on.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a Tokio runtime")

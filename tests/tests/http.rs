@@ -246,10 +246,7 @@ fn request_ids_are_echoed_or_generated_and_on_every_log_line() {
     }) else {
         return;
     };
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter_map(|l| l.find('{').and_then(|i| serde_json::from_str::<serde_json::Value>(&l[i..]).ok()))
-        .collect();
+    let lines = obs_tests::json_lines(&stdout);
     // One access-log line per recorded request, inside its span: request and trace ids with it.
     let access: Vec<&serde_json::Value> = lines.iter().filter(|l| l["message"] == "request completed").collect();
     assert_eq!(access.len(), 3, "/log and /users/1 twice; /healthz is on the skip list: {access:#?}");

@@ -56,9 +56,7 @@ fn start_up_logs_json_lines_with_trace_ids_and_the_global_propagator() {
     }) else {
         return;
     };
-    // libtest prints the test name without a newline before the first line.
-    let lines: Vec<serde_json::Value> =
-        stdout.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect();
+    let lines = obs_tests::json_lines(&stdout);
     let message = |m: &str| lines.iter().find(|l| l["message"].as_str().is_some_and(|s| s.starts_with(m)));
     let scrape = message("Prometheus scrape target: http://127.0.0.1:").unwrap_or_else(|| panic!("{stdout}"));
     assert!(scrape["message"].as_str().unwrap().ends_with("/metrics"), "{scrape}");
@@ -107,8 +105,7 @@ fn datadog_log_lines_carry_its_decimal_ids_and_the_version() {
     }) else {
         return;
     };
-    let lines: Vec<serde_json::Value> =
-        stdout.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect();
+    let lines = obs_tests::json_lines(&stdout);
     let inside = lines.iter().find(|l| l["message"] == "inside the checkout").unwrap_or_else(|| panic!("{stdout}"));
     assert_eq!((&inside["service"], &inside["version"]), (&"shop".into(), &"2.4.1".into()));
     assert_eq!(inside["environment"], "production", "deployment.environment.name wins");

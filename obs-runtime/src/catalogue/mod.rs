@@ -23,7 +23,7 @@ pub(crate) use checks::{Covered, bounds_of, check_objectives, family_named};
 pub(crate) use docs::markdown as metrics_markdown;
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
-pub(crate) use names::Names;
+pub(crate) use names::{Names, metric_named};
 pub use objective::{LatencyTarget, Objective};
 pub use rename::MetricRename;
 pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};

@@ -33,7 +33,7 @@ static INSTALLED: OnceLock<Names> = OnceLock::new();
 static DEFAULT: Names = Names { prefix: String::new(), renamed: Vec::new(), disabled: Vec::new() };
 
 /// A metric obs emits, by its catalogue name.
-fn metric_named(name: &str) -> Option<&'static Metric> {
+pub(crate) fn metric_named(name: &str) -> Option<&'static Metric> {
     all().find(|m| m.name == name)
 }
 

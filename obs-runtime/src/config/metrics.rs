@@ -133,7 +133,7 @@ impl MetricsSettings {
         }
         if let Some(value) = vars.get("OBS_METRICS_DISABLED") {
             for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                if !crate::catalogue::all().any(|m| m.name == name) {
+                if crate::catalogue::metric_named(name).is_none() {
                     return Err(InitError::invalid(
                         "OBS_METRICS_DISABLED",
                         value,

@@ -59,8 +59,7 @@ impl CallStats {
     /// Keeps `exemplar` for the bucket a call of `nanos` with `status` landed in.
     #[cold]
     pub(crate) fn keep(&self, status: Status, nanos: u64, exemplar: Exemplar) {
-        let bucket = self.bounds_nanos.partition_point(|bound| *bound < nanos);
-        self.exemplars[status.index() * self.les.len() + bucket].store(exemplar);
+        self.exemplars[status.index() * self.les.len() + self.bucket_of(nanos)].store(exemplar);
     }
 
     /// The latest exemplar of each bucket over `statuses`.
@@ -80,10 +79,15 @@ impl CallStats {
     #[inline]
     pub(crate) fn record(&self, status: Status, nanos: u64) {
         let stats = &self.statuses[status.index()];
-        // Bucket `i` counts values <= bound `i`; past the last bound is `+Inf`.
-        let bucket = self.bounds_nanos.partition_point(|bound| *bound < nanos);
-        stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        stats.buckets[self.bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
         stats.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// The bucket a duration lands in: bucket `i` counts values <= bound `i`; past the last
+    /// bound is `+Inf`.
+    #[inline]
+    fn bucket_of(&self, nanos: u64) -> usize {
+        self.bounds_nanos.partition_point(|bound| *bound < nanos)
     }
 }
 

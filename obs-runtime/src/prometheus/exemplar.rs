@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// OpenMetrics' limit on the characters of an exemplar's label set (names and values).
-pub(crate) const MAX_LABEL_CHARS: usize = 128;
+pub(crate) const MAX_EXEMPLAR_LABEL_CHARS: usize = 128;
 
 static WANTED: AtomicBool = AtomicBool::new(false);
 
@@ -50,7 +50,7 @@ impl Exemplar {
         };
         let (trace_id, span_id) = (hex(&self.trace_id), hex(&self.span_id));
         let chars = "trace_id".len() + trace_id.len() + "span_id".len() + span_id.len();
-        (chars <= MAX_LABEL_CHARS)
+        (chars <= MAX_EXEMPLAR_LABEL_CHARS)
             .then(|| format!(" # {{trace_id=\"{trace_id}\",span_id=\"{span_id}\"}} {value} {:.3}", self.timestamp))
     }
 }
