@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod derive;
 mod expand;
 mod kind;
 mod model;
@@ -60,4 +61,12 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn ws_connection(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(&kind::WS, args.into(), item.into()).into()
+}
+
+/// Implements `obs_runtime::BoundedKind` on an error enum: each variant's kind is its name in
+/// snake case (`NotFound` → `not_found`), or `#[obs(kind = "…")]`, or with
+/// `#[obs(transparent)]` the kind of the variant's one field.
+#[proc_macro_derive(BoundedKind, attributes(obs))]
+pub fn derive_bounded_kind(item: TokenStream) -> TokenStream {
+    derive::bounded_kind(item.into()).into()
 }

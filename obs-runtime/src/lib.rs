@@ -38,6 +38,9 @@ pub use config::{
 pub use error::InitError;
 pub use install::{ObsGuard, init};
 #[cfg(feature = "macros")]
+#[doc = include_str!("../doc/bounded_kind.md")]
+pub use obs_macros::BoundedKind;
+#[cfg(feature = "macros")]
 #[doc = include_str!("../doc/instrument_db.md")]
 #[doc = include_str!("../doc/common_keys.md")]
 pub use obs_macros::instrument_db;
@@ -60,6 +63,7 @@ pub use obs_macros::traced;
 #[cfg(feature = "macros")]
 #[doc = include_str!("../doc/ws_connection.md")]
 pub use obs_macros::ws_connection;
+pub use prometheus::error_kinds::{MAX_ERROR_KINDS, OTHER_ERROR_KIND};
 pub use prometheus::label::{MAX_LABEL_CHARS, normalise_label};
 pub use prometheus::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use prometheus::scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;

@@ -36,6 +36,7 @@ const WRONG: &[(&str, &str, &str)] = &[
     ("OBS_METRIC_RENAMES", "http_requests_total{path=route", "metric[=new_name][{label=new_label,…}]"),
     ("OBS_METRICS_DISABLED", "tokio_worker", "names of obs's metrics as docs/metrics.md gives them"),
     ("OBS_APP_LABEL", "sometimes", "true or false"),
+    ("OBS_ERROR_TYPE_LABEL", "maybe", "true or false"),
     ("PROMETHEUS_SCRAPE_SERVER", "maybe", "true or false"),
     ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "1k", "a whole number greater than 0"),
     ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "0", "a whole number greater than 0"),

@@ -132,7 +132,12 @@ fn regression_one_block_per_metric_name_whatever_recorded_it() {
             // The family's buckets (1 ms first), not the HTTP default.
             line(format!(r#"db_query_duration_seconds_bucket{{{app},operation="SELECT",table="raw",le="0.001"}} 0"#));
             line(format!(r#"db_query_duration_seconds_bucket{{{app},operation="SELECT",table="raw",le="0.005"}} 1"#));
-            assert!(text.contains("# HELP redis_calls_total Redis calls by command and outcome."), "{text}");
+            assert!(
+                text.contains(
+                    "# HELP redis_calls_total Redis calls by command and outcome; errors also by error type."
+                ),
+                "{text}"
+            );
             let (ok, output) = promtool_check(&text);
             assert!(ok && output.trim().is_empty(), "promtool check metrics:\n{output}\n--- exposition\n{text}");
         });

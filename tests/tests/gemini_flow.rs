@@ -295,4 +295,10 @@ fn the_readme_variables_are_the_services_renames() {
     };
     assert_eq!(shown(&from_env), shown(&in_code));
     assert_eq!(from_env.metrics().disabled, in_code.metrics().disabled);
+    // The switches the README sets on the same line as the prefix.
+    for (switch, on) in
+        [("OBS_APP_LABEL", in_code.metrics().app_label), ("OBS_ERROR_TYPE_LABEL", in_code.metrics().error_type_label)]
+    {
+        assert!(readme.contains(&format!("{switch}={on}")), "the README sets {switch}={on}, as the code does");
+    }
 }

@@ -51,7 +51,7 @@ fn fused_series_render_with_prefix_app_label_and_buckets() {
         let labels = r#"app="mentorsmind",operation="SELECT",table="users""#;
         for expected in [
             format!(r#"gemini_flow_db_queries_total{{{labels},status="success"}} 3"#),
-            format!(r#"gemini_flow_db_queries_total{{{labels},status="error"}} 1"#),
+            format!(r#"gemini_flow_db_queries_total{{{labels},status="error",error_type="alloc::string::String"}} 1"#),
             format!(r#"gemini_flow_db_query_duration_seconds_count{{{labels}}} 4"#),
             "# TYPE gemini_flow_db_query_duration_seconds histogram".to_owned(),
             "# TYPE gemini_flow_db_queries_total counter".to_owned(),

@@ -78,7 +78,7 @@ fn renamed_series_render_under_the_new_names_through_every_path() {
         ("OBS_APP_LABEL", "false"),
         (
             "OBS_METRIC_RENAMES",
-            "db_queries_total=db_operations_total{table=collection} \"Total number of database operations\"; \
+            "db_queries_total=db_operations_total{table=collection,error_type=error_kind} \"Total number of database operations\"; \
              db_query_duration_seconds=db_operation_duration_seconds{table=collection}; \
              errors_total{path=route,type=kind}; obs_series_overflow_total{metric=family}",
         ),
@@ -109,7 +109,7 @@ fn renamed_series_render_under_the_new_names_through_every_path() {
             "# HELP team_db_operations_total Total number of database operations",
             "# TYPE team_db_operations_total counter",
             &format!(r#"team_db_operations_total{{{labels},status="success"}} 13"#),
-            &format!(r#"team_db_operations_total{{{labels},status="error"}} 1"#),
+            &format!(r#"team_db_operations_total{{{labels},status="error",error_kind="alloc::string::String"}} 1"#),
             &format!(r#"team_db_operations_total{{{labels},status="cancelled"}} 0"#),
             &format!(r#"team_db_operation_duration_seconds_bucket{{{labels},le="0.01"}} 4"#),
             &format!(r#"team_db_operation_duration_seconds_count{{{labels}}} 4"#),

@@ -72,6 +72,8 @@ pub fn obs_config() -> Result<Config, InitError> {
         .service_version(env!("CARGO_PKG_VERSION"))
         .prefix("gemini_flow_")
         .app_label(false)
+        // The team's `db_operations_total` has no error kind label.
+        .error_type_label(false)
         .scrape_server(false);
     for rename in renames() {
         config = config.rename_metric(rename);

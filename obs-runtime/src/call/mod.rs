@@ -1,10 +1,12 @@
 //! What an expansion runs on every call: the call site and its cached handles, the clock, the
-//! timer that records exactly once, the future wrapper, and the outcome classification.
+//! timer that records exactly once, the future wrapper, the outcome classification and the
+//! kinds of common errors.
 
 pub(crate) mod cache;
 pub(crate) mod clock;
 pub(crate) mod connection;
 pub(crate) mod instrumented;
+mod kinds;
 pub(crate) mod network;
 pub(crate) mod outcome;
 pub(crate) mod site;

@@ -10,8 +10,6 @@
 
 use std::fmt;
 
-use crate::catalogue::Status;
-
 /// Borrow of a call's return value, for classification. Used by the expansions.
 #[derive(Debug)]
 pub struct Ret<'a, T: ?Sized>(pub &'a T);
@@ -37,9 +35,12 @@ pub enum ErrorDetail<'a> {
 }
 
 /// A bounded name for the kind of an error, for OpenTelemetry's `error.type` on the span of a
-/// failed call (without it, `error.type` is the error's type name). Implement it on an app's
-/// error type to say which of a few kinds an error is; obs implements it for
-/// [`std::io::Error`] by its [`std::io::ErrorKind`].
+/// failed call (without it, `error.type` is the error's type name) and for the `error_type`
+/// label of the call's error series. Implement it on an app's error type to say which of a
+/// few kinds an error is, or derive it on an enum (`#[derive(obs_runtime::BoundedKind)]`). obs
+/// implements it for [`std::io::Error`] (by its [`std::io::ErrorKind`]), `reqwest::Error`
+/// (feature `reqwest`), `sqlx::Error` (feature `sqlx`) and `redis::RedisError` (feature
+/// `redis-rs`).
 ///
 /// ```
 /// use obs_runtime::BoundedKind;
@@ -70,34 +71,6 @@ pub enum ErrorDetail<'a> {
 pub trait BoundedKind {
     /// The error's kind: one of a few fixed names, such as `timeout` or `not_found`.
     fn kind(&self) -> &'static str;
-}
-
-impl BoundedKind for std::io::Error {
-    fn kind(&self) -> &'static str {
-        use std::io::ErrorKind as K;
-        match std::io::Error::kind(self) {
-            K::NotFound => "not_found",
-            K::PermissionDenied => "permission_denied",
-            K::ConnectionRefused => "connection_refused",
-            K::ConnectionReset => "connection_reset",
-            K::ConnectionAborted => "connection_aborted",
-            K::NotConnected => "not_connected",
-            K::AddrInUse => "addr_in_use",
-            K::AddrNotAvailable => "addr_not_available",
-            K::BrokenPipe => "broken_pipe",
-            K::AlreadyExists => "already_exists",
-            K::WouldBlock => "would_block",
-            K::InvalidInput => "invalid_input",
-            K::InvalidData => "invalid_data",
-            K::TimedOut => "timed_out",
-            K::WriteZero => "write_zero",
-            K::Interrupted => "interrupted",
-            K::Unsupported => "unsupported",
-            K::UnexpectedEof => "unexpected_eof",
-            K::OutOfMemory => "out_of_memory",
-            _ => "other",
-        }
-    }
 }
 
 impl fmt::Debug for ErrorDetail<'_> {
@@ -146,13 +119,6 @@ pub enum Outcome<'a> {
 }
 
 impl<'a> Outcome<'a> {
-    pub(crate) fn status(&self) -> Status {
-        match self {
-            Outcome::Success => Status::Success,
-            Outcome::Error(_) => Status::Error,
-        }
-    }
-
     /// `error_if` returned true.
     #[must_use]
     pub fn error_if(self, predicate: &'static str) -> Self {
@@ -249,6 +215,7 @@ impl<'a, T: ?Sized> ClassifyAny<'a> for Ret<'a, T> {
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
+    use crate::catalogue::Status;
 
     #[derive(Debug)]
     struct DebugOnly;

@@ -89,11 +89,26 @@ impl Site {
         }
     }
 
+    /// Counts a failed call under its `error_type` in the fused store (other recorders keep
+    /// the error series without it).
+    #[cold]
+    pub(crate) fn count_error(&self, kind: &'static str) {
+        if let Some(Target::Fused(stats)) = self.target.get(|| self.resolve()) {
+            stats.count_error(kind);
+        }
+    }
+
     /// Keeps `exemplar` for this call in the fused store (other recorders have no place for it).
     #[cold]
-    pub(crate) fn keep_exemplar(&self, status: Status, nanos: u64, exemplar: crate::prometheus::exemplar::Exemplar) {
+    pub(crate) fn keep_exemplar(
+        &self,
+        status: Status,
+        error_kind: Option<&'static str>,
+        nanos: u64,
+        exemplar: crate::prometheus::exemplar::Exemplar,
+    ) {
         if let Some(Target::Fused(stats)) = self.target.get(|| self.resolve()) {
-            stats.keep(status, nanos, exemplar);
+            stats.keep(status, error_kind, nanos, exemplar);
         }
     }
 

@@ -63,28 +63,36 @@ impl Timer {
             return;
         }
         self.done = true;
-        self.record(outcome.status());
-        if let Outcome::Error(detail) = outcome {
-            record_error(&self.span, detail);
+        match outcome {
+            Outcome::Success => self.record(Status::Success, None),
+            Outcome::Error(detail) => {
+                self.record(Status::Error, Some(detail.kind()));
+                record_error(&self.span, detail);
+            }
         }
     }
 
+    /// Records the call; a failed one with its `error_type`.
     #[inline]
-    fn record(&self, status: Status) {
+    fn record(&self, status: Status, error_kind: Option<&'static str>) {
         if let Some(site) = self.site {
             let nanos = clock::nanos_since(self.start);
             site.record(status, nanos);
+            if let Some(kind) = error_kind {
+                site.count_error(kind);
+            }
             // One relaxed load until a scraper asks for OpenMetrics; then a context lookup for
             // calls with a span.
             if exemplar::wanted()
                 && !self.span.is_disabled()
                 && let Some(exemplar) = exemplar::of_span(&self.span, nanos as f64 * 1e-9)
             {
-                site.keep_exemplar(status, nanos, exemplar);
+                site.keep_exemplar(status, error_kind, nanos, exemplar);
             }
             if let Some(sink) = &self.sink {
                 let family = site.family();
-                sink.record_call(family, super::site::site_labels(site.spec()), status, nanos as f64 * 1e-9);
+                let labels = super::site::site_labels(site.spec());
+                sink.record_call(family, labels, status, error_kind, nanos as f64 * 1e-9);
             }
         }
     }
@@ -96,10 +104,11 @@ impl Drop for Timer {
             return;
         }
         if std::thread::panicking() || self.panicked.load(Ordering::Relaxed) {
-            self.record(Status::Error);
-            record_error(&self.span, ErrorDetail::Opaque("panicked", "panic"));
+            let detail = ErrorDetail::Opaque("panicked", "panic");
+            self.record(Status::Error, Some(detail.kind()));
+            record_error(&self.span, detail);
         } else {
-            self.record(Status::Cancelled);
+            self.record(Status::Cancelled, None);
         }
     }
 }

@@ -7,12 +7,18 @@ use super::{MetricKind, Names, all};
 
 /// The catalogue as a person reads it, under `names` and the bucket overrides `buckets` (by
 /// catalogue name): disabled metrics left out, renamed ones under their new names with the
-/// catalogue name beside them. `intro` is the paragraph under the title.
-pub(crate) fn markdown(names: &Names, buckets: &[(String, Vec<f64>)], intro: &str) -> String {
+/// catalogue name beside them; `error_type` listed only when `error_type_label` is on. `intro`
+/// is the paragraph under the title.
+pub(crate) fn markdown(names: &Names, buckets: &[(String, Vec<f64>)], error_type_label: bool, intro: &str) -> String {
     let mut out =
         format!("# Metrics\n\n{intro}\n\n| metric | type | labels | HELP | recorded by |\n|---|---|---|---|---|\n");
     for metric in all().filter(|m| !names.is_disabled(m.name)) {
-        let labels: Vec<String> = metric.labels.iter().map(|l| format!("`{}`", names.label(metric.name, l))).collect();
+        let labels: Vec<String> = metric
+            .labels
+            .iter()
+            .filter(|l| error_type_label || **l != super::ERROR_TYPE_LABEL)
+            .map(|l| format!("`{}`", names.label(metric.name, l)))
+            .collect();
         let mut kind = match metric.kind {
             MetricKind::Counter => "counter",
             MetricKind::Gauge => "gauge",
@@ -57,11 +63,14 @@ mod tests {
         let expected = markdown(
             &Names::default(),
             &[],
+            true,
             "Every metric obs emits (generated from `obs-runtime/src/catalogue/mod.rs`; do not edit; regenerate with\n\
              `OBS_UPDATE_DOCS=1 cargo test -p obs-runtime catalogue`).\n\
              Every series also carries `app=<service name>` unless `OBS_APP_LABEL=false`; `METRICS_PREFIX`\n\
              prefixes every name, and `OBS_METRIC_RENAMES` renames metrics, labels and HELP texts. Histograms\n\
-             list their default buckets in seconds (`Config::buckets_for` overrides them).",
+             list their default buckets in seconds (`Config::buckets_for` overrides them). `error_type` is on\n\
+             error series only (`OBS_ERROR_TYPE_LABEL=false` leaves it off); it splits them, so sums by `status`\n\
+             keep their meaning.",
         );
         if std::env::var_os("OBS_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &expected).unwrap();

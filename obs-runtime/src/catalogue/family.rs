@@ -62,10 +62,11 @@ pub(crate) enum Series {
 }
 
 impl Family {
-    /// The label names a call site gives values for: the counter's, without `status`.
+    /// The label names a call site gives values for: the counter's, without `status` and
+    /// `error_type`.
     pub(crate) fn site_labels(&self) -> &'static [&'static str] {
         let labels = self.total.labels;
-        &labels[..labels.len() - 1]
+        &labels[..labels.len() - 2]
     }
 
     /// Whether the duration histogram carries `status` too (jobs), or one histogram sums

@@ -31,6 +31,10 @@ pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};
 pub(crate) use sites::register_route;
 pub use sites::{CALL_SITES, CallSite, Catalogue, Route, SiteKind, catalogue};
 
+/// The label of a call site's error series that says which kind of error it was (the span's
+/// `error.type`); see `prometheus::error_kinds`.
+pub(crate) const ERROR_TYPE_LABEL: &str = "error_type";
+
 /// The metadata target of obs's own call sites: recorders know their registrations by it.
 pub(crate) const METADATA_TARGET: &str = "obs";
 
@@ -145,8 +149,8 @@ pub(crate) const DB_QUERY_DURATION: Metric = Metric::new(
 pub(crate) const DB_QUERIES_TOTAL: Metric = Metric::new(
     "db_queries_total",
     Counter,
-    "Database queries by operation, table and outcome.",
-    &["operation", "table", "status"],
+    "Database queries by operation, table and outcome; errors also by error type.",
+    &["operation", "table", "status", ERROR_TYPE_LABEL],
 )
 .source("`#[instrument_db]`");
 pub(crate) const REDIS_CALL_DURATION: Metric = Metric::new(
@@ -158,9 +162,13 @@ pub(crate) const REDIS_CALL_DURATION: Metric = Metric::new(
 .unit(Unit::Seconds)
 .buckets(FAST_CALL_BUCKETS)
 .source("`#[instrument_redis]`");
-pub(crate) const REDIS_CALLS_TOTAL: Metric =
-    Metric::new("redis_calls_total", Counter, "Redis calls by command and outcome.", &["command", "status"])
-        .source("`#[instrument_redis]`");
+pub(crate) const REDIS_CALLS_TOTAL: Metric = Metric::new(
+    "redis_calls_total",
+    Counter,
+    "Redis calls by command and outcome; errors also by error type.",
+    &["command", "status", ERROR_TYPE_LABEL],
+)
+.source("`#[instrument_redis]`");
 pub(crate) const QUEUE_JOB_DURATION: Metric = Metric::new(
     "queue_job_duration_seconds",
     Histogram,
@@ -173,8 +181,8 @@ pub(crate) const QUEUE_JOB_DURATION: Metric = Metric::new(
 pub(crate) const QUEUE_JOBS_TOTAL: Metric = Metric::new(
     "queue_jobs_total",
     Counter,
-    "Background jobs by queue, job and outcome.",
-    &["queue_name", "job_name", "status"],
+    "Background jobs by queue, job and outcome; failures also by error type.",
+    &["queue_name", "job_name", "status", ERROR_TYPE_LABEL],
 )
 .source("`#[queue_job]`");
 pub(crate) const STELLAR_CALL_DURATION: Metric = Metric::new(
@@ -189,8 +197,8 @@ pub(crate) const STELLAR_CALL_DURATION: Metric = Metric::new(
 pub(crate) const STELLAR_CALLS_TOTAL: Metric = Metric::new(
     "stellar_api_calls_total",
     Counter,
-    "Stellar Horizon calls by operation, network and outcome.",
-    &["operation", "network", "status"],
+    "Stellar Horizon calls by operation, network and outcome; errors also by error type.",
+    &["operation", "network", "status", ERROR_TYPE_LABEL],
 )
 .source("`#[stellar_call]`");
 

@@ -1,6 +1,6 @@
 //! The metrics section: the recorder, the scrape server and the series it exposes
 //! (`PROMETHEUS_*`, `METRICS_PREFIX`, `OBS_METRIC_RENAMES`, `OBS_METRICS_DISABLED`,
-//! `OBS_APP_LABEL`, `OBS_MAX_SERIES_PER_METRIC`, `STELLAR_NETWORK`).
+//! `OBS_APP_LABEL`, `OBS_ERROR_TYPE_LABEL`, `OBS_MAX_SERIES_PER_METRIC`, `STELLAR_NETWORK`).
 
 use std::fmt;
 
@@ -56,6 +56,8 @@ pub struct MetricsSettings {
     pub disabled: Vec<String>,
     /// `OBS_APP_LABEL`, default true: every series carries `app=<service name>`.
     pub app_label: bool,
+    /// `OBS_ERROR_TYPE_LABEL`, default true: the macros' error series carry `error_type`.
+    pub error_type_label: bool,
     /// Histogram buckets by metric name (without the prefix), from [`crate::Config::buckets_for`].
     pub buckets: Vec<(String, Vec<f64>)>,
     /// `OBS_MAX_SERIES_PER_METRIC`, default 2 000: distinct label sets per metric.
@@ -82,6 +84,7 @@ impl Default for MetricsSettings {
             renames: Vec::new(),
             disabled: Vec::new(),
             app_label: true,
+            error_type_label: true,
             buckets: Vec::new(),
             max_series_per_metric: 2_000,
             stellar_network: "testnet".to_owned(),
@@ -149,6 +152,9 @@ impl MetricsSettings {
         }
         if let Some(app_label) = vars.bool("OBS_APP_LABEL")? {
             self.app_label = app_label;
+        }
+        if let Some(on) = vars.bool("OBS_ERROR_TYPE_LABEL")? {
+            self.error_type_label = on;
         }
         if let Some(cap) = vars.positive("OBS_MAX_SERIES_PER_METRIC")? {
             self.max_series_per_metric = cap;

@@ -175,6 +175,15 @@ impl Config {
         self
     }
 
+    /// Whether the error series of the macros' counters carry `error_type`, the kind of error
+    /// (default true, `OBS_ERROR_TYPE_LABEL`): the error's [`crate::BoundedKind`] or else its
+    /// type name, at most [`crate::MAX_ERROR_KINDS`] per label set. Off, errors count in one
+    /// `status="error"` series per label set, for a team whose metric set has no such label.
+    pub fn error_type_label(mut self, on: bool) -> Self {
+        self.metrics.error_type_label = on;
+        self
+    }
+
     /// Whether obs serves scrapes on its own port (default true, `PROMETHEUS_SCRAPE_SERVER`).
     /// Off, the recorder still runs; the app serves [`crate::render`] on its own router, e.g.
     /// with `http::metrics_handler`.

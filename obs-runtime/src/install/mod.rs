@@ -68,7 +68,8 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     if metrics.enabled {
         let mut recorder = MetricsRecorder::builder()
             .prefix(metrics.prefix.clone())
-            .max_series_per_metric(metrics.max_series_per_metric);
+            .max_series_per_metric(metrics.max_series_per_metric)
+            .error_type_label(metrics.error_type_label);
         if metrics.app_label {
             recorder = recorder.global_label("app", &service.name);
         }

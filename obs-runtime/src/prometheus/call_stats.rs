@@ -11,10 +11,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::counters::CounterRegistry;
+use super::error_kinds::ErrorKinds;
 use super::exemplar::{self, Exemplar, Slot};
 use super::histogram::HistogramRegistry;
 use super::text::{labels_body, same_labels, write_histogram};
-use crate::catalogue::{Family, Metric, Names, Series, Status, Subsystem};
+use crate::catalogue::{ERROR_TYPE_LABEL, Family, Metric, Names, Series, Status, Subsystem};
 
 /// One status's histogram: a count per bucket (the last is `+Inf`) and the sum in nanoseconds.
 #[derive(Debug)]
@@ -37,6 +38,8 @@ pub(crate) struct CallStats {
     cancellable: AtomicBool,
     /// The latest exemplar of each status's buckets, status-major.
     exemplars: Box<[Slot]>,
+    /// The error count again, by `error_type`.
+    errors: ErrorKinds,
 }
 
 impl CallStats {
@@ -53,13 +56,24 @@ impl CallStats {
             statuses: [per_status(), per_status(), per_status()],
             cancellable: AtomicBool::new(false),
             exemplars: (0..3 * (bounds.len() + 1)).map(|_| Slot::default()).collect(),
+            errors: ErrorKinds::default(),
         }
     }
 
-    /// Keeps `exemplar` for the bucket a call of `nanos` with `status` landed in.
+    /// Keeps `exemplar` for the bucket a call of `nanos` with `status` landed in, and for its
+    /// error kind.
     #[cold]
-    pub(crate) fn keep(&self, status: Status, nanos: u64, exemplar: Exemplar) {
+    pub(crate) fn keep(&self, status: Status, error_kind: Option<&'static str>, nanos: u64, exemplar: Exemplar) {
         self.exemplars[status.index() * self.les.len() + self.bucket_of(nanos)].store(exemplar);
+        if let Some(kind) = error_kind {
+            self.errors.keep(kind, exemplar);
+        }
+    }
+
+    /// Counts a failed call (already [`record`](Self::record)ed) under its `error_type`.
+    #[cold]
+    pub(crate) fn count_error(&self, kind: &'static str) {
+        self.errors.count(kind);
     }
 
     /// The latest exemplar of each bucket over `statuses`.
@@ -95,14 +109,21 @@ impl CallStats {
 #[derive(Debug)]
 pub(crate) struct CallStatsRegistry {
     names: Names,
+    /// Whether error series carry `error_type` (`OBS_ERROR_TYPE_LABEL`).
+    error_type_label: bool,
     global_labels: Vec<(String, String)>,
     buckets: Vec<(String, Vec<f64>)>,
     stats: Mutex<Vec<&'static CallStats>>,
 }
 
 impl CallStatsRegistry {
-    pub(crate) fn new(names: Names, global_labels: Vec<(String, String)>, buckets: Vec<(String, Vec<f64>)>) -> Self {
-        Self { names, global_labels, buckets, stats: Mutex::new(Vec::new()) }
+    pub(crate) fn new(
+        names: Names,
+        error_type_label: bool,
+        global_labels: Vec<(String, String)>,
+        buckets: Vec<(String, Vec<f64>)>,
+    ) -> Self {
+        Self { names, error_type_label, global_labels, buckets, stats: Mutex::new(Vec::new()) }
     }
 
     /// The store of `family`'s series with these constant labels, created on first use; a
@@ -216,8 +237,24 @@ impl CallStatsRegistry {
                     .flatten()
                     .and_then(|e| e.suffix(1.0))
                     .unwrap_or_default();
-                let status = family.status_label(Series::Total, status);
-                let pairs = self.own_labels(family.total, stats, status);
+                let status_label = family.status_label(Series::Total, status);
+                let pairs = self.own_labels(family.total, stats, status_label);
+                let kinds =
+                    if status == Status::Error && self.error_type_label { stats.errors.counts() } else { Vec::new() };
+                if !kinds.is_empty() {
+                    // The error series split by kind; their sum is the error count, so a query
+                    // that sums by `status` means what it did. Before the first error, the one
+                    // series above at 0 stands for them all.
+                    let label = self.names.label(family.total.name, ERROR_TYPE_LABEL);
+                    for (kind, count, kind_exemplar) in kinds {
+                        let exemplar =
+                            kind_exemplar.filter(|_| exemplars).and_then(|e| e.suffix(1.0)).unwrap_or_default();
+                        let mut pairs = pairs.clone();
+                        pairs.push((label, kind));
+                        let _ = writeln!(out, "{name}{{{}}} {count}{exemplar}", self.with_globals(&pairs));
+                    }
+                    continue;
+                }
                 if let Some(i) = by_hand.iter().position(|(labels, _)| same_labels(&pairs, labels)) {
                     count += by_hand.swap_remove(i).1;
                 }
@@ -321,6 +358,7 @@ mod tests {
         let site = || vec![("operation", "SELECT".to_owned()), ("table", "users".to_owned())];
         let registry = CallStatsRegistry::new(
             Names::new("app_", &[], &[], &[]).unwrap(),
+            true,
             vec![("app".into(), "svc".into())],
             vec![("db_query_duration_seconds".into(), vec![0.001, 0.01])],
         );
@@ -343,6 +381,33 @@ mod tests {
             format!("app_db_query_duration_seconds_sum{{{labels}}} 2.0065"),
             format!("app_db_query_duration_seconds_count{{{labels}}} 4"),
             "# TYPE app_db_query_duration_seconds histogram".to_owned(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn error_series_split_by_kind_once_an_error_has_one() {
+        let family = Subsystem::Redis.family();
+        let registry = CallStatsRegistry::new(Names::default(), true, Vec::new(), Vec::new());
+        let stats = registry.stats_for(family, vec![("command", "get".to_owned())], false);
+        let render = || {
+            let mut text = String::new();
+            registry.render(&mut text, &CounterRegistry::default(), &HistogramRegistry::default(), false);
+            text
+        };
+        let zero = r#"redis_calls_total{command="get",status="error"} 0"#;
+        assert!(render().lines().any(|l| l == zero), "before any error, the error series at 0:\n{}", render());
+        for kind in ["timeout", "timeout", "connection_refused"] {
+            stats.record(Status::Error, 1_000);
+            stats.count_error(kind);
+        }
+        let text = render();
+        assert!(!text.contains(r#"status="error"} "#), "{text}");
+        for line in [
+            r#"redis_calls_total{command="get",status="error",error_type="timeout"} 2"#,
+            r#"redis_calls_total{command="get",status="error",error_type="connection_refused"} 1"#,
+            r#"redis_calls_total{command="get",status="success"} 0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

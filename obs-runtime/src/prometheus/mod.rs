@@ -5,6 +5,7 @@ pub(crate) mod call_stats;
 mod cardinality;
 mod connections;
 mod counters;
+pub(crate) mod error_kinds;
 pub(crate) mod exemplar;
 pub(crate) mod generation;
 mod histogram;

@@ -57,6 +57,8 @@ pub struct MetricsRecorderBuilder {
     renames: Vec<MetricRename>,
     disabled: Vec<String>,
     max_series_per_metric: Option<usize>,
+    /// Off when true: the default is on, and `Default` gives false.
+    without_error_type_label: bool,
 }
 
 impl MetricsRecorderBuilder {
@@ -104,6 +106,13 @@ impl MetricsRecorderBuilder {
         self
     }
 
+    /// Whether the error series of the macros' counters carry `error_type` (default true); see
+    /// [`crate::Config::error_type_label`].
+    pub fn error_type_label(mut self, on: bool) -> Self {
+        self.without_error_type_label = !on;
+        self
+    }
+
     /// Builds the recorder without installing it.
     pub fn build(self) -> Result<MetricsRecorder, InitError> {
         let global: Vec<&str> = self.global_labels.iter().map(|(k, _)| k.as_str()).collect();
@@ -130,7 +139,7 @@ impl MetricsRecorderBuilder {
             histograms: HistogramRegistry::default(),
             counters: CounterRegistry::default(),
             guard: CardinalityGuard::new(self.max_series_per_metric.unwrap_or(cardinality::DEFAULT_MAX_SERIES)),
-            call_stats: CallStatsRegistry::new(names, self.global_labels, buckets),
+            call_stats: CallStatsRegistry::new(names, !self.without_error_type_label, self.global_labels, buckets),
         });
         let handle = MetricsHandle { prometheus: inner.handle(), shared };
         Ok(MetricsRecorder { inner, handle })

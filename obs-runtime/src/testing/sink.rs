@@ -40,10 +40,21 @@ impl Sink {
     }
 
     /// One finished call of a site of `family` with these constant labels.
-    pub(crate) fn record_call(&self, family: &Family, site: Vec<(&'static str, String)>, status: Status, seconds: f64) {
+    pub(crate) fn record_call(
+        &self,
+        family: &Family,
+        site: Vec<(&'static str, String)>,
+        status: Status,
+        error_kind: Option<&'static str>,
+        seconds: f64,
+    ) {
         let labels = |series: Series| -> Vec<(String, String)> {
             let status = family.status_label(series, status).map(|(k, v)| (k, v.to_owned()));
-            site.iter().cloned().chain(status).map(|(k, v)| (k.to_owned(), v)).collect()
+            // The counter's error series by kind, as obs's recorder exposes them by default.
+            let kind = error_kind
+                .filter(|_| series == Series::Total)
+                .map(|kind| (crate::catalogue::ERROR_TYPE_LABEL, crate::normalise_label(kind)));
+            site.iter().cloned().chain(status).chain(kind).map(|(k, v)| (k.to_owned(), v)).collect()
         };
         let mut series = self.series();
         match series.entry((family.total.name.to_owned(), labels(Series::Total))).or_insert(MetricValue::Counter(0)) {

@@ -16,3 +16,11 @@ fn main() {
     let _ = find_user();
     socket();
 }
+
+#[derive(Debug, obs_runtime::BoundedKind)]
+#[obs(crate = "crate::reexport::obs")]
+enum Failure {
+    Timeout,
+}
+
+const _: fn(&Failure) -> &'static str = <Failure as reexport::obs::BoundedKind>::kind;
