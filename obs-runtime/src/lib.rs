@@ -20,6 +20,7 @@ pub mod http;
 mod install;
 pub mod ops;
 mod prometheus;
+mod push;
 #[cfg(any(feature = "http", feature = "reqwest"))]
 mod semconv;
 mod telemetry;
@@ -32,8 +33,8 @@ pub use catalogue::{
     CallSite, Catalogue, LatencyTarget, MetricRename, Objective, Route, SiteKind, Subsystem, catalogue,
 };
 pub use config::{
-    BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, Sampler, ScrapeSettings,
-    ServiceSettings, SpanLimitSettings, TraceExporter, TraceSettings,
+    BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, PushSettings, Sampler,
+    ScrapeSettings, ServiceSettings, SpanLimitSettings, TraceExporter, TraceSettings,
 };
 pub use error::InitError;
 pub use install::{ObsGuard, init};

@@ -1,12 +1,17 @@
-//! An OTLP trace receiver for tests: opentelemetry-proto's generated tonic server for gRPC and
-//! a prost-decoding handler for OTLP/HTTP (`POST /v1/traces`), on loopback ports, running on
-//! a runtime of its own so it keeps serving whatever the test's runtime does.
+//! An OTLP receiver for tests, traces and metrics: opentelemetry-proto's generated tonic
+//! servers for gRPC and prost-decoding handlers for OTLP/HTTP (`POST /v1/traces`,
+//! `POST /v1/metrics`), on loopback ports, running on a runtime of its own so it keeps serving
+//! whatever the test's runtime does.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -90,6 +95,9 @@ impl SpanQueries for [ReceivedSpan] {
 
 type Store = Arc<Mutex<Vec<ReceivedSpan>>>;
 
+/// Every metrics export received, whole, with how it arrived.
+type MetricStore = Arc<Mutex<Vec<(Transport, ExportMetricsServiceRequest)>>>;
+
 /// A running receiver; stops when dropped.
 pub struct OtlpReceiver {
     /// gRPC endpoint address.
@@ -97,6 +105,7 @@ pub struct OtlpReceiver {
     /// HTTP endpoint address.
     pub http_addr: SocketAddr,
     spans: Store,
+    metrics: MetricStore,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -119,19 +128,38 @@ impl TraceService for Grpc {
     }
 }
 
+struct GrpcMetrics(MetricStore);
+
+#[tonic::async_trait]
+impl MetricsService for GrpcMetrics {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().push((Transport::Grpc, request.into_inner()));
+        Ok(tonic::Response::new(ExportMetricsServiceResponse { partial_success: None }))
+    }
+}
+
 impl OtlpReceiver {
     /// Starts both endpoints on free loopback ports.
     pub fn start() -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let spans: Store = Arc::default();
+        let metrics: MetricStore = Arc::default();
         let (grpc_addr, http_addr) = runtime.block_on(async {
             let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addrs = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
             let service = TraceServiceServer::new(Grpc(spans.clone()));
+            let metrics_service = MetricsServiceServer::new(GrpcMetrics(metrics.clone()));
             tokio::spawn(
-                tonic::transport::Server::builder().add_service(service).serve_with_incoming(tokio_stream_from(grpc)),
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .add_service(metrics_service)
+                    .serve_with_incoming(tokio_stream_from(grpc)),
             );
+            let metrics_http = metrics.clone();
             let store_http = spans.clone();
             let app = axum::Router::new().route(
                 "/v1/traces",
@@ -150,10 +178,27 @@ impl OtlpReceiver {
                     }
                 }),
             );
+            let app = app.route(
+                "/v1/metrics",
+                axum::routing::post(move |body: axum::body::Bytes| {
+                    let metrics_http = metrics_http.clone();
+                    async move {
+                        match ExportMetricsServiceRequest::decode(body) {
+                            Ok(request) => {
+                                metrics_http.lock().unwrap().push((Transport::Http, request));
+                                let response = ExportMetricsServiceResponse { partial_success: None }.encode_to_vec();
+                                ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], response)
+                                    .into_response_parts()
+                            }
+                            Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new()).into_response_parts(),
+                        }
+                    }
+                }),
+            );
             tokio::spawn(async move { axum::serve(http, app).await });
             addrs
         });
-        Self { grpc_addr, http_addr, spans, runtime: Some(runtime) }
+        Self { grpc_addr, http_addr, spans, metrics, runtime: Some(runtime) }
     }
 
     /// `http://127.0.0.1:<port>` of the gRPC endpoint.
@@ -180,6 +225,27 @@ impl OtlpReceiver {
                 return spans;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Every metrics export received so far, in order.
+    pub fn metric_exports(&self) -> Vec<(Transport, ExportMetricsServiceRequest)> {
+        self.metrics.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds for the metrics exports received, or `timeout` passes.
+    pub fn wait_for_metrics(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[(Transport, ExportMetricsServiceRequest)]) -> bool,
+    ) -> Vec<(Transport, ExportMetricsServiceRequest)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let exports = self.metric_exports();
+            if done(&exports) || Instant::now() > deadline {
+                return exports;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -42,7 +42,48 @@ const WRONG: &[(&str, &str, &str)] = &[
     ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "0", "a whole number greater than 0"),
     ("OTEL_SPAN_EVENT_COUNT_LIMIT", "-5", "a whole number greater than 0"),
     ("OBS_BSP_MAX_QUEUE_BYTES", "16MiB", "a whole number greater than 0"),
+    ("OTEL_METRICS_EXPORTER", "statsd", "prometheus, otlp or none"),
+    ("OTEL_METRICS_EXPORTER", "none,otlp", "none alone"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "0", "a whole number of milliseconds greater than 0"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "15s", "a whole number of milliseconds greater than 0"),
+    ("OTEL_METRIC_EXPORT_TIMEOUT", "0", "a whole number of milliseconds greater than 0"),
+    ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4317", "an http:// or https:// URL"),
+    ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json", "one of grpc, http/protobuf"),
 ];
+
+#[test]
+fn metrics_exporters_choose_scrape_push_or_both() {
+    let metrics = |vars: &[(&str, &str)]| {
+        let config = Config::from_vars(vars.iter().copied()).unwrap();
+        (config.metrics().scrape.serve, config.metrics().push.enabled)
+    };
+    assert_eq!(metrics(&[]), (true, false), "the scrape server alone by default");
+    assert_eq!(metrics(&[("OTEL_METRICS_EXPORTER", "otlp")]), (false, true));
+    assert_eq!(metrics(&[("OTEL_METRICS_EXPORTER", "prometheus, otlp")]), (true, true));
+    assert_eq!(metrics(&[("OTEL_METRICS_EXPORTER", "none")]), (false, false));
+    let both_but_no_server = [("OTEL_METRICS_EXPORTER", "prometheus,otlp"), ("PROMETHEUS_SCRAPE_SERVER", "false")];
+    assert_eq!(metrics(&both_but_no_server), (false, true));
+    let push =
+        Config::from_vars([("OTEL_METRICS_EXPORTER", "otlp"), ("OTEL_METRIC_EXPORT_INTERVAL", "15000")]).unwrap();
+    assert_eq!(push.metrics().push.interval, std::time::Duration::from_secs(15));
+    let http = Config::from_vars([
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+    ])
+    .unwrap();
+    assert_eq!(http.metrics().push.endpoint(), "http://collector:4318/v1/metrics");
+    // obs pushes without TLS: an https endpoint is refused at start, not failed at every push.
+    let tls = Config::from_vars([
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "https://collector:4317"),
+    ]);
+    let message = tls.unwrap_err().to_string();
+    assert!(
+        message.starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=") && message.contains("without TLS"),
+        "{message}"
+    );
+}
 
 #[test]
 fn a_wrong_value_names_the_variable_the_value_and_what_is_accepted() {

@@ -1,4 +1,5 @@
-//! The metrics section: the recorder, the scrape server and the series it exposes
+//! The metrics section: the recorder, the scrape server (and OTLP push, see `push`) and the
+//! series they expose
 //! (`PROMETHEUS_*`, `METRICS_PREFIX`, `OBS_METRIC_RENAMES`, `OBS_METRICS_DISABLED`,
 //! `OBS_APP_LABEL`, `OBS_ERROR_TYPE_LABEL`, `OBS_MAX_SERIES_PER_METRIC`, `STELLAR_NETWORK`).
 
@@ -46,6 +47,8 @@ pub struct MetricsSettings {
     pub enabled: bool,
     /// The scrape server.
     pub scrape: ScrapeSettings,
+    /// Pushing over OTLP (`OTEL_METRICS_EXPORTER=otlp`), beside or instead of the scrape server.
+    pub push: super::PushSettings,
     /// `METRICS_PREFIX`, default empty: prefixes every metric name.
     pub prefix: String,
     /// `OBS_METRIC_RENAMES` and [`crate::Config::rename_metric`]: new names, label names and
@@ -80,6 +83,7 @@ impl Default for MetricsSettings {
                 endpoint: "/metrics".to_owned(),
                 bearer_token: None,
             },
+            push: super::PushSettings::default(),
             prefix: String::new(),
             renames: Vec::new(),
             disabled: Vec::new(),
@@ -98,8 +102,14 @@ impl MetricsSettings {
         if let Some(enabled) = vars.bool("PROMETHEUS_ENABLED")? {
             self.enabled = enabled;
         }
+        // `OTEL_METRICS_EXPORTER` without `prometheus` turns the scrape server off, whatever
+        // `PROMETHEUS_SCRAPE_SERVER` says; with it (or unset) that variable decides.
+        let listed = self.push.read(vars)?;
+        if let Some(scrape) = listed {
+            self.scrape.serve = scrape;
+        }
         if let Some(serve) = vars.bool("PROMETHEUS_SCRAPE_SERVER")? {
-            self.scrape.serve = serve;
+            self.scrape.serve = serve && listed.unwrap_or(true);
         }
         if let Some(host) = vars.get("PROMETHEUS_HOST") {
             if host.contains(char::is_whitespace) || host.contains('/') {
@@ -175,6 +185,7 @@ impl MetricsSettings {
             crate::catalogue::check_buckets(metric, bounds)?;
         }
         check_endpoint(&self.scrape.endpoint)?;
+        self.push.validate()?;
         check_label_value("stellar_network", &self.stellar_network)
     }
 }

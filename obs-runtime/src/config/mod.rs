@@ -5,6 +5,7 @@
 mod env;
 mod logs;
 mod metrics;
+mod push;
 mod service;
 mod traces;
 
@@ -13,6 +14,7 @@ use std::time::Duration;
 use env::Vars;
 pub use logs::{LogFormat, LogSettings};
 pub use metrics::{MetricsSettings, ScrapeSettings};
+pub use push::PushSettings;
 pub use service::ServiceSettings;
 pub use traces::{BatchSettings, OtlpProtocol, Sampler, SpanLimitSettings, TraceExporter, TraceSettings};
 

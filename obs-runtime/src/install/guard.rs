@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-/// Keeps obs installed. Dropping it flushes buffered spans and stops the exporters and the
+/// Keeps obs installed. Dropping it pushes metrics a last time (with `OTEL_METRICS_EXPORTER=otlp`),
+/// flushes buffered spans and stops the exporters and the
 /// scrape server, within the configured deadline (`OBS_SHUTDOWN_TIMEOUT`, default 5 s), from a
 /// multi-thread runtime, a current-thread runtime or no runtime at all.
 ///
@@ -25,6 +26,7 @@ pub struct ObsGuard {
     #[allow(dead_code)] // held for its Drop
     pub(crate) runtime: super::BackgroundRuntime,
     pub(crate) provider: Option<SdkTracerProvider>,
+    pub(crate) pusher: Option<crate::push::Pusher>,
     pub(crate) probe: Option<tokio::task::AbortHandle>,
     pub(crate) stop_scrape: Option<tokio::sync::oneshot::Sender<()>>,
     pub(crate) shutdown_timeout: Duration,
@@ -43,8 +45,13 @@ impl Drop for ObsGuard {
         if let Some(probe) = self.probe.take() {
             probe.abort();
         }
+        // The last metrics push and the span flush share the deadline, one after the other.
+        let started = std::time::Instant::now();
+        if let Some(mut pusher) = self.pusher.take() {
+            pusher.stop(self.shutdown_timeout);
+        }
         if let Some(provider) = self.provider.take() {
-            flush(provider, self.shutdown_timeout);
+            flush(provider, self.shutdown_timeout.saturating_sub(started.elapsed()));
         }
         if let Some(stop) = self.stop_scrape.take() {
             let _ = stop.send(());

@@ -86,6 +86,11 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         crate::catalogue::describe_all();
         crate::call::site::register_catalogued_series();
     }
+    // Pushes read the recorder's exposition: without the recorder there is nothing to push.
+    let pusher = match metrics.enabled && metrics.push.enabled {
+        true => Some(crate::push::spawn(&runtime, &metrics.push, telemetry::otlp::resource_attributes(service))?),
+        false => None,
+    };
     if let Some(listener) = listener {
         scrape_addr = Some(listener.local_addr().map_err(InitError::Runtime)?);
         stop_scrape = Some(scrape::spawn(&runtime, listener, metrics.scrape.clone())?);
@@ -101,6 +106,10 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
 
     for warning in &config.warnings {
         tracing::warn!("{warning}");
+    }
+    if pusher.is_some() {
+        let push = &metrics.push;
+        tracing::info!("pushing metrics over OTLP every {:?} to {}", push.interval, push.endpoint());
     }
     if let Some(addr) = scrape_addr {
         let scrape = &metrics.scrape;
@@ -128,5 +137,13 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         }
     };
     crate::call::clock::warm_up();
-    Ok(ObsGuard { scrape_addr, runtime, provider, probe, stop_scrape, shutdown_timeout: traces.shutdown_timeout })
+    Ok(ObsGuard {
+        scrape_addr,
+        runtime,
+        provider,
+        pusher,
+        probe,
+        stop_scrape,
+        shutdown_timeout: traces.shutdown_timeout,
+    })
 }

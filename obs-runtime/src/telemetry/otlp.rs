@@ -77,18 +77,27 @@ fn sampler(sampler: Sampler) -> SdkSampler {
 }
 
 fn resource(service: &ServiceSettings) -> Resource {
-    let mut attributes: Vec<KeyValue> = service
-        .resource
-        .iter()
-        .filter(|(k, _)| k != "service.name" && k != "service.version")
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect();
-    if let Some(version) = &service.version {
-        attributes.push(KeyValue::new("service.version", version.clone()));
-    }
+    let attributes = resource_attributes(service).into_iter().filter(|(k, _)| k != "service.name");
     Resource::builder_empty()
         .with_service_name(service.name.clone())
-        .with_attributes(attributes)
-        .with_attribute(KeyValue::new("telemetry.sdk.language", "rust"))
+        .with_attributes(attributes.map(|(k, v)| KeyValue::new(k, v)))
         .build()
+}
+
+/// The service's resource attributes as text, `service.name` first: what spans and pushed
+/// metrics say about who sent them.
+pub(crate) fn resource_attributes(service: &ServiceSettings) -> Vec<(String, String)> {
+    let mut attributes = vec![("service.name".to_owned(), service.name.clone())];
+    attributes.extend(
+        service
+            .resource
+            .iter()
+            .filter(|(k, _)| k != "service.name" && k != "service.version")
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    if let Some(version) = &service.version {
+        attributes.push(("service.version".to_owned(), version.clone()));
+    }
+    attributes.push(("telemetry.sdk.language".to_owned(), "rust".to_owned()));
+    attributes
 }
