@@ -36,6 +36,7 @@ where
             "client", "db.system.name" = "postgresql", "db.operation.name" = "SELECT",
             "db.collection.name" = "users", "otel.status_description" =
             ::obs_runtime::__private::tracing::field::Empty, "error.type" =
+            ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
             ::obs_runtime::__private::tracing::field::Empty
         );
         let __obs_timer = ::obs_runtime::__private::Timer::start(

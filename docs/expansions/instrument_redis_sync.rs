@@ -25,7 +25,8 @@ fn cache_get(
         ::obs_runtime::__private::tracing::Level::INFO, "get", "otel.kind" = "client",
         "db.system.name" = "redis", "db.operation.name" = "get",
         "otel.status_description" = ::obs_runtime::__private::tracing::field::Empty,
-        "error.type" = ::obs_runtime::__private::tracing::field::Empty
+        "error.type" = ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
     let mut __obs_timer = __obs_timer;

@@ -24,6 +24,7 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
         "process", "job.id" = ::obs_runtime::__private::tracing::field::display(& (job
         .id)), "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     ::obs_runtime::__private::ParentContext::attach_to(&(job.trace), &__obs_span);

@@ -23,6 +23,7 @@ fn submit(client: &Horizon, envelope: &str) -> Result<TxHash, HorizonError> {
         "otel.kind" = "client", "stellar.operation" = "submitTransaction",
         "stellar.network" = "public", "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

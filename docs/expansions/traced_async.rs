@@ -16,6 +16,7 @@ async fn process(payment: Payment) -> Receipt {
         ::obs_runtime::__private::tracing::Level::INFO, "payment.process", "otel.kind" =
         "internal", "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::untimed(__obs_span);

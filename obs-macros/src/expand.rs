@@ -235,6 +235,8 @@ fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream
     fields.push(quote!("otel.status_description" = #private::tracing::field::Empty));
     // OpenTelemetry's `error.type`, set on an error outcome.
     fields.push(quote!("error.type" = #private::tracing::field::Empty));
+    // Set when the call's future is dropped before it completes: the trace is worth keeping.
+    fields.push(quote!("obs.cancelled" = #private::tracing::field::Empty));
     for field in &model.fields {
         let key = &field.name;
         let sigil = &field.sigil;

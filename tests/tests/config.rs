@@ -42,6 +42,8 @@ const WRONG: &[(&str, &str, &str)] = &[
     ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "0", "a whole number greater than 0"),
     ("OTEL_SPAN_EVENT_COUNT_LIMIT", "-5", "a whole number greater than 0"),
     ("OBS_BSP_MAX_QUEUE_BYTES", "16MiB", "a whole number greater than 0"),
+    ("OBS_TAIL_LATENCY_THRESHOLD", "slow", "a duration such as 5s"),
+    ("OTEL_TRACES_SAMPLER_ARG", "1.5", "a number from 0 to 1"),
     ("OTEL_METRICS_EXPORTER", "statsd", "prometheus, otlp or none"),
     ("OTEL_METRICS_EXPORTER", "none,otlp", "none alone"),
     ("OTEL_METRIC_EXPORT_INTERVAL", "0", "a whole number of milliseconds greater than 0"),

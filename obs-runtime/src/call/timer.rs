@@ -13,6 +13,9 @@ use crate::catalogue::Status;
 use crate::prometheus::exemplar;
 use crate::testing::{self, Sink};
 
+/// The span attribute of a call whose future was dropped before it completed.
+pub(crate) const CANCELLED_FIELD: &str = "obs.cancelled";
+
 /// Times one call and records it exactly once: through [`Timer::finish`] with the classified
 /// outcome, or on drop as `error` while panicking and `cancelled` otherwise. Used by the
 /// expansions.
@@ -109,6 +112,9 @@ impl Drop for Timer {
             record_error(&self.span, detail);
         } else {
             self.record(Status::Cancelled, None);
+            if !self.span.is_disabled() {
+                self.span.record(CANCELLED_FIELD, true);
+            }
         }
     }
 }

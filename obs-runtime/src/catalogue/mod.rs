@@ -248,6 +248,14 @@ pub(crate) const SPANS_DROPPED_TOTAL: Metric = Metric::new(
 )
 .source("the span export queue");
 
+pub(crate) const TRACES_DECIDED_EARLY_TOTAL: Metric = Metric::new(
+    "obs_traces_decided_early_total",
+    Counter,
+    "Local traces the obs_outcome sampler decided before their root ended, because a memory bound was hit (a trace's spans or bytes, or all held traces), by reason.",
+    &["reason"],
+)
+.source("the `obs_outcome` trace sampler");
+
 /// The process metrics, as the process collector (metrics-process) names them; obs gives their
 /// HELP and unit from here.
 pub(crate) const PROCESS: &[Metric] = &[
@@ -300,6 +308,7 @@ pub(crate) const METRICS: &[&Metric] = &[
     &TOKIO_GLOBAL_QUEUE_DEPTH,
     &SERIES_OVERFLOW_TOTAL,
     &SPANS_DROPPED_TOTAL,
+    &TRACES_DECIDED_EARLY_TOTAL,
 ];
 
 /// Every metric obs emits, the process metrics last.

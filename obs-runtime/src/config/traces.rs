@@ -1,5 +1,6 @@
 //! The traces section: where spans go and how they are sampled and batched (`OTEL_*`,
-//! `JAEGER_ENDPOINT`, `OBS_SPAN_DEBUG_ATTRIBUTES`, `OBS_SHUTDOWN_TIMEOUT`).
+//! `JAEGER_ENDPOINT`, `OBS_SPAN_DEBUG_ATTRIBUTES`, `OBS_SHUTDOWN_TIMEOUT`,
+//! `OBS_TAIL_LATENCY_THRESHOLD`).
 
 use std::time::Duration;
 
@@ -57,6 +58,11 @@ pub enum Sampler {
     ParentBasedAlwaysOff,
     /// Follow the parent's decision; sample this fraction of roots.
     ParentBasedTraceIdRatio(f64),
+    /// obs's outcome-aware sampler (`obs_outcome`): every span is recorded and held until its
+    /// local root ends; the local trace is exported when any span failed, was cancelled or ran
+    /// past `OBS_TAIL_LATENCY_THRESHOLD`, or its parent came sampled, else with this ratio, by
+    /// trace id as `traceidratio` decides.
+    Outcome(f64),
 }
 
 const SAMPLERS: &[&str] = &[
@@ -66,6 +72,7 @@ const SAMPLERS: &[&str] = &[
     "parentbased_always_on",
     "parentbased_always_off",
     "parentbased_traceidratio",
+    "obs_outcome",
 ];
 
 /// The batch span processor's limits (`OTEL_BSP_*`). A full queue drops spans; it never blocks.
@@ -139,6 +146,9 @@ pub struct TraceSettings {
     pub debug_attributes: bool,
     /// `OBS_SHUTDOWN_TIMEOUT`, default 5 s: how long dropping the guard may take to flush.
     pub shutdown_timeout: Duration,
+    /// `OBS_TAIL_LATENCY_THRESHOLD`, unset by default: with the `obs_outcome` sampler, a local
+    /// trace with a span this slow is always kept.
+    pub tail_latency_threshold: Option<Duration>,
 }
 
 impl Default for TraceSettings {
@@ -154,6 +164,7 @@ impl Default for TraceSettings {
             limits: SpanLimitSettings::default(),
             debug_attributes: false,
             shutdown_timeout: Duration::from_secs(5),
+            tail_latency_threshold: None,
         }
     }
 }
@@ -208,6 +219,9 @@ impl TraceSettings {
         }
         if let Some(n) = vars.positive("OTEL_SPAN_EVENT_COUNT_LIMIT")? {
             limits.event_count = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(threshold) = vars.duration("OBS_TAIL_LATENCY_THRESHOLD")? {
+            self.tail_latency_threshold = Some(threshold);
         }
         if let Some(timeout) = vars.duration("OBS_SHUTDOWN_TIMEOUT")? {
             self.shutdown_timeout = timeout;
@@ -294,6 +308,7 @@ fn read_sampler(vars: &Vars) -> Result<Option<Sampler>, InitError> {
         "traceidratio" => Sampler::TraceIdRatio(ratio),
         "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
         "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio),
+        "obs_outcome" => Sampler::Outcome(ratio),
         _ => Sampler::ParentBasedAlwaysOn,
     }))
 }

@@ -151,7 +151,7 @@ fn cut(text: &str, limit: usize) -> Option<&str> {
 }
 
 /// About how many bytes a finished span holds.
-fn estimate(span: &SpanData) -> usize {
+pub(crate) fn estimate(span: &SpanData) -> usize {
     let attributes =
         |kvs: &[KeyValue]| -> usize { kvs.iter().map(|kv| kv.key.as_str().len() + value_len(&kv.value) + 32).sum() };
     let events: usize = span.events.events.iter().map(|e| e.name.len() + attributes(&e.attributes) + 48).sum();

@@ -10,6 +10,7 @@ mod limits;
 pub(crate) mod otlp;
 pub mod propagation;
 mod request_id;
+mod tail;
 pub(crate) mod trace_context;
 
 use opentelemetry::trace::TracerProvider as _;

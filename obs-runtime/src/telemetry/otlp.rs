@@ -48,8 +48,17 @@ pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Res
         max_bytes: traces.batch.max_queue_bytes,
         in_flight,
     };
-    Ok(SdkTracerProvider::builder()
-        .with_span_processor(processor)
+    let builder = match traces.sampler {
+        // Held, then exported or dropped whole, by outcome: see `tail`.
+        Sampler::Outcome(ratio) => SdkTracerProvider::builder().with_span_processor(super::tail::TailSampling::new(
+            processor,
+            ratio,
+            traces.tail_latency_threshold,
+            super::tail::Bounds::default(),
+        )),
+        _ => SdkTracerProvider::builder().with_span_processor(processor),
+    };
+    Ok(builder
         .with_max_attributes_per_span(traces.limits.attribute_count)
         .with_max_events_per_span(traces.limits.event_count)
         .with_sampler(sampler(traces.sampler))
@@ -73,6 +82,8 @@ fn sampler(sampler: Sampler) -> SdkSampler {
         Sampler::ParentBasedTraceIdRatio(ratio) => {
             SdkSampler::ParentBased(Box::new(SdkSampler::TraceIdRatioBased(ratio)))
         }
+        // Every span recorded and sampled; the tail processor decides what is exported.
+        Sampler::Outcome(_) => SdkSampler::AlwaysOn,
     }
 }
 
