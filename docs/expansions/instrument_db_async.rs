@@ -23,6 +23,7 @@ async fn find_user(pool: &PgPool, id: i64) -> Result<User, sqlx::Error> {
         "db.collection.name" = "users", "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
         ::obs_runtime::__private::tracing::field::Empty, "user.id" = id
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

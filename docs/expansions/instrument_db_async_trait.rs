@@ -37,6 +37,7 @@ where
             "db.collection.name" = "users", "otel.status_description" =
             ::obs_runtime::__private::tracing::field::Empty, "error.type" =
             ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+            ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
             ::obs_runtime::__private::tracing::field::Empty
         );
         let __obs_timer = ::obs_runtime::__private::Timer::start(

@@ -26,6 +26,7 @@ async fn cache_set(
         "db.system.name" = "redis", "db.operation.name" = "set",
         "otel.status_description" = ::obs_runtime::__private::tracing::field::Empty,
         "error.type" = ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

@@ -25,6 +25,7 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
         .id)), "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     ::obs_runtime::__private::ParentContext::attach_to(&(job.trace), &__obs_span);

@@ -23,6 +23,7 @@ async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonErro
         ::obs_runtime::__private::default_network(), "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

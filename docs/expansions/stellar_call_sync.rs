@@ -24,6 +24,7 @@ fn submit(client: &Horizon, envelope: &str) -> Result<TxHash, HorizonError> {
         "stellar.network" = "public", "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);

@@ -17,6 +17,7 @@ async fn process(payment: Payment) -> Receipt {
         "internal", "otel.status_description" =
         ::obs_runtime::__private::tracing::field::Empty, "error.type" =
         ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
+        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
         ::obs_runtime::__private::tracing::field::Empty
     );
     let __obs_timer = ::obs_runtime::__private::Timer::untimed(__obs_span);

@@ -237,6 +237,8 @@ fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream
     fields.push(quote!("error.type" = #private::tracing::field::Empty));
     // Set when the call's future is dropped before it completes: the trace is worth keeping.
     fields.push(quote!("obs.cancelled" = #private::tracing::field::Empty));
+    // Set when the call missed its objective's latency threshold.
+    fields.push(quote!("obs.slow" = #private::tracing::field::Empty));
     for field in &model.fields {
         let key = &field.name;
         let sigil = &field.sigil;

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use obs_runtime::instrument_db;
-use obs_tests::child::run_in_child;
+use obs_tests::child::{resident_bytes, run_in_child};
 use obs_tests::otlp_receiver::{OtlpReceiver, Transport};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
@@ -213,27 +213,42 @@ fn a_stalled_collector_blocks_nothing_and_the_guard_keeps_its_deadline() {
             ("LOG_LEVEL", "off"),
             ("OTEL_METRICS_EXPORTER", "otlp"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "50"),
-            ("OTEL_METRIC_EXPORT_TIMEOUT", "10000"),
+            // Each push is abandoned after 100 ms, and the next one tries again.
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "100"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("OBS_SHUTDOWN_TIMEOUT", "1s"),
         ];
-        let _ = run_in_child(protocol, &env, || {
+        let output = run_in_child(protocol, &env, || {
             let guard = obs_runtime::init().unwrap();
             // Calls go on while pushes hang: the calls never wait for a push.
-            let started = Instant::now();
             let mut calls = 0;
-            while started.elapsed() < Duration::from_millis(500) {
-                let _ = find_order(calls % 5);
-                calls += 1;
-            }
-            assert!(calls > 1_000, "only {calls} calls in 500 ms: something waited for the collector");
+            let mut run = |millis| {
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_millis(millis) {
+                    let _ = find_order(calls % 5);
+                    calls += 1;
+                }
+            };
+            run(500);
+            let before = resident_bytes();
+            run(1_500); // some 10 abandoned pushes more
+            let grown = resident_bytes().saturating_sub(before);
+            println!(
+                "{protocol}: {calls} calls in 2 s; resident memory grew {} KiB over 1.5 s of failing pushes",
+                grown / 1024
+            );
+            assert!(calls > 1_000, "only {calls} calls in 2 s: something waited for the collector");
+            assert!(grown < 8 << 20, "resident memory grew {grown} bytes while pushes failed");
             let dropping = Instant::now();
             drop(guard);
             let took = dropping.elapsed();
             // The deadline (1 s) plus what the flush thread needs to be started and joined.
             assert!(took < Duration::from_secs(3), "the guard took {took:?} with a stalled collector");
         });
+        for line in output.iter().flat_map(|o| o.lines()).filter(|l| l.contains("resident memory")) {
+            println!("{line}");
+        }
     }
     drop(held);
 }

@@ -51,6 +51,8 @@ pub struct Site {
     spec: &'static CallSite,
     family: &'static Family,
     target: Cached<Target>,
+    /// The latency threshold of the site's objective in nanoseconds; `u64::MAX` without one.
+    slow_after_nanos: u64,
 }
 
 impl Site {
@@ -64,7 +66,20 @@ impl Site {
             catalogue::SiteKind::Calls(subsystem) => subsystem.family(),
             _ => panic!("a Site needs a call site with metrics"),
         };
-        Self { spec, family, target: Cached::new() }
+        let slow_after_nanos = match spec.objective_of() {
+            Some(objective) => match objective.latency_target() {
+                Some(target) => (target.threshold_seconds * 1e9) as u64,
+                None => u64::MAX,
+            },
+            None => u64::MAX,
+        };
+        Self { spec, family, target: Cached::new(), slow_after_nanos }
+    }
+
+    /// Whether a call of `nanos` missed the latency threshold of the site's objective.
+    #[inline]
+    pub(crate) fn is_slow(&self, nanos: u64) -> bool {
+        nanos > self.slow_after_nanos
     }
 
     pub(crate) fn spec(&self) -> &'static CallSite {

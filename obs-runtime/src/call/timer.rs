@@ -15,6 +15,8 @@ use crate::testing::{self, Sink};
 
 /// The span attribute of a call whose future was dropped before it completed.
 pub(crate) const CANCELLED_FIELD: &str = "obs.cancelled";
+/// The span attribute of a call slower than its objective's latency threshold.
+pub(crate) const SLOW_FIELD: &str = "obs.slow";
 
 /// Times one call and records it exactly once: through [`Timer::finish`] with the classified
 /// outcome, or on drop as `error` while panicking and `cancelled` otherwise. Used by the
@@ -81,6 +83,9 @@ impl Timer {
         if let Some(site) = self.site {
             let nanos = clock::nanos_since(self.start);
             site.record(status, nanos);
+            if site.is_slow(nanos) && !self.span.is_disabled() {
+                self.span.record(SLOW_FIELD, true);
+            }
             if let Some(kind) = error_kind {
                 site.count_error(kind);
             }

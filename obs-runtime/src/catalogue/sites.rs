@@ -156,7 +156,7 @@ impl CallSite {
     }
 
     /// The objective the attribute named, if any.
-    pub fn objective_of(&self) -> Option<&'static Objective> {
+    pub const fn objective_of(&self) -> Option<&'static Objective> {
         self.objective
     }
 }

@@ -1,8 +1,9 @@
 //! Outcome-aware sampling (`OTEL_TRACES_SAMPLER=obs_outcome`): the spans of a trace's local
 //! part are held until its local root ends, then all exported or all dropped.
 //!
-//! Kept: a local trace with a span that failed (status error), was cancelled (`obs.cancelled`)
-//! or ran past the latency threshold; a trace whose incoming parent was sampled; otherwise the
+//! Kept: a local trace with a span that failed (status error), was cancelled (`obs.cancelled`),
+//! missed its objective's latency threshold (`obs.slow`) or ran past the configured threshold;
+//! a trace whose incoming parent was sampled; otherwise the
 //! ratio decides by trace id exactly as the SDK's `traceidratio` does, so every service
 //! sampling the same trace at the same ratio decides alike. The SDK's own sampler records every
 //! span (always on); this processor is what drops.
@@ -23,7 +24,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::limits::estimate;
-use crate::call::timer::CANCELLED_FIELD;
+use crate::call::timer::{CANCELLED_FIELD, SLOW_FIELD};
 use crate::catalogue::TRACES_DECIDED_EARLY_TOTAL;
 
 /// Bounds on what is held while waiting for local roots.
@@ -88,7 +89,9 @@ impl<P: SpanProcessor> TailSampling<P> {
 
     fn matters(&self, span: &SpanData) -> bool {
         matches!(span.status, Status::Error { .. })
-            || span.attributes.iter().any(|kv| kv.key.as_str() == CANCELLED_FIELD && kv.value == Value::Bool(true))
+            || span.attributes.iter().any(|kv| {
+                (kv.key.as_str() == CANCELLED_FIELD || kv.key.as_str() == SLOW_FIELD) && kv.value == Value::Bool(true)
+            })
             || self.latency.is_some_and(|threshold| {
                 span.end_time.duration_since(span.start_time).is_ok_and(|took| took > threshold)
             })
