@@ -236,6 +236,81 @@ mod tests {
         }
     }
 
+    /// Records what the tail sampler hands on.
+    #[derive(Debug, Clone, Default)]
+    struct Recording(std::sync::Arc<Mutex<Vec<String>>>);
+    impl SpanProcessor for Recording {
+        fn on_start(&self, _: &mut Span, _: &Context) {}
+        fn on_end(&self, span: SpanData) {
+            self.0.lock().unwrap().push(span.name.into_owned());
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    /// A provider whose spans go through a tail sampler at `ratio` with `limits` into a recording.
+    fn provider(ratio: f64, limits: Bounds) -> (opentelemetry_sdk::trace::SdkTracerProvider, Recording) {
+        let recording = Recording::default();
+        let tail = TailSampling::new(recording.clone(), ratio, None, limits);
+        (opentelemetry_sdk::trace::SdkTracerProvider::builder().with_span_processor(tail).build(), recording)
+    }
+
+    /// A root with `children` ended in order, the one at `failing` with an error, then the root.
+    fn trace(provider: &opentelemetry_sdk::trace::SdkTracerProvider, children: usize, failing: Option<usize>) {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+        let tracer = provider.tracer("test");
+        let root = Context::current_with_span(tracer.start("root"));
+        for i in 0..children {
+            let mut child = tracer.start_with_context(format!("child {i}"), &root);
+            if failing == Some(i) {
+                child.set_status(Status::error("failed"));
+            }
+            child.end();
+        }
+        root.span().end();
+    }
+
+    #[test]
+    fn a_trace_is_held_until_its_root_ends_and_kept_whole_when_a_span_failed() {
+        let (provider, recording) = provider(0.0, Bounds::default());
+        trace(&provider, 3, None);
+        assert!(recording.0.lock().unwrap().is_empty(), "ratio 0, nothing failed: dropped whole");
+        trace(&provider, 3, Some(1));
+        assert_eq!(*recording.0.lock().unwrap(), ["child 0", "child 1", "child 2", "root"]);
+    }
+
+    #[test]
+    fn a_trace_past_its_span_bound_is_decided_early_and_holds_nothing_more() {
+        let limits = Bounds { spans_per_trace: 2, ..Bounds::default() };
+        let (provider, recording) = provider(0.0, limits);
+        // The third child passes the bound: decided then (dropped, nothing had failed), and
+        // the failure after it follows that decision instead of being held.
+        trace(&provider, 6, Some(4));
+        assert!(recording.0.lock().unwrap().is_empty(), "{:?}", recording.0.lock().unwrap());
+        // Kept early: a failure before the bound keeps what was held and what follows.
+        trace(&provider, 6, Some(0));
+        assert_eq!(recording.0.lock().unwrap().len(), 7, "every span of the kept trace");
+    }
+
+    #[test]
+    fn past_the_bound_on_held_traces_a_new_trace_is_decided_by_ratio_at_once() {
+        use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _, TracerProvider as _};
+        let limits = Bounds { traces: 1, ..Bounds::default() };
+        let (provider, recording) = provider(1.0, limits);
+        let tracer = provider.tracer("test");
+        let first = Context::current_with_span(tracer.start("first"));
+        let second = Context::current_with_span(tracer.start("second"));
+        tracer.start_with_context("child of second", &second).end();
+        assert_eq!(*recording.0.lock().unwrap(), ["child of second"], "not held: handed on as it ends");
+        second.span().end();
+        first.span().end();
+        assert_eq!(*recording.0.lock().unwrap(), ["child of second", "second", "first"]);
+    }
+
     #[test]
     fn the_ratio_decides_by_trace_id_as_traceidratio_does() {
         let tail = TailSampling::new(Nothing, 0.25, None, Bounds::default());
