@@ -159,42 +159,22 @@ impl OtlpReceiver {
                     .add_service(metrics_service)
                     .serve_with_incoming(tokio_stream_from(grpc)),
             );
-            let metrics_http = metrics.clone();
-            let store_http = spans.clone();
-            let app = axum::Router::new().route(
-                "/v1/traces",
-                axum::routing::post(move |body: axum::body::Bytes| {
-                    let store_http = store_http.clone();
-                    async move {
-                        match ExportTraceServiceRequest::decode(body) {
-                            Ok(request) => {
-                                store(&store_http, request, Transport::Http);
-                                let response = ExportTraceServiceResponse { partial_success: None }.encode_to_vec();
-                                ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], response)
-                                    .into_response_parts()
-                            }
-                            Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new()).into_response_parts(),
-                        }
-                    }
-                }),
-            );
-            let app = app.route(
-                "/v1/metrics",
-                axum::routing::post(move |body: axum::body::Bytes| {
-                    let metrics_http = metrics_http.clone();
-                    async move {
-                        match ExportMetricsServiceRequest::decode(body) {
-                            Ok(request) => {
-                                metrics_http.lock().unwrap().push((Transport::Http, request));
-                                let response = ExportMetricsServiceResponse { partial_success: None }.encode_to_vec();
-                                ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], response)
-                                    .into_response_parts()
-                            }
-                            Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new()).into_response_parts(),
-                        }
-                    }
-                }),
-            );
+            let (store_http, metrics_http) = (spans.clone(), metrics.clone());
+            let app = axum::Router::new()
+                .route(
+                    "/v1/traces",
+                    protobuf_post(
+                        move |request| store(&store_http, request, Transport::Http),
+                        || ExportTraceServiceResponse { partial_success: None },
+                    ),
+                )
+                .route(
+                    "/v1/metrics",
+                    protobuf_post(
+                        move |request| metrics_http.lock().unwrap().push((Transport::Http, request)),
+                        || ExportMetricsServiceResponse { partial_success: None },
+                    ),
+                );
             tokio::spawn(async move { axum::serve(http, app).await });
             addrs
         });
@@ -261,6 +241,31 @@ impl Drop for OtlpReceiver {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// An OTLP/HTTP endpoint: decodes a protobuf `Request`, hands it to `keep`, answers `answer()`
+/// (400 for a body that does not decode).
+fn protobuf_post<Request, Answer>(
+    keep: impl Fn(Request) + Clone + Send + Sync + 'static,
+    answer: impl Fn() -> Answer + Clone + Send + Sync + 'static,
+) -> axum::routing::MethodRouter
+where
+    Request: Message + Default + Send + 'static,
+    Answer: Message,
+{
+    axum::routing::post(move |body: axum::body::Bytes| {
+        let (keep, answer) = (keep.clone(), answer.clone());
+        async move {
+            match Request::decode(body) {
+                Ok(request) => {
+                    keep(request);
+                    ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], answer().encode_to_vec())
+                        .into_response_parts()
+                }
+                Err(_) => (axum::http::StatusCode::BAD_REQUEST, Vec::new()).into_response_parts(),
+            }
+        }
+    })
 }
 
 trait IntoParts {

@@ -2,7 +2,7 @@
 //! cancelled or slow trace (past the configured threshold or its objective's) reaches the
 //! collector whole, a binomial share of the rest does, and
 //! no trace arrives in part.
-#![cfg(feature = "db")]
+#![cfg(all(feature = "db", feature = "queue"))]
 
 use std::collections::BTreeMap;
 use std::time::Duration;

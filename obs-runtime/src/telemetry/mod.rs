@@ -19,6 +19,7 @@ use tracing_subscriber::fmt;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
+#[cfg(feature = "http")]
 pub(crate) use filter::ACCESS_LOG_TARGET;
 pub use layer::opentelemetry_layer;
 
