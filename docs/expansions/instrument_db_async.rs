@@ -40,12 +40,10 @@ async fn find_user(pool: &PgPool, id: i64) -> Result<User, sqlx::Error> {
                     let __obs_hint: Result<User, sqlx::Error> = loop {};
                     return __obs_hint;
                 }
-                {
-                    sqlx::query_as("SELECT * FROM users WHERE id = $1")
-                        .bind(id)
-                        .fetch_one(pool)
-                        .await
-                }
+                sqlx::query_as("SELECT * FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(pool)
+                    .await
             },
             |__obs_ref| {
                 #[allow(unused_imports)]

@@ -42,7 +42,7 @@ fn find_user(pool: &Pool, id: i64) -> Result<User, sqlx::Error> {
                 let __obs_hint: Result<User, sqlx::Error> = loop {};
                 return __obs_hint;
             }
-            { pool.fetch_one(id) }
+            pool.fetch_one(id)
         })
     };
     {

@@ -43,7 +43,7 @@ async fn cache_set(
                     let __obs_hint: redis::RedisResult<()> = loop {};
                     return __obs_hint;
                 }
-                { conn.set(key, value).await }
+                conn.set(key, value).await
             },
             |__obs_ref| {
                 #[allow(unused_imports)]

@@ -44,7 +44,7 @@ fn cache_get(
                 let __obs_hint: redis::RedisResult<Option<String>> = loop {};
                 return __obs_hint;
             }
-            { conn.get(key) }
+            conn.get(key)
         })
     };
     {

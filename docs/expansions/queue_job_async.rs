@@ -43,7 +43,7 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
                     let __obs_hint: Result<(), JobError> = loop {};
                     return __obs_hint;
                 }
-                { notify(job.user_id).await }
+                notify(job.user_id).await
             },
             |__obs_ref| {
                 #[allow(unused_imports)]

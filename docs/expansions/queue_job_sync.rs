@@ -42,7 +42,7 @@ fn send_welcome(job: &Job) -> Result<(), MailError> {
                 let __obs_hint: Result<(), MailError> = loop {};
                 return __obs_hint;
             }
-            { mailer::send(&job.to) }
+            mailer::send(&job.to)
         })
     };
     {

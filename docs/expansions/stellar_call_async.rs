@@ -40,7 +40,7 @@ async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonErro
                     let __obs_hint: Result<Account, HorizonError> = loop {};
                     return __obs_hint;
                 }
-                { client.account(id).await }
+                client.account(id).await
             },
             |__obs_ref| {
                 #[allow(unused_imports)]

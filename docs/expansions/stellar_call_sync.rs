@@ -42,7 +42,7 @@ fn submit(client: &Horizon, envelope: &str) -> Result<TxHash, HorizonError> {
                 let __obs_hint: Result<TxHash, HorizonError> = loop {};
                 return __obs_hint;
             }
-            { client.submit(envelope) }
+            client.submit(envelope)
         })
     };
     {

@@ -34,7 +34,7 @@ async fn process(payment: Payment) -> Receipt {
                     let __obs_hint: Receipt = loop {};
                     return __obs_hint;
                 }
-                { gateway::charge(payment).await }
+                gateway::charge(payment).await
             },
             |__obs_ref| {
                 #[allow(unused_imports)]

@@ -36,7 +36,7 @@ fn settle(amount: u64) -> u64 {
                 let __obs_hint: u64 = loop {};
                 return __obs_hint;
             }
-            { amount }
+            amount
         })
     };
     {

@@ -313,7 +313,13 @@ fn hinted(block: &Block, output: &ReturnType) -> TokenStream {
             return __obs_hint;
         }
     };
-    quote!({ #hint #block })
+    // A body that is one expression goes in without its braces: nested as `{ hint { expr } }`
+    // the user's braces would trip `unused_braces` on the user's code. With no statements it
+    // declares no items, so nothing in it can shadow the hint's type.
+    match block.stmts.as_slice() {
+        [Stmt::Expr(expr, None)] => quote!({ #hint; #expr }),
+        _ => quote!({ #hint #block }),
+    }
 }
 
 /// The user's block with `stmts` in front, keeping the user's braces and statements (and so
