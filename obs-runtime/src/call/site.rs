@@ -92,24 +92,21 @@ impl Site {
 
     /// Records one finished call in the installed recorder.
     #[inline]
-    pub(crate) fn record(&self, status: Status, nanos: u64) {
+    pub(crate) fn record(&self, status: Status, nanos: u64, error_kind: Option<&'static str>) {
         match self.target.get(|| self.resolve()) {
-            Some(Target::Fused(stats)) => stats.record(status, nanos),
+            Some(Target::Fused(stats)) => {
+                stats.record(status, nanos);
+                // Other recorders keep the error series without `error_type`.
+                if let Some(kind) = error_kind {
+                    stats.count_error(kind);
+                }
+            }
             Some(Target::Metrics { counters, durations }) => {
                 let i = status.index();
                 durations[i].record(nanos as f64 * 1e-9);
                 counters[i].increment(1);
             }
             None => {}
-        }
-    }
-
-    /// Counts a failed call under its `error_type` in the fused store (other recorders keep
-    /// the error series without it).
-    #[cold]
-    pub(crate) fn count_error(&self, kind: &'static str) {
-        if let Some(Target::Fused(stats)) = self.target.get(|| self.resolve()) {
-            stats.count_error(kind);
         }
     }
 

@@ -82,12 +82,9 @@ impl Timer {
     fn record(&self, status: Status, error_kind: Option<&'static str>) {
         if let Some(site) = self.site {
             let nanos = clock::nanos_since(self.start);
-            site.record(status, nanos);
+            site.record(status, nanos, error_kind);
             if site.is_slow(nanos) && !self.span.is_disabled() {
                 self.span.record(SLOW_FIELD, true);
-            }
-            if let Some(kind) = error_kind {
-                site.count_error(kind);
             }
             // One relaxed load until a scraper asks for OpenMetrics; then a context lookup for
             // calls with a span.

@@ -136,7 +136,7 @@ impl Family {
     }
 }
 
-fn attributes(labels: &[(String, String)]) -> Vec<KeyValue> {
+pub(crate) fn attributes(labels: &[(String, String)]) -> Vec<KeyValue> {
     labels.iter().map(|(k, v)| string_attribute(k, v)).collect()
 }
 

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::metrics::v1::{ResourceMetrics, ScopeMetrics};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use tokio::sync::oneshot;
@@ -44,7 +44,7 @@ pub(crate) fn spawn(
             InitError::invalid(settings.endpoint_variable(), &endpoint, format!("an endpoint obs can push to ({e})"))
         })?
     };
-    let resource = Resource { attributes: attributes(&resource), ..Default::default() };
+    let resource = Resource { attributes: convert::attributes(&resource), ..Default::default() };
     let push = Push { transport, resource, start: unix_nanos(), timeout: settings.timeout, failing: false };
     let (stop, stopped) = oneshot::channel();
     runtime.spawn(push.run(settings.interval, stopped));
@@ -136,8 +136,4 @@ impl Push {
 
 fn unix_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
-}
-
-fn attributes(pairs: &[(String, String)]) -> Vec<KeyValue> {
-    pairs.iter().map(|(k, v)| convert::string_attribute(k, v)).collect()
 }
