@@ -170,20 +170,16 @@ impl<P: SpanProcessor> SpanProcessor for TailSampling<P> {
         if parent.is_valid() && !parent.is_remote() {
             return; // A local child: held under its root's trace.
         }
+        let (trace, sampled_parent) = (context.trace_id(), parent.is_remote() && parent.is_sampled());
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.held.len() >= self.limits.traces {
+            state.remember(trace, sampled_parent || self.by_ratio(trace));
             drop(state);
             metrics::counter!(TRACES_DECIDED_EARLY_TOTAL.name, "reason" => "traces").increment(1);
-            let keep = (parent.is_remote() && parent.is_sampled()) || self.by_ratio(context.trace_id());
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.remember(context.trace_id(), keep);
             return;
         }
-        let keep = parent.is_remote() && parent.is_sampled();
-        state.held.insert(
-            context.trace_id(),
-            Held { root: context.span_id(), keep, spans: Vec::new(), bytes: 0, early: None },
-        );
+        let held = Held { root: context.span_id(), keep: sampled_parent, spans: Vec::new(), bytes: 0, early: None };
+        state.held.insert(trace, held);
     }
 
     fn on_end(&self, span: SpanData) {
@@ -222,19 +218,6 @@ impl<P: SpanProcessor> SpanProcessor for TailSampling<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Debug, Default)]
-    struct Nothing;
-    impl SpanProcessor for Nothing {
-        fn on_start(&self, _: &mut Span, _: &Context) {}
-        fn on_end(&self, _: SpanData) {}
-        fn force_flush(&self) -> OTelSdkResult {
-            Ok(())
-        }
-        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-            Ok(())
-        }
-    }
 
     /// Records what the tail sampler hands on.
     #[derive(Debug, Clone, Default)]
@@ -313,7 +296,7 @@ mod tests {
 
     #[test]
     fn the_ratio_decides_by_trace_id_as_traceidratio_does() {
-        let tail = TailSampling::new(Nothing, 0.25, None, Bounds::default());
+        let tail = TailSampling::new(Recording::default(), 0.25, None, Bounds::default());
         let sdk = opentelemetry_sdk::trace::Sampler::TraceIdRatioBased(0.25);
         use opentelemetry_sdk::trace::ShouldSample;
         let mut kept = 0;
