@@ -1,56 +1,74 @@
-//! Per-call overhead with tracing on: the macro against hand-written `#[tracing::instrument]`
-//! plus hand-written metrics, both under a subscriber with the OpenTelemetry layer and a
-//! discarding exporter (simple processor, so every span is built and handed to the exporter on
-//! the calling thread, deterministically).
+//! Per-call overhead with tracing on, under exactly what `init()` installs: one process per
+//! setup (the subscriber is global), each measuring a bare call, the hand-written ideal (cached
+//! handles, `Instant`, record, increment: no span) and the macro, so every ratio comes from one
+//! process's run.
 //!
-//! Two layer settings for the hand-written code: obs's (no busy/idle, thread, location or target
-//! attributes), and tracing-opentelemetry's defaults, which is what a hand-written setup gets.
-//! Target: macro / hand-written with the same settings <= 1.0 x. Last, the macro again once a
-//! scraper has asked for OpenMetrics, so every sampled call keeps an exemplar: what that costs.
+//! - (a) OTLP export on: a discarding exporter behind obs's real batch processor
+//!   (`Config::span_exporter`); also hand-written `#[tracing::instrument(skip_all, fields(..))]`
+//!   plus cached metrics under tracing-opentelemetry with obs's lean settings and the same
+//!   provider (`ObsGuard::tracer_provider`), and the macro once exemplars are kept;
+//! - (b) `OTEL_EXPORTER=none`; (c) `OTEL_SDK_DISABLED=true`;
+//! - (d) `parentbased_traceidratio` at 0.1, calls inside a trace the ratio dropped;
+//! - (e) `LOG_LEVEL=warn`, export as in (a): spans must still be exported.
 //!
-//! `cargo bench -p obs-runtime --bench tracing_overhead`
+//! `cargo bench -p obs-runtime --bench tracing_overhead` (one setup: `-- --setup b`)
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::hint::black_box;
+use std::process::Command;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use criterion::{Criterion, criterion_group};
+use criterion::Criterion;
 use metrics::{Counter, Histogram};
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tracing::Dispatch;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::layer::SubscriberExt;
 
 use support::{run, value, work, work_async};
+
+/// Spans the discarding exporter was handed.
+static EXPORTED: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Debug)]
 struct Discard;
 
 impl SpanExporter for Discard {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        EXPORTED.fetch_add(batch.len() as u64, Ordering::Relaxed);
         black_box(batch);
         std::future::ready(Ok(()))
     }
 }
 
-fn dispatch(obs_settings: bool) -> Dispatch {
-    let provider = SdkTracerProvider::builder().with_simple_exporter(Discard).build();
-    let tracer = provider.tracer("bench");
-    if obs_settings {
-        Dispatch::new(tracing_subscriber::registry().with(obs_runtime::opentelemetry_layer(tracer, false)))
-    } else {
-        Dispatch::new(tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer)))
-    }
+/// One way to install obs, run in a process of its own.
+struct Setup {
+    key: &'static str,
+    what: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    /// Whether spans go to the discarding exporter (`Config::span_exporter`).
+    discard: bool,
 }
 
-/// Measures `call` with `dispatch` as this thread's subscriber.
-fn measure(c: &mut Criterion, name: &'static str, dispatch: &Dispatch, call: impl FnMut() -> u64) {
-    tracing::dispatcher::with_default(dispatch, || support::measure(c, name, call));
-}
+const SETUPS: &[Setup] = &[
+    Setup { key: "a", what: "(a) OTLP export on", env: &[], discard: true },
+    Setup { key: "b", what: "(b) OTEL_EXPORTER=none", env: &[("OTEL_EXPORTER", "none")], discard: false },
+    Setup { key: "c", what: "(c) OTEL_SDK_DISABLED=true", env: &[("OTEL_SDK_DISABLED", "true")], discard: false },
+    Setup {
+        key: "d",
+        what: "(d) ratio 0.1, dropped trace",
+        env: &[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")],
+        discard: true,
+    },
+    Setup { key: "e", what: "(e) LOG_LEVEL=warn", env: &[("LOG_LEVEL", "warn")], discard: true },
+];
 
 struct Handles {
     duration: Histogram,
@@ -65,16 +83,22 @@ fn handles() -> &'static Handles {
     })
 }
 
-#[tracing::instrument(
-    name = "SELECT accounts",
-    skip_all,
-    fields(otel.kind = "client", db.system.name = "postgresql", db.operation.name = "SELECT", db.collection.name = "accounts")
-)]
+/// The hand-written ideal: what a careful engineer writes for the metrics, no span.
 #[inline(never)]
-fn hand_written(x: u64) -> Result<u64, std::fmt::Error> {
+fn ideal(x: u64) -> Result<u64, std::fmt::Error> {
     let handles = handles();
     let start = Instant::now();
     let result = work(x);
+    handles.duration.record(start.elapsed().as_secs_f64());
+    handles.total.increment(1);
+    result
+}
+
+#[inline(never)]
+async fn ideal_async(x: u64) -> Result<u64, std::fmt::Error> {
+    let handles = handles();
+    let start = Instant::now();
+    let result = work_async(x).await;
     handles.duration.record(start.elapsed().as_secs_f64());
     handles.total.increment(1);
     result
@@ -86,13 +110,18 @@ fn hand_written(x: u64) -> Result<u64, std::fmt::Error> {
     fields(otel.kind = "client", db.system.name = "postgresql", db.operation.name = "SELECT", db.collection.name = "accounts")
 )]
 #[inline(never)]
+fn hand_written(x: u64) -> Result<u64, std::fmt::Error> {
+    ideal(x)
+}
+
+#[tracing::instrument(
+    name = "SELECT accounts",
+    skip_all,
+    fields(otel.kind = "client", db.system.name = "postgresql", db.operation.name = "SELECT", db.collection.name = "accounts")
+)]
+#[inline(never)]
 async fn hand_written_async(x: u64) -> Result<u64, std::fmt::Error> {
-    let handles = handles();
-    let start = Instant::now();
-    let result = work_async(x).await;
-    handles.duration.record(start.elapsed().as_secs_f64());
-    handles.total.increment(1);
-    result
+    ideal_async(x).await
 }
 
 #[obs_runtime::instrument_db(table = "users")]
@@ -105,59 +134,140 @@ async fn find_user_async(x: u64) -> Result<u64, std::fmt::Error> {
     work_async(x).await
 }
 
-fn cases(c: &mut Criterion) {
-    let obs = dispatch(true);
-    let defaults = dispatch(false);
-    measure(c, "sync/bare", &obs, || value(work(black_box(7))));
-    measure(c, "sync/macro", &obs, || value(find_user(black_box(7))));
-    measure(c, "sync/hand_written_obs_layer", &obs, || value(hand_written(black_box(7))));
-    measure(c, "sync/hand_written_default_layer", &defaults, || value(hand_written(black_box(7))));
-    measure(c, "async/bare", &obs, || value(run(work_async(black_box(7)))));
-    measure(c, "async/macro", &obs, || value(run(find_user_async(black_box(7)))));
-    measure(c, "async/hand_written_obs_layer", &obs, || value(run(hand_written_async(black_box(7)))));
-    measure(c, "async/hand_written_default_layer", &defaults, || value(run(hand_written_async(black_box(7)))));
-    // Last, since it stays on: once a scraper has asked for OpenMetrics, every sampled call
-    // keeps its trace as its bucket's exemplar.
-    let _ = obs_runtime::render_negotiated(Some("application/openmetrics-text"));
-    measure(c, "sync/macro_exemplars", &obs, || value(find_user(black_box(7))));
-    measure(c, "async/macro_exemplars", &obs, || value(run(find_user_async(black_box(7)))));
+fn case(setup: &str, name: &str) -> &'static str {
+    Box::leak(format!("{setup}/{name}").into_boxed_str())
 }
 
-fn print_ratios() {
-    if support::cases().iter().any(|n| support::median_of(n).is_none()) {
+/// Bare, ideal and macro, sync and async, under the global subscriber.
+fn common(c: &mut Criterion, setup: &str, suffix: &str) {
+    let m = |name: &str| case(setup, &format!("{name}{suffix}"));
+    support::measure(c, m("sync/bare"), || value(work(black_box(7))));
+    support::measure(c, m("sync/ideal"), || value(ideal(black_box(7))));
+    support::measure(c, m("sync/macro"), || value(find_user(black_box(7))));
+    support::measure(c, m("async/bare"), || value(run(work_async(black_box(7)))));
+    support::measure(c, m("async/ideal"), || value(run(ideal_async(black_box(7)))));
+    support::measure(c, m("async/macro"), || value(run(find_user_async(black_box(7)))));
+}
+
+/// One setup, in this process: installs obs as `init()` would with the setup's environment.
+fn child(setup: &str, discard: bool) {
+    let mut config = obs_runtime::Config::from_env().expect("the setup's environment is valid");
+    if discard {
+        config = config.span_exporter(Discard);
+    }
+    let guard = config.install().expect("install obs");
+    let mut c = support::config(40);
+    match setup {
+        "d" => {
+            // A request span whose trace the ratio dropped, like 9 in 10 requests.
+            let parent = std::iter::repeat_with(|| tracing::info_span!("request"))
+                .find(|span| !span.context().span().span_context().is_sampled())
+                .expect("a dropped trace");
+            let _entered = parent.enter();
+            common(&mut c, setup, "");
+        }
+        "a" => {
+            common(&mut c, setup, "");
+            let provider = guard.tracer_provider().expect("export is on");
+            let hand = Dispatch::new(
+                tracing_subscriber::registry().with(obs_runtime::opentelemetry_layer(provider.tracer("hand"), false)),
+            );
+            tracing::dispatcher::with_default(&hand, || {
+                support::measure(&mut c, case(setup, "sync/hand_written"), || value(hand_written(black_box(7))));
+                support::measure(&mut c, case(setup, "async/hand_written"), || {
+                    value(run(hand_written_async(black_box(7))))
+                });
+            });
+            // Last, since it stays on: once a scraper has asked for OpenMetrics, every sampled
+            // call keeps its trace as its bucket's exemplar.
+            let _ = obs_runtime::render_negotiated(Some("application/openmetrics-text"));
+            common(&mut c, setup, "_exemplars");
+        }
+        _ => common(&mut c, setup, ""),
+    }
+    drop(guard); // flushes: every span made is counted
+    let mut out = String::new();
+    for name in support::cases() {
+        if let Some(median) = support::median_of(name) {
+            out.push_str(&format!("median {name} {median}\n"));
+        }
+    }
+    out.push_str(&format!("exported {setup} {}\n", EXPORTED.load(Ordering::Relaxed)));
+    std::fs::write(std::env::var("OBS_BENCH_RESULTS").expect("set by the parent"), out).expect("write results");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(setup) = std::env::var("OBS_BENCH_SETUP") {
+        let discard = SETUPS.iter().any(|s| s.key == setup && s.discard);
+        return child(&setup, discard);
+    }
+    let only = args.iter().position(|a| a == "--setup").and_then(|i| args.get(i + 1)).cloned();
+    let passed: Vec<&String> = args.iter().filter(|a| Some(*a) != only.as_ref() && *a != "--setup").collect();
+    let mut medians = BTreeMap::new();
+    let mut exported = BTreeMap::new();
+    let results = std::env::temp_dir().join(format!("obs-tracing-bench-{}", std::process::id()));
+    for Setup { key, env, .. } in SETUPS.iter().filter(|s| only.as_deref().is_none_or(|o| o == s.key)) {
+        let status = Command::new(std::env::current_exe().expect("this bench"))
+            .args(&passed)
+            .env("OBS_BENCH_SETUP", key)
+            .env("OBS_BENCH_RESULTS", &results)
+            .env("PROMETHEUS_PORT", "0")
+            .env("PROMETHEUS_HOST", "127.0.0.1")
+            .envs(env.iter().copied())
+            .status()
+            .expect("run a setup");
+        assert!(status.success(), "setup {key} failed: {status}");
+        for line in std::fs::read_to_string(&results).expect("the setup's results").lines() {
+            match line.split(' ').collect::<Vec<_>>()[..] {
+                ["median", name, ns] => {
+                    medians.insert(name.to_owned(), ns.parse::<f64>().unwrap());
+                }
+                ["exported", setup, n] => {
+                    exported.insert(setup.to_owned(), n.parse::<u64>().unwrap());
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&results);
+    // (e) must change nothing about spans: they are still exported with logs at warn.
+    if let Some(n) = exported.get("e") {
+        assert!(*n > 0, "LOG_LEVEL=warn exported no span");
+    }
+    print_ratios(&medians, &exported);
+}
+
+fn print_ratios(medians: &BTreeMap<String, f64>, exported: &BTreeMap<String, u64>) {
+    if medians.is_empty() {
         println!("\n(too few samples for ratios: run without --test)");
         return;
     }
-    let t = |name: String| support::median_of(&name).unwrap();
-    println!("\nWith tracing on (median of criterion samples, this run):");
+    let t = |name: String| medians.get(&name).copied();
+    println!("\nPer-call overhead over a bare call under what init() installs (medians, one process per setup):");
     for flavour in ["sync", "async"] {
-        let bare = t(format!("{flavour}/bare"));
-        let macro_ = t(format!("{flavour}/macro")) - bare;
-        let same = t(format!("{flavour}/hand_written_obs_layer")) - bare;
-        let default = t(format!("{flavour}/hand_written_default_layer")) - bare;
-        println!(
-            "  {flavour}: macro +{macro_:.0} ns; hand-written, same layer settings +{same:.0} ns; \
-             hand-written, tracing-opentelemetry defaults +{default:.0} ns"
-        );
-        println!(
-            "  {flavour}: macro / hand-written (same settings) = {:.2} x (target <= 1.0: {}); macro / hand-written (defaults) = {:.2} x",
-            macro_ / same,
-            if macro_ / same <= 1.0 { "met" } else { "NOT met" },
-            macro_ / default
-        );
-        let exemplars = t(format!("{flavour}/macro_exemplars")) - bare;
-        println!(
-            "  {flavour}: macro keeping exemplars (after an OpenMetrics scrape) +{exemplars:.0} ns: the exemplar costs +{:.0} ns per sampled call",
-            exemplars - macro_
-        );
+        for Setup { key, what, .. } in SETUPS {
+            let (Some(bare), Some(ideal), Some(obs)) = (
+                t(format!("{key}/{flavour}/bare")),
+                t(format!("{key}/{flavour}/ideal")),
+                t(format!("{key}/{flavour}/macro")),
+            ) else {
+                continue;
+            };
+            let (ideal, obs) = (ideal - bare, obs - bare);
+            print!("  {flavour:5} {what:30} obs +{obs:7.0} ns = {:5.2}x ideal (+{ideal:.0} ns)", obs / ideal);
+            if let Some(hand) = t(format!("{key}/{flavour}/hand_written")) {
+                let hand = hand - bare;
+                print!("; hand-written tracing::instrument + metrics +{hand:.0} ns: obs/hand = {:.2}x", obs / hand);
+            }
+            if let Some(exemplars) = t(format!("{key}/{flavour}/macro_exemplars")) {
+                print!("; keeping exemplars +{:.0} ns", exemplars - bare);
+            }
+            if let Some(n) = exported.get(*key).filter(|n| **n > 0) {
+                print!(" [{n} spans exported]");
+            }
+            println!();
+        }
     }
-}
-
-criterion_group! { name = benches; config = support::config(40); targets = cases }
-
-fn main() {
-    let _metrics = obs_runtime::MetricsRecorder::builder().install().expect("install obs's recorder");
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    print_ratios();
+    println!("  targets: (a) obs/hand <= 0.5x; (b) <= 3x ideal; (c) <= 2x; (d) <= 3x; (e) as (a)");
 }

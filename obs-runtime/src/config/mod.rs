@@ -3,6 +3,7 @@
 //! after reading the environment beat it; settings made before are defaults it may override.
 
 mod env;
+mod exporter;
 mod logs;
 mod metrics;
 mod push;
@@ -12,6 +13,7 @@ mod traces;
 use std::time::Duration;
 
 use env::Vars;
+pub(crate) use exporter::AppExporter;
 pub use logs::{LogFormat, LogSettings};
 pub use metrics::{MetricsSettings, ScrapeSettings};
 pub use push::PushSettings;
@@ -54,6 +56,8 @@ pub struct Config {
     pub(crate) logs: LogSettings,
     /// Said once the subscriber is up (a rewritten legacy endpoint).
     pub(crate) warnings: Vec<String>,
+    /// An app's own exporter instead of `OTEL_EXPORTER`'s.
+    pub(crate) span_exporter: Option<AppExporter>,
 }
 
 impl Config {
@@ -276,6 +280,21 @@ impl Config {
     /// The trace sampler.
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.traces.sampler = sampler;
+        self
+    }
+
+    /// Sends spans to `exporter` instead of the one `OTEL_EXPORTER` names, behind obs's own
+    /// pipeline: the batch processor bounded in spans and bytes, the span limits, the sampler
+    /// (tail sampling included) and the resource. For an exporter obs has no name for, or a
+    /// test that keeps what the app exports.
+    ///
+    /// ```
+    /// let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    /// let config = obs_runtime::Config::default().span_exporter(exporter.clone());
+    /// # drop(config);
+    /// ```
+    pub fn span_exporter<E: opentelemetry_sdk::trace::SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.span_exporter = Some(AppExporter::new(exporter));
         self
     }
 

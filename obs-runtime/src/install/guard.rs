@@ -38,6 +38,21 @@ impl ObsGuard {
     pub fn scrape_addr(&self) -> Option<SocketAddr> {
         self.scrape_addr
     }
+
+    /// The tracer provider obs installed, its exporter, batch processor and sampler included;
+    /// `None` with `OTEL_SDK_DISABLED=true`. For spans an app builds on the same pipeline, e.g.
+    /// a layer of its own under a scoped subscriber.
+    ///
+    /// ```no_run
+    /// use opentelemetry::trace::TracerProvider as _;
+    /// # fn main() -> Result<(), obs_runtime::InitError> {
+    /// let guard = obs_runtime::init()?;
+    /// let tracer = guard.tracer_provider().map(|provider| provider.tracer("batch-import"));
+    /// # drop(tracer); Ok(()) }
+    /// ```
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
 }
 
 impl Drop for ObsGuard {

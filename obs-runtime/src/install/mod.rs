@@ -53,9 +53,12 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         true => Some(scrape::bind(&metrics.scrape.host, metrics.scrape.port)?),
         false => None,
     };
-    let provider = match (traces.exporter, traces.sdk_disabled) {
-        (_, true) => None,
-        (TraceExporter::None, false) => Some(telemetry::otlp::local_provider(service, traces)),
+    let app_exporter = config.span_exporter.as_ref().and_then(|exporter| exporter.take());
+    let exporter_name = if app_exporter.is_some() { "app" } else { traces.exporter.name() };
+    let provider = match (traces.exporter, traces.sdk_disabled, app_exporter) {
+        (_, true, _) => None,
+        (_, false, Some(exporter)) => Some(telemetry::otlp::pipeline(exporter, service, traces)),
+        (TraceExporter::None, false, None) => Some(telemetry::otlp::local_provider(service, traces)),
         _ => {
             let _enter = runtime.enter();
             Some(telemetry::otlp::provider(service, traces)?)
@@ -116,6 +119,9 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         tracing::info!("Prometheus scrape target: http://{}:{}{}", scrape.host, addr.port(), scrape.endpoint);
     }
     match &provider {
+        Some(_) if exporter_name == "app" => {
+            tracing::info!("OpenTelemetry tracing started (exporter=app, endpoint=the app's own exporter)")
+        }
         Some(_) if traces.exporter == TraceExporter::None => {
             tracing::info!("OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported")
         }

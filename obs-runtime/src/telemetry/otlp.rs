@@ -3,7 +3,9 @@
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider, SpanExporter,
+};
 
 use std::sync::Arc;
 
@@ -31,6 +33,16 @@ pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Res
     };
     let exporter = built
         .map_err(|e| InitError::invalid(variable, endpoint, format!("an endpoint the OTLP exporter accepts ({e})")))?;
+    Ok(pipeline(exporter, service, traces))
+}
+
+/// obs's pipeline in front of `exporter`: the batch processor bounded in spans and bytes, the
+/// span limits, the sampler (with the tail sampler's processor for `obs_outcome`) and the
+/// resource. The OTLP exporter and an app's own ([`crate::Config::span_exporter`]) share it.
+pub(crate) fn pipeline<E>(exporter: E, service: &ServiceSettings, traces: &TraceSettings) -> SdkTracerProvider
+where
+    E: SpanExporter + 'static,
+{
     // The export timeout (OTEL_BSP_EXPORT_TIMEOUT) is the exporter's, set above: the
     // thread-based processor takes none of its own.
     let batch = BatchConfigBuilder::default()
@@ -58,12 +70,12 @@ pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Res
         )),
         _ => SdkTracerProvider::builder().with_span_processor(processor),
     };
-    Ok(builder
+    builder
         .with_max_attributes_per_span(traces.limits.attribute_count)
         .with_max_events_per_span(traces.limits.event_count)
         .with_sampler(sampler(traces.sampler))
         .with_resource(resource(service))
-        .build())
+        .build()
 }
 
 /// A provider that exports nothing (`OTEL_EXPORTER=none`): spans still get trace and span ids,
