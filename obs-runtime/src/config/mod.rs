@@ -289,8 +289,21 @@ impl Config {
     /// test that keeps what the app exports.
     ///
     /// ```
-    /// let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
-    /// let config = obs_runtime::Config::default().span_exporter(exporter.clone());
+    /// use opentelemetry_sdk::error::OTelSdkResult;
+    /// use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    ///
+    /// /// Prints the name of every span.
+    /// #[derive(Debug)]
+    /// struct Names;
+    ///
+    /// impl SpanExporter for Names {
+    ///     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+    ///         batch.iter().for_each(|span| println!("{}", span.name));
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let config = obs_runtime::Config::default().span_exporter(Names);
     /// # drop(config);
     /// ```
     pub fn span_exporter<E: opentelemetry_sdk::trace::SpanExporter + 'static>(mut self, exporter: E) -> Self {

@@ -3,8 +3,14 @@
 //! wrote them (`service`, `version`, `environment`), so a log query can select a service the
 //! way a trace search does. Levels are lowercase words (`| json | level="error"`). With the
 //! Datadog exporter, `dd.trace_id` and `dd.span_id` carry the ids in Datadog's decimal form.
+//!
+//! A layer of its own rather than `tracing_subscriber::fmt`'s with a custom format: the fmt
+//! layer formats every span's fields into a `String` kept in the span's extensions (two
+//! allocations and a formatting pass per instrumented call) that these lines never print. This
+//! one does nothing until an event is logged.
 
 use std::fmt;
+use std::io::Write as _;
 
 use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
@@ -12,13 +18,13 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::request_id::RequestId;
 use crate::config::ServiceSettings;
 
-/// One JSON object per event.
+/// One JSON object per event, a line on standard output.
 #[derive(Debug, Default)]
 pub(crate) struct JsonWithTrace {
     /// `service`, `version` and `environment`, as the resource names them; absent ones left out.
@@ -44,12 +50,24 @@ fn datadog_id(bytes: &[u8]) -> String {
     u64::from_be_bytes(low).to_string()
 }
 
-impl<S, N> FormatEvent<S, N> for JsonWithTrace
+impl<S> Layer<S> for JsonWithTrace
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Ok(mut text) = self.line(event, &ctx) else { return };
+        text.push('\n');
+        // One write per line, so lines from threads never interleave; a closed stdout loses
+        // the line and nothing else.
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+}
+
+impl JsonWithTrace {
+    fn line<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>) -> Result<String, fmt::Error>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let mut line = Map::new();
         let mut timestamp = String::new();
         SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
@@ -66,7 +84,7 @@ where
         if !fields.is_empty() {
             line.insert("fields".into(), Value::Object(fields));
         }
-        if let Some(scope) = ctx.event_scope() {
+        if let Some(scope) = ctx.event_scope(event) {
             let spans: Vec<_> = scope.collect();
             if let Some(innermost) = spans.first() {
                 line.insert("span".into(), Value::String(innermost.name().to_owned()));
@@ -94,8 +112,7 @@ where
         for (key, value) in &self.identity {
             line.insert((*key).into(), value.clone());
         }
-        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
-        writeln!(writer, "{text}")
+        serde_json::to_string(&line).map_err(|_| fmt::Error)
     }
 }
 

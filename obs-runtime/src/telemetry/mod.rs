@@ -38,8 +38,7 @@ pub(crate) fn install(
     let events = EventsOnly(logs.env_filter()?);
     let logs = match logs.format {
         LogFormat::Json => {
-            let format = json::JsonWithTrace::new(service, traces.exporter == TraceExporter::Datadog);
-            fmt::layer().event_format(format).with_filter(events).boxed()
+            json::JsonWithTrace::new(service, traces.exporter == TraceExporter::Datadog).with_filter(events).boxed()
         }
         LogFormat::Pretty => {
             // Colour for people at a terminal; plain text for pipes, files and NO_COLOR.
