@@ -18,15 +18,39 @@ fn find_user(pool: &Pool, id: i64) -> Result<User, sqlx::Error> {
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );
-    let __obs_span = ::obs_runtime::__private::tracing::span!(
-        ::obs_runtime::__private::tracing::Level::INFO, "SELECT users", "otel.kind" =
-        "client", "db.system.name" = "postgresql", "db.operation.name" = "SELECT",
-        "db.collection.name" = "users", "otel.status_description" =
-        ::obs_runtime::__private::tracing::field::Empty, "error.type" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
-        ::obs_runtime::__private::tracing::field::Empty
-    );
+    let __obs_span = {
+        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::tracing::Metadata::new(
+            "SELECT users",
+            ::core::module_path!(),
+            ::obs_runtime::__private::tracing::Level::INFO,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            ::obs_runtime::__private::tracing::field::FieldSet::new(
+                &[
+                    "otel.kind",
+                    "db.system.name",
+                    "db.operation.name",
+                    "db.collection.name",
+                    "otel.status_description",
+                    "error.type",
+                    "obs.cancelled",
+                    "obs.slow",
+                ],
+                ::obs_runtime::__private::tracing::callsite::Identifier(
+                    &__OBS_SPAN_CALLSITE,
+                ),
+            ),
+            ::obs_runtime::__private::tracing::metadata::Kind::SPAN,
+        );
+        static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
+            &__OBS_SPAN_META,
+        );
+        ::obs_runtime::__private::new_span(
+            &__OBS_SPAN_CALLSITE,
+            [&"client", &"postgresql", &"SELECT", &"users"],
+        )
+    };
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
     let mut __obs_timer = __obs_timer;
     let __obs_ret = {

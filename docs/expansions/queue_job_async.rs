@@ -17,17 +17,46 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );
-    let __obs_span = ::obs_runtime::__private::tracing::span!(
-        ::obs_runtime::__private::tracing::Level::INFO, "queue.sessionReminder",
-        "otel.kind" = "consumer", "messaging.system" = "in_process",
-        "messaging.destination.name" = "sessionReminder", "messaging.operation.type" =
-        "process", "job.id" = ::obs_runtime::__private::tracing::field::display(& (job
-        .id)), "otel.status_description" =
-        ::obs_runtime::__private::tracing::field::Empty, "error.type" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
-        ::obs_runtime::__private::tracing::field::Empty
-    );
+    let __obs_span = {
+        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::tracing::Metadata::new(
+            "queue.sessionReminder",
+            ::core::module_path!(),
+            ::obs_runtime::__private::tracing::Level::INFO,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            ::obs_runtime::__private::tracing::field::FieldSet::new(
+                &[
+                    "otel.kind",
+                    "messaging.system",
+                    "messaging.destination.name",
+                    "messaging.operation.type",
+                    "job.id",
+                    "otel.status_description",
+                    "error.type",
+                    "obs.cancelled",
+                    "obs.slow",
+                ],
+                ::obs_runtime::__private::tracing::callsite::Identifier(
+                    &__OBS_SPAN_CALLSITE,
+                ),
+            ),
+            ::obs_runtime::__private::tracing::metadata::Kind::SPAN,
+        );
+        static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
+            &__OBS_SPAN_META,
+        );
+        ::obs_runtime::__private::new_span(
+            &__OBS_SPAN_CALLSITE,
+            [
+                &"consumer",
+                &"in_process",
+                &"sessionReminder",
+                &"process",
+                &::obs_runtime::__private::tracing::field::display(&(job.id)),
+            ],
+        )
+    };
     ::obs_runtime::__private::ParentContext::attach_to(&(job.trace), &__obs_span);
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
     ::obs_runtime::__private::Instrumented::new(

@@ -12,14 +12,33 @@ async fn process(payment: Payment) -> Receipt {
             "payment.process",
         )
         .at(::core::module_path!(), "process", ::core::file!(), ::core::line!());
-    let __obs_span = ::obs_runtime::__private::tracing::span!(
-        ::obs_runtime::__private::tracing::Level::INFO, "payment.process", "otel.kind" =
-        "internal", "otel.status_description" =
-        ::obs_runtime::__private::tracing::field::Empty, "error.type" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
-        ::obs_runtime::__private::tracing::field::Empty
-    );
+    let __obs_span = {
+        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::tracing::Metadata::new(
+            "payment.process",
+            ::core::module_path!(),
+            ::obs_runtime::__private::tracing::Level::INFO,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            ::obs_runtime::__private::tracing::field::FieldSet::new(
+                &[
+                    "otel.kind",
+                    "otel.status_description",
+                    "error.type",
+                    "obs.cancelled",
+                    "obs.slow",
+                ],
+                ::obs_runtime::__private::tracing::callsite::Identifier(
+                    &__OBS_SPAN_CALLSITE,
+                ),
+            ),
+            ::obs_runtime::__private::tracing::metadata::Kind::SPAN,
+        );
+        static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
+            &__OBS_SPAN_META,
+        );
+        ::obs_runtime::__private::new_span(&__OBS_SPAN_CALLSITE, [&"internal"])
+    };
     let __obs_timer = ::obs_runtime::__private::Timer::untimed(__obs_span);
     ::obs_runtime::__private::Instrumented::new(
             __obs_timer,

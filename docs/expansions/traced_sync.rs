@@ -13,14 +13,33 @@ fn settle(amount: u64) -> u64 {
         )
         .at(::core::module_path!(), "settle", ::core::file!(), ::core::line!())
         .synchronous();
-    let __obs_span = ::obs_runtime::__private::tracing::span!(
-        ::obs_runtime::__private::tracing::Level::INFO,
-        ::core::concat!(::core::module_path!(), "::settle"), "otel.kind" = "internal",
-        "otel.status_description" = ::obs_runtime::__private::tracing::field::Empty,
-        "error.type" = ::obs_runtime::__private::tracing::field::Empty, "obs.cancelled" =
-        ::obs_runtime::__private::tracing::field::Empty, "obs.slow" =
-        ::obs_runtime::__private::tracing::field::Empty
-    );
+    let __obs_span = {
+        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::tracing::Metadata::new(
+            ::core::concat!(::core::module_path!(), "::settle"),
+            ::core::module_path!(),
+            ::obs_runtime::__private::tracing::Level::INFO,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            ::obs_runtime::__private::tracing::field::FieldSet::new(
+                &[
+                    "otel.kind",
+                    "otel.status_description",
+                    "error.type",
+                    "obs.cancelled",
+                    "obs.slow",
+                ],
+                ::obs_runtime::__private::tracing::callsite::Identifier(
+                    &__OBS_SPAN_CALLSITE,
+                ),
+            ),
+            ::obs_runtime::__private::tracing::metadata::Kind::SPAN,
+        );
+        static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
+            &__OBS_SPAN_META,
+        );
+        ::obs_runtime::__private::new_span(&__OBS_SPAN_CALLSITE, [&"internal"])
+    };
     let __obs_timer = ::obs_runtime::__private::Timer::untimed(__obs_span);
     let mut __obs_timer = __obs_timer;
     let __obs_ret = {

@@ -214,40 +214,58 @@ fn span_name(model: &Model, spec: &SpanSpec, function: &ItemFn) -> TokenStream {
     }
 }
 
+/// The span: its metadata and callsite declared as statics here, opened by
+/// `__private::new_span` with the fields that have values at the start; the empty ones
+/// (recorded on an error, a cancellation or a slow call) come last in the field set.
 fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream) -> TokenStream {
     let kind = spec.kind;
-    let mut fields: Vec<TokenStream> = vec![quote!("otel.kind" = #kind)];
+    let mut names: Vec<String> = vec!["otel.kind".to_owned()];
+    let mut values: Vec<TokenStream> = vec![quote!(&#kind)];
     for (attribute, value) in spec.attributes {
         let value = match value {
-            AttrValue::Constant(value) => quote!(#value),
+            AttrValue::Constant(value) => quote!(&#value),
             AttrValue::Key(key) => match model.string(key) {
-                Some(value) => quote!(#value),
+                Some(value) => quote!(&#value),
                 // Only the Stellar network is left to the runtime.
-                None => quote!(#private::default_network()),
+                None => quote!(&#private::default_network()),
             },
             AttrValue::Display(key) => match model.expr(key) {
-                Some(expr) => quote!(#private::tracing::field::display(&(#expr))),
+                Some(expr) => quote!(&#private::tracing::field::display(&(#expr))),
                 None => continue,
             },
         };
-        fields.push(quote!(#attribute = #value));
+        names.push((*attribute).to_owned());
+        values.push(value);
     }
-    fields.push(quote!("otel.status_description" = #private::tracing::field::Empty));
-    // OpenTelemetry's `error.type`, set on an error outcome.
-    fields.push(quote!("error.type" = #private::tracing::field::Empty));
-    // Set when the call's future is dropped before it completes: the trace is worth keeping.
-    fields.push(quote!("obs.cancelled" = #private::tracing::field::Empty));
-    // Set when the call missed its objective's latency threshold.
-    fields.push(quote!("obs.slow" = #private::tracing::field::Empty));
     for field in &model.fields {
-        let key = &field.name;
-        let sigil = &field.sigil;
         let value = &field.value;
-        fields.push(quote!(#key = #sigil #value));
+        names.push(field.name.clone());
+        values.push(match field.sigil.as_ref().map(ToString::to_string).as_deref() {
+            Some("%") => quote!(&#private::tracing::field::display(&(#value))),
+            Some("?") => quote!(&#private::tracing::field::debug(&(#value))),
+            _ => quote!(&(#value)),
+        });
     }
-    quote! {
-        #private::tracing::span!(#private::tracing::Level::INFO, #name, #(#fields),*)
-    }
+    // OpenTelemetry's status text and `error.type`, set on an error outcome; `obs.cancelled`
+    // when the call's future is dropped before it completes; `obs.slow` when the call missed
+    // its objective's latency threshold.
+    names.extend(["otel.status_description", "error.type", "obs.cancelled", "obs.slow"].map(str::to_owned));
+    let tracing = quote!(#private::tracing);
+    quote! {{
+        static __OBS_SPAN_META: #tracing::Metadata<'static> = #tracing::Metadata::new(
+            #name,
+            ::core::module_path!(),
+            #tracing::Level::INFO,
+            ::core::option::Option::Some(::core::file!()),
+            ::core::option::Option::Some(::core::line!()),
+            ::core::option::Option::Some(::core::module_path!()),
+            #tracing::field::FieldSet::new(&[#(#names),*], #tracing::callsite::Identifier(&__OBS_SPAN_CALLSITE)),
+            #tracing::metadata::Kind::SPAN,
+        );
+        static __OBS_SPAN_CALLSITE: #tracing::callsite::DefaultCallsite =
+            #tracing::callsite::DefaultCallsite::new(&__OBS_SPAN_META);
+        #private::new_span(&__OBS_SPAN_CALLSITE, [#(#values),*])
+    }}
 }
 
 /// A span name template with each `{key}` replaced by that key's value.

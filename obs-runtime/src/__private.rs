@@ -11,6 +11,7 @@ pub use crate::call::outcome::{
     ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyKindErr, ClassifyResult, Outcome, Ret,
 };
 pub use crate::call::site::{GaugeSite, Site};
+pub use crate::call::span::new_span;
 pub use crate::call::timer::Timer;
 pub use crate::catalogue::{CALL_SITES, CallSite, SiteKind, Subsystem};
 pub use crate::telemetry::propagation::ParentContext;

@@ -10,4 +10,5 @@ mod kinds;
 pub(crate) mod network;
 pub(crate) mod outcome;
 pub(crate) mod site;
+pub(crate) mod span;
 pub(crate) mod timer;
