@@ -1,5 +1,6 @@
 //! The warm path of an instrumented call allocates nothing: counted by a global allocator,
-//! with obs's recorder installed and no tracing subscriber, sync and async.
+//! with obs's recorder installed and no tracing subscriber, sync and async. And a scrape
+//! allocates the same whether the recorder holds 1 000 series or 10 000.
 #![cfg(all(feature = "db", feature = "queue", feature = "ws"))]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -83,4 +84,36 @@ fn warm_calls_allocate_nothing() {
         text.contains(r#"queue_jobs_total{queue_name="jobs",job_name="run_job",status="completed"} 1001"#),
         "{text}"
     );
+}
+
+/// A recorder (not installed) holding `n` series: half counters, half histograms, three labels
+/// each and the global `app`, every one recorded into.
+fn recorder_with_series(n: usize) -> obs_runtime::MetricsHandle {
+    use metrics::{Key, Label, Level, Metadata, Recorder as _};
+    let recorder = MetricsRecorder::builder().global_label("app", "svc").max_series_per_metric(n).build().unwrap();
+    let meta = Metadata::new("hot_path", Level::INFO, None);
+    for i in 0..n / 2 {
+        let labels =
+            vec![Label::new("method", "GET"), Label::new("path", format!("/r/{i}")), Label::new("code", "200")];
+        recorder.register_counter(&Key::from_parts("requests_total", labels.clone()), &meta).increment(i as u64);
+        recorder.register_histogram(&Key::from_parts("request_seconds", labels), &meta).record(0.01 * i as f64);
+    }
+    recorder.handle()
+}
+
+#[test]
+fn a_scrape_allocates_nothing_per_series() {
+    let allocations_of_a_render = |n: usize| {
+        let handle = recorder_with_series(n);
+        let first = handle.render(); // sizes the buffer the next render starts with
+        let mut second = String::new();
+        let allocations = allocations_during(|| second = handle.render());
+        assert_eq!(first.len(), second.len(), "nothing recorded in between");
+        assert_eq!(second.matches("requests_total{").count(), n / 2, "every counter rendered");
+        assert_eq!(second.matches("request_seconds_count{").count(), n / 2, "every histogram rendered");
+        allocations
+    };
+    let (small, large) = (allocations_of_a_render(1_000), allocations_of_a_render(10_000));
+    assert_eq!(small, large, "allocations of a render: {small} at 1 000 series, {large} at 10 000");
+    assert!(large <= 32, "a render allocates its buffer and a few per metric name, not {large}");
 }

@@ -42,16 +42,31 @@ impl Exemplar {
     /// the label set would pass OpenMetrics' limit (dropped whole rather than cut into a wrong
     /// id).
     pub(crate) fn suffix(&self, value: f64) -> Option<String> {
-        let hex = |bytes: &[u8]| {
-            bytes.iter().fold(String::new(), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            })
-        };
-        let (trace_id, span_id) = (hex(&self.trace_id), hex(&self.span_id));
-        let chars = "trace_id".len() + trace_id.len() + "span_id".len() + span_id.len();
-        (chars <= MAX_EXEMPLAR_LABEL_CHARS)
-            .then(|| format!(" # {{trace_id=\"{trace_id}\",span_id=\"{span_id}\"}} {value} {:.3}", self.timestamp))
+        let mut suffix = String::new();
+        self.write_suffix(&mut suffix, value);
+        (!suffix.is_empty()).then_some(suffix)
+    }
+
+    /// Appends the suffix of [`Exemplar::suffix`] to `out`, or nothing.
+    pub(crate) fn write_suffix(&self, out: &mut String, value: f64) {
+        // Two hex digits per byte: 32 + 16, well under the limit, checked in case ids grow.
+        const CHARS: usize = "trace_id".len() + 32 + "span_id".len() + 16;
+        if CHARS > MAX_EXEMPLAR_LABEL_CHARS {
+            return;
+        }
+        out.push_str(" # {trace_id=\"");
+        push_hex(out, &self.trace_id);
+        out.push_str("\",span_id=\"");
+        push_hex(out, &self.span_id);
+        let _ = write!(out, "\"}} {value} {:.3}", self.timestamp);
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
 }
 

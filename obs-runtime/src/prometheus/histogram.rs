@@ -3,9 +3,11 @@
 //! metrics-exporter-prometheus keeps every sample until upkeep drains it (memory grows with
 //! the sample rate) and renders a histogram without configured buckets as a summary. Here each
 //! series is a fixed array of bucket counters and a sum: memory is fixed at registration,
-//! nothing needs draining, and every histogram renders as a histogram.
+//! nothing needs draining, and every histogram renders as a histogram. Each series' label set
+//! (escaped, global labels merged) is written once at registration and series are kept by name,
+//! so a scrape sorts nothing and allocates nothing per series.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use metrics::{HistogramFn, Key};
 
 use super::exemplar::{self, Slot};
-use super::text::{escape_help, labels_body, write_histogram};
+use super::text::{escape_help, merged_labels_body, sanitize_metric_name, write_histogram};
 
 /// One histogram series.
 #[derive(Debug)]
@@ -36,6 +38,14 @@ impl BucketHistogram {
         let les = bounds.iter().map(f64::to_string).chain(["+Inf".to_owned()]).collect();
         let exemplars = (0..=bounds.len()).map(|_| Slot::default()).collect();
         Self { bounds, les, buckets, sum: AtomicU64::new(0f64.to_bits()), exemplars }
+    }
+
+    fn bucket_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed))
+    }
+
+    fn sum(&self) -> f64 {
+        f64::from_bits(self.sum.load(Ordering::Relaxed))
     }
 }
 
@@ -69,85 +79,84 @@ pub(crate) struct HistogramSnapshot {
 #[derive(Debug)]
 struct Series {
     key: Key,
+    /// `k="v",…`: the global labels, then the key's.
+    labels: Box<str>,
     histogram: Arc<BucketHistogram>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// By key: naive code registers on every call, so this lookup must not be a scan.
+    by_key: HashMap<Key, Arc<BucketHistogram>>,
+    /// By final name, for the exposition; each name's series in registration order.
+    by_name: BTreeMap<String, Vec<Series>>,
+    help: HashMap<String, String>,
 }
 
 /// The histograms of one recorder, by final (prefixed) key.
 #[derive(Debug, Default)]
 pub(crate) struct HistogramRegistry {
-    /// By key: naive code registers on every call, so this lookup must not be a scan.
-    series: Mutex<HashMap<Key, Series>>,
-    help: Mutex<Vec<(String, String)>>,
+    global_labels: Vec<(String, String)>,
+    inner: Mutex<Inner>,
 }
 
 impl HistogramRegistry {
+    /// A registry whose series all carry `global_labels` first.
+    pub(crate) fn new(global_labels: Vec<(String, String)>) -> Self {
+        Self { global_labels, inner: Mutex::default() }
+    }
+
     pub(crate) fn register(&self, key: &Key, bounds: impl FnOnce() -> Arc<[f64]>) -> Arc<BucketHistogram> {
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(existing) = series.get(key) {
-            return existing.histogram.clone();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = inner.by_key.get(key) {
+            return existing.clone();
         }
         let histogram = Arc::new(BucketHistogram::new(bounds()));
-        series.insert(key.clone(), Series { key: key.clone(), histogram: histogram.clone() });
+        inner.by_key.insert(key.clone(), histogram.clone());
+        let labels = merged_labels_body(&self.global_labels, key).into_boxed_str();
+        let series = Series { key: key.clone(), labels, histogram: histogram.clone() };
+        inner.by_name.entry(sanitize_metric_name(key.name()).into_owned()).or_default().push(series);
         histogram
     }
 
     pub(crate) fn describe(&self, name: String, help: String) {
-        let mut all = self.help.lock().unwrap_or_else(|e| e.into_inner());
-        all.retain(|(n, _)| *n != name);
-        all.push((name, help));
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.help.insert(sanitize_metric_name(&name).into_owned(), help);
     }
 
     /// Every series of the histogram `name` (final name): labels, `le` values, per-bucket
     /// counts (not cumulative) and sum. For the fused store, which renders that family.
     pub(crate) fn series_of(&self, name: &str) -> Vec<HistogramSnapshot> {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(series) = inner.by_name.get(name) else { return Vec::new() };
         series
-            .values()
-            .filter(|s| s.key.name() == name)
+            .iter()
             .map(|s| HistogramSnapshot {
                 labels: super::text::key_labels(&s.key),
                 les: s.histogram.les.clone(),
-                buckets: s.histogram.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
-                sum: f64::from_bits(s.histogram.sum.load(Ordering::Relaxed)),
+                buckets: s.histogram.bucket_counts().collect(),
+                sum: s.histogram.sum(),
             })
             .collect()
     }
 
-    /// Appends the exposition of every histogram but those named in `skip` to `out`;
-    /// `global_labels` come first. With `exemplars` (OpenMetrics), each bucket carries its
-    /// latest exemplar.
-    pub(crate) fn render(
-        &self,
-        out: &mut String,
-        global_labels: &[(String, String)],
-        skip: &[String],
-        exemplars: bool,
-    ) {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let help = self.help.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut order: Vec<&Series> = series.values().filter(|s| !skip.iter().any(|n| n == s.key.name())).collect();
-        order.sort_by(|a, b| a.key.name().cmp(b.key.name()));
-        let mut current: Option<&str> = None;
-        for s in order {
-            let name = s.key.name();
-            if current != Some(name) {
-                let description = help.iter().find(|(n, _)| n == name).map_or(name, |(_, h)| h.as_str());
-                let _ = writeln!(out, "# HELP {name} {}", escape_help(description));
-                let _ = writeln!(out, "# TYPE {name} histogram");
-                current = Some(name);
+    /// Appends the exposition of every histogram but those named in `skip` to `out`. With
+    /// `exemplars` (OpenMetrics), each bucket carries its latest exemplar.
+    pub(crate) fn render(&self, out: &mut String, skip: &[String], exemplars: bool) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, series) in inner.by_name.iter().filter(|(name, _)| !skip.contains(name)) {
+            let description = inner.help.get(name).map_or(name.as_str(), String::as_str);
+            let _ = writeln!(out, "# HELP {name} {}", escape_help(description));
+            let _ = writeln!(out, "# TYPE {name} histogram");
+            for s in series {
+                let h = &s.histogram;
+                let exemplar = |bucket: usize, out: &mut String| {
+                    if exemplars && let Some(e) = h.exemplars[bucket].load() {
+                        e.write_suffix(out, e.value);
+                    }
+                };
+                write_histogram(out, name, &s.labels, &h.les, h.bucket_counts(), h.sum(), exemplar);
             }
-            let mut labels: Vec<(&str, String)> = global_labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-            for label in s.key.labels() {
-                labels.retain(|(k, _)| *k != label.key());
-                labels.push((label.key(), label.value().to_owned()));
-            }
-            let buckets: Vec<u64> = s.histogram.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect();
-            let sum = f64::from_bits(s.histogram.sum.load(Ordering::Relaxed));
-            let suffixes: Vec<Option<String>> = match exemplars {
-                true => s.histogram.exemplars.iter().map(|slot| slot.load().and_then(|e| e.suffix(e.value))).collect(),
-                false => Vec::new(),
-            };
-            write_histogram(out, name, &labels_body(&labels), &s.histogram.les, &buckets, sum, &suffixes);
         }
     }
 }
@@ -158,7 +167,7 @@ mod tests {
 
     #[test]
     fn renders_cumulative_buckets_sum_and_count() {
-        let registry = HistogramRegistry::default();
+        let registry = HistogramRegistry::new(vec![("app".into(), "svc".into())]);
         let h = registry.register(&Key::from_parts("lat_seconds", vec![metrics::Label::new("path", "/a")]), || {
             Arc::from(&[0.1, 1.0][..])
         });
@@ -168,7 +177,7 @@ mod tests {
         h.record(f64::NAN);
         registry.describe("lat_seconds".into(), "Latency.".into());
         let mut text = String::new();
-        registry.render(&mut text, &[("app".into(), "svc".into())], &[], false);
+        registry.render(&mut text, &[], false);
         let expected = "# HELP lat_seconds Latency.\n# TYPE lat_seconds histogram\n\
             lat_seconds_bucket{app=\"svc\",path=\"/a\",le=\"0.1\"} 2\n\
             lat_seconds_bucket{app=\"svc\",path=\"/a\",le=\"1\"} 3\n\

@@ -13,6 +13,7 @@ pub(crate) mod label;
 pub(crate) mod openmetrics;
 pub(crate) mod process;
 mod recorder;
+mod scalars;
 pub(crate) mod scrape;
 mod text;
 

@@ -1,22 +1,24 @@
 //! obs's `metrics` recorder.
 //!
-//! Counters and gauges live in metrics-exporter-prometheus. Every histogram lives in obs's
-//! fixed-bucket storage (the catalogue's buckets, or the HTTP ones), so it renders as a
-//! histogram and its memory never grows with the sample rate. Macro call sites use the fused
+//! Counters and gauges are one atomic each, with their line prefix written at registration
+//! (`scalars`). Every histogram lives in obs's fixed-bucket storage (the catalogue's buckets,
+//! or the HTTP ones), so it renders as a histogram and its memory never grows with the sample
+//! rate. Macro call sites use the fused
 //! store of `call_stats`. The metric prefix is applied at registration, and every series carries
 //! the global labels (`app`).
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder as _, SharedString, Unit};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, SharedString, Unit};
 
 use super::call_stats::CallStatsRegistry;
 use super::cardinality::{self, CardinalityGuard};
 use super::counters::CounterRegistry;
 use super::histogram::HistogramRegistry;
 use super::label::{needs_normalising, normalise_label};
+use super::scalars::ScalarRegistry;
 use crate::catalogue::{self, MetricKind, MetricRename, Names, SERIES_OVERFLOW_TOTAL, Subsystem};
 use crate::error::InitError;
 
@@ -127,22 +129,18 @@ impl MetricsRecorderBuilder {
             buckets.retain(|(m, _)| *m != metric);
             buckets.push((metric, bounds));
         }
-        let mut exporter = PrometheusBuilder::new();
-        for (key, value) in &self.global_labels {
-            exporter = exporter.add_global_label(key, value);
-        }
-        let inner = exporter.build_recorder();
         let shared = Arc::new(Shared {
             names: names.clone(),
             global_labels: self.global_labels.clone(),
             buckets: buckets.iter().map(|(name, bounds)| (name.clone(), Arc::from(bounds.as_slice()))).collect(),
-            histograms: HistogramRegistry::default(),
+            scalars: ScalarRegistry::new(self.global_labels.clone()),
+            histograms: HistogramRegistry::new(self.global_labels.clone()),
+            last_len: AtomicUsize::new(0),
             counters: CounterRegistry::default(),
             guard: CardinalityGuard::new(self.max_series_per_metric.unwrap_or(cardinality::DEFAULT_MAX_SERIES)),
             call_stats: CallStatsRegistry::new(names, !self.without_error_type_label, self.global_labels, buckets),
         });
-        let handle = MetricsHandle { prometheus: inner.handle(), shared };
-        Ok(MetricsRecorder { inner, handle })
+        Ok(MetricsRecorder { handle: MetricsHandle { shared } })
     }
 
     /// Builds the recorder and installs it as the process's `metrics` recorder.
@@ -158,7 +156,10 @@ struct Shared {
     global_labels: Vec<(String, String)>,
     /// Buckets by metric name without the prefix.
     buckets: Vec<(String, Arc<[f64]>)>,
+    scalars: ScalarRegistry,
     histograms: HistogramRegistry,
+    /// The length of the last exposition: the next one's buffer starts that big.
+    last_len: AtomicUsize,
     /// Counters recorded by hand under a macro family's name, rendered in that family's block.
     counters: CounterRegistry,
     call_stats: CallStatsRegistry,
@@ -212,7 +213,6 @@ impl Shared {
 /// obs's `metrics` recorder. Install it once per process.
 #[derive(Debug)]
 pub struct MetricsRecorder {
-    inner: PrometheusRecorder,
     handle: MetricsHandle,
 }
 
@@ -232,11 +232,8 @@ impl MetricsRecorder {
     pub fn install(self) -> Result<MetricsHandle, InitError> {
         let handle = self.handle();
         let names = &handle.shared.names;
-        self.inner.describe_counter(
-            KeyName::from(names.name(SERIES_OVERFLOW_TOTAL.name).into_owned()),
-            None,
-            SharedString::from(names.help(&SERIES_OVERFLOW_TOTAL).to_owned()),
-        );
+        let overflow = names.name(SERIES_OVERFLOW_TOTAL.name);
+        handle.shared.scalars.describe(&overflow, names.help(&SERIES_OVERFLOW_TOTAL).to_owned());
         metrics::set_global_recorder(self).map_err(|_| InitError::RecorderAlreadyInstalled)?;
         names.install();
         let _ = INSTALLED.set(handle.clone());
@@ -247,7 +244,7 @@ impl MetricsRecorder {
 
 impl MetricsRecorder {
     /// The prefixed, normalised key, or its metric's overflow series past the series cap.
-    fn admitted<'k>(&self, key: &'k Key, metadata: &Metadata<'_>) -> Cow<'k, Key> {
+    fn admitted<'k>(&self, key: &'k Key) -> Cow<'k, Key> {
         let shared = &self.handle.shared;
         let prefixed = shared.prefixed(key);
         let admitted = shared.guard.admit(&prefixed, || {
@@ -257,7 +254,7 @@ impl MetricsRecorder {
                 names.name(key.name()).into_owned(),
             );
             let overflow = Key::from_parts(names.name(SERIES_OVERFLOW_TOTAL.name).into_owned(), vec![metric]);
-            self.inner.register_counter(&overflow, metadata)
+            Counter::from_arc(shared.scalars.counter(&overflow))
         });
         if admitted { prefixed } else { Cow::Owned(cardinality::overflow_key(prefixed.name())) }
     }
@@ -267,13 +264,15 @@ impl metrics::Recorder for MetricsRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         let shared = &self.handle.shared;
         let description = shared.help(&key, description);
-        self.inner.describe_counter(shared.prefixed_name(key), unit, description);
+        let _ = unit; // the text format has no unit line; names carry it (`_seconds`)
+        shared.scalars.describe(shared.prefixed_name(key).as_str(), description.into_owned());
     }
 
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
         let shared = &self.handle.shared;
         let description = shared.help(&key, description);
-        self.inner.describe_gauge(shared.prefixed_name(key), unit, description);
+        let _ = unit;
+        shared.scalars.describe(shared.prefixed_name(key).as_str(), description.into_owned());
     }
 
     fn describe_histogram(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
@@ -286,12 +285,12 @@ impl metrics::Recorder for MetricsRecorder {
         if super::process::EXACT.contains(&key.name()) || self.handle.shared.names.is_disabled(key.name()) {
             return Counter::noop(); // rendered exactly at scrape time, or switched off
         }
-        let admitted = self.admitted(key, metadata);
+        let admitted = self.admitted(key);
         // A macro family's counter recorded by hand: kept here, so the family has one block.
         let counter = if Subsystem::ALL.iter().any(|s| s.family().total.name == key.name()) {
             Counter::from_arc(self.handle.shared.counters.register(&admitted))
         } else {
-            self.inner.register_counter(&admitted, metadata)
+            Counter::from_arc(self.handle.shared.scalars.counter(&admitted))
         };
         crate::testing::recorder::tee_counter(counter, key, metadata)
     }
@@ -300,7 +299,7 @@ impl metrics::Recorder for MetricsRecorder {
         if super::process::EXACT.contains(&key.name()) || self.handle.shared.names.is_disabled(key.name()) {
             return Gauge::noop(); // rendered exactly at scrape time, or switched off
         }
-        let gauge = self.inner.register_gauge(&self.admitted(key, metadata), metadata);
+        let gauge = Gauge::from_arc(self.handle.shared.scalars.gauge(&self.admitted(key)));
         crate::testing::recorder::tee_gauge(gauge, key, metadata)
     }
 
@@ -309,7 +308,7 @@ impl metrics::Recorder for MetricsRecorder {
         if shared.names.is_disabled(key.name()) {
             return Histogram::noop();
         }
-        let admitted = self.admitted(key, metadata);
+        let admitted = self.admitted(key);
         let histogram = Histogram::from_arc(shared.histograms.register(&admitted, || shared.bounds_for(key.name())));
         crate::testing::recorder::tee_histogram(histogram, key, metadata)
     }
@@ -318,7 +317,6 @@ impl metrics::Recorder for MetricsRecorder {
 /// Renders what obs's recorder holds, in the Prometheus text format.
 #[derive(Clone, Debug)]
 pub struct MetricsHandle {
-    prometheus: PrometheusHandle,
     shared: Arc<Shared>,
 }
 
@@ -331,16 +329,16 @@ impl MetricsHandle {
     /// The exposition, with each call-site bucket's and outcome counter's latest exemplar
     /// appended to its sample when `exemplars` is set (for OpenMetrics).
     pub(crate) fn render_with(&self, exemplars: bool) -> String {
-        let mut text = self.prometheus.render();
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
         let shared = &self.shared;
+        // Sized from the last scrape: the text is written once, without regrowing.
+        let mut text = String::with_capacity(shared.last_len.load(Ordering::Relaxed) + 4096);
+        shared.scalars.render(&mut text);
         // A name the fused store renders is rendered there only, whatever else recorded it.
         let fused = shared.call_stats.rendered_names();
-        shared.histograms.render(&mut text, &shared.global_labels, &fused, exemplars);
+        shared.histograms.render(&mut text, &fused, exemplars);
         shared.call_stats.render_counters_without_sites(&mut text, &shared.counters, &fused);
         shared.call_stats.render(&mut text, &shared.counters, &shared.histograms, exemplars);
+        shared.last_len.store(text.len(), Ordering::Relaxed);
         text
     }
 
@@ -349,8 +347,7 @@ impl MetricsHandle {
         super::process::render_exact(out, &self.shared.names, &self.shared.global_labels);
     }
 
-    /// Lets the exporter expire idle state; obs's histograms need no draining.
-    pub fn run_upkeep(&self) {
-        self.prometheus.run_upkeep();
-    }
+    /// Does nothing: obs's series are atomics that need no draining. Kept for code written
+    /// against metrics-exporter-prometheus's handle.
+    pub fn run_upkeep(&self) {}
 }

@@ -138,7 +138,9 @@ impl CallStatsRegistry {
                 buckets.iter_mut().zip(&extra.buckets).for_each(|(b, e)| *b += e);
                 sum += extra.sum;
             }
-            write_histogram(out, &name, &self.with_globals(pairs), les, &buckets, sum, suffixes);
+            let exemplar =
+                |i: usize, out: &mut String| out.push_str(suffixes.get(i).and_then(Option::as_deref).unwrap_or(""));
+            write_histogram(out, &name, &self.with_globals(pairs), les, buckets, sum, exemplar);
         };
         for stats in members {
             let suffixes = |statuses: &[Status]| -> Vec<Option<String>> {
@@ -173,7 +175,8 @@ impl CallStatsRegistry {
         }
         for extra in by_hand {
             let pairs: Vec<(&str, &str)> = extra.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            write_histogram(out, &name, &self.with_globals(&pairs), &extra.les, &extra.buckets, extra.sum, &[]);
+            let (labels, buckets) = (self.with_globals(&pairs), extra.buckets.iter().copied());
+            write_histogram(out, &name, &labels, &extra.les, buckets, extra.sum, |_, _| {});
         }
     }
 
