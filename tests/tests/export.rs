@@ -334,3 +334,23 @@ fn regression_an_oversized_attribute_flood_with_a_stalled_collector_keeps_memory
         eprintln!("{line}");
     }
 }
+
+#[test]
+fn info_events_reach_their_span_whatever_the_log_level_and_the_access_log_never_does() {
+    // LOG_LEVEL=off: no log line is written, the span still records its INFO events. Pins the
+    // routing that replaced per-layer filters (issue 10).
+    let Some(spans) = spans_from_child("", Transport::Grpc, &[], 1, || {
+        let guard = obs_runtime::init().unwrap();
+        tracing::info_span!("reserve").in_scope(|| {
+            tracing::info!("stock reserved");
+            tracing::debug!("below the spans' level");
+            tracing::info!(target: "obs::access", "request completed");
+        });
+        drop(guard);
+    }) else {
+        return;
+    };
+    let reserve = spans.iter().find(|s| s.name == "reserve").expect("the reserve span");
+    let events: Vec<&str> = reserve.events.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(events, ["stock reserved"], "{reserve:#?}");
+}

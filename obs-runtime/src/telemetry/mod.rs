@@ -1,5 +1,5 @@
 //! `tracing` and OpenTelemetry: the global subscriber (log lines filtered by `LOG_LEVEL`, and
-//! the OpenTelemetry layer, each with its own filter so a quiet log level never turns traces
+//! the OpenTelemetry layer, each seeing its own events so a quiet log level never turns traces
 //! off), the tracer provider and its exporter, JSON log lines joined to traces, and W3C
 //! propagation.
 
@@ -16,7 +16,7 @@ pub(crate) mod trace_context;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::fmt;
-use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::layer::{Layer as _, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 #[cfg(feature = "http")]
@@ -25,7 +25,7 @@ pub use layer::opentelemetry_layer;
 
 use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, TraceSettings};
 use crate::error::InitError;
-use filter::EventsOnly;
+use filter::{LogLines, TracedEvents};
 use request_id::RequestIdLayer;
 
 /// Installs the global subscriber.
@@ -35,23 +35,22 @@ pub(crate) fn install(
     traces: &TraceSettings,
     provider: Option<&SdkTracerProvider>,
 ) -> Result<(), InitError> {
-    let events = EventsOnly(logs.env_filter()?);
-    let logs = match logs.format {
-        LogFormat::Json => {
-            json::JsonWithTrace::new(service, traces.exporter == TraceExporter::Datadog).with_filter(events).boxed()
-        }
+    let filter = logs.env_filter()?;
+    let traced = provider.is_some();
+    let lines = match logs.format {
+        LogFormat::Json => json::JsonWithTrace::new(service, traces.exporter == TraceExporter::Datadog).boxed(),
         LogFormat::Pretty => {
             // Colour for people at a terminal; plain text for pipes, files and NO_COLOR.
             let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
-            fmt::layer().pretty().with_ansi(ansi).with_filter(events).boxed()
+            fmt::layer().pretty().with_ansi(ansi).boxed()
         }
     };
-    let otel = provider.map(|provider| {
-        opentelemetry_layer(provider.tracer("obs"), traces.debug_attributes).with_filter(filter::SpansAndEvents)
-    });
+    let lines = LogLines::new(filter, &logs.filter, traced, lines);
+    let otel =
+        provider.map(|provider| TracedEvents(opentelemetry_layer(provider.tracer("obs"), traces.debug_attributes)));
     tracing_subscriber::registry()
         .with(RequestIdLayer)
-        .with(logs)
+        .with(lines)
         .with(otel)
         .try_init()
         .map_err(|_| InitError::SubscriberAlreadyInstalled)
