@@ -22,28 +22,21 @@ fn cache_get(
         &__OBS_CALL_SITE,
     );
     let __obs_span = {
-        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::tracing::Metadata::new(
+        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::span_metadata(
             "get",
             ::core::module_path!(),
-            ::obs_runtime::__private::tracing::Level::INFO,
-            ::core::option::Option::Some(::core::file!()),
-            ::core::option::Option::Some(::core::line!()),
-            ::core::option::Option::Some(::core::module_path!()),
-            ::obs_runtime::__private::tracing::field::FieldSet::new(
-                &[
-                    "otel.kind",
-                    "db.system.name",
-                    "db.operation.name",
-                    "otel.status_description",
-                    "error.type",
-                    "obs.cancelled",
-                    "obs.slow",
-                ],
-                ::obs_runtime::__private::tracing::callsite::Identifier(
-                    &__OBS_SPAN_CALLSITE,
-                ),
-            ),
-            ::obs_runtime::__private::tracing::metadata::Kind::SPAN,
+            ::core::file!(),
+            ::core::line!(),
+            &[
+                "otel.kind",
+                "db.system.name",
+                "db.operation.name",
+                "otel.status_description",
+                "error.type",
+                "obs.cancelled",
+                "obs.slow",
+            ],
+            &__OBS_SPAN_CALLSITE,
         );
         static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
             &__OBS_SPAN_META,
@@ -76,10 +69,7 @@ fn cache_get(
         __obs_timer
             .finish({
                 #[allow(unused_imports)]
-                use ::obs_runtime::__private::{
-                    ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _,
-                    ClassifyKindErr as _, ClassifyResult as _,
-                };
+                use ::obs_runtime::__private::classify::*;
                 let __obs_outcome = (&&&&::obs_runtime::__private::Ret(__obs_ref))
                     .__obs_outcome();
                 __obs_outcome

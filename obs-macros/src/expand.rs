@@ -260,15 +260,13 @@ fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream
     names.extend(["otel.status_description", "error.type", "obs.cancelled", "obs.slow"].map(str::to_owned));
     let tracing = quote!(#private::tracing);
     quote! {{
-        static __OBS_SPAN_META: #tracing::Metadata<'static> = #tracing::Metadata::new(
+        static __OBS_SPAN_META: #tracing::Metadata<'static> = #private::span_metadata(
             #name,
             ::core::module_path!(),
-            #tracing::Level::INFO,
-            ::core::option::Option::Some(::core::file!()),
-            ::core::option::Option::Some(::core::line!()),
-            ::core::option::Option::Some(::core::module_path!()),
-            #tracing::field::FieldSet::new(&[#(#names),*], #tracing::callsite::Identifier(&__OBS_SPAN_CALLSITE)),
-            #tracing::metadata::Kind::SPAN,
+            ::core::file!(),
+            ::core::line!(),
+            &[#(#names),*],
+            &__OBS_SPAN_CALLSITE,
         );
         static __OBS_SPAN_CALLSITE: #tracing::callsite::DefaultCallsite =
             #tracing::callsite::DefaultCallsite::new(&__OBS_SPAN_META);
@@ -302,10 +300,7 @@ fn outcome(model: &Model, private: &TokenStream) -> TokenStream {
     quote! {
         {
             #[allow(unused_imports)]
-            use #private::{
-                ClassifyAny as _, ClassifyDebugErr as _, ClassifyDisplayErr as _, ClassifyKindErr as _,
-                ClassifyResult as _,
-            };
+            use #private::classify::*;
             let __obs_outcome = (&&&&#private::Ret(__obs_ref)).__obs_outcome();
             #ok_if
             #error_if

@@ -11,10 +11,18 @@ pub use crate::call::outcome::{
     ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyKindErr, ClassifyResult, Outcome, Ret,
 };
 pub use crate::call::site::{GaugeSite, Site};
-pub use crate::call::span::new_span;
+pub use crate::call::span::{new_span, span_metadata};
 pub use crate::call::timer::Timer;
 pub use crate::catalogue::{CALL_SITES, CallSite, SiteKind, Subsystem};
 pub use crate::telemetry::propagation::ParentContext;
+
+/// The classification traits, for the expansion's one `use classify::*`: each is implemented
+/// at a different autoref depth of `Ret`, so the most specific applies.
+pub mod classify {
+    pub use crate::call::outcome::{
+        ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyKindErr, ClassifyResult,
+    };
+}
 
 /// Runs the body of a sync function. Taking `FnOnce` makes the closure own its captures, so a
 /// body may return what it borrows from them (`fn f(&mut self) -> &mut Self`).

@@ -2,10 +2,25 @@
 
 use std::array;
 
-use tracing::callsite::{Callsite as _, DefaultCallsite};
-use tracing::field::{Field, Value};
+use tracing::callsite::{Callsite as _, DefaultCallsite, Identifier};
+use tracing::field::{Field, FieldSet, Value};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
-use tracing::{Level, Span};
+use tracing::metadata::Kind;
+use tracing::{Level, Metadata, Span};
+
+/// The metadata of an annotated fn's INFO span, for the `static` the expansion declares next
+/// to its callsite: built at compile time, and the expansion names only what differs per fn.
+pub const fn span_metadata(
+    name: &'static str,
+    module: &'static str,
+    file: &'static str,
+    line: u32,
+    fields: &'static [&'static str],
+    callsite: &'static DefaultCallsite,
+) -> Metadata<'static> {
+    let fields = FieldSet::new(fields, Identifier(callsite));
+    Metadata::new(name, module, Level::INFO, Some(file), Some(line), Some(module), fields, Kind::SPAN)
+}
 
 /// Opens the span of `callsite` with its first `N` fields set to `values`; the fields after
 /// them start empty, to be recorded on an error, a cancellation or a slow call. What
