@@ -121,3 +121,36 @@ async fn traced_with_log() {
     tracing::info!(order = 42, "inside the checkout");
     tracing::info!(parent: None, "outside any span");
 }
+
+#[obs_runtime::instrument_db(table = "users")]
+fn find_user_logged(id: u64) -> Result<u64, String> {
+    tracing::info!("looking the user up");
+    Ok(id)
+}
+
+#[test]
+fn with_export_off_a_line_inside_an_annotated_call_names_its_span_and_trace() {
+    // Issue 10's setup (b): spans are made for these ids and not exported.
+    let env = [("PROMETHEUS_ENABLED", "false"), ("OTEL_EXPORTER", "none"), ("LOG_FORMAT", "json")];
+    let Some(stdout) = run_in_child("", &env, || {
+        let guard = obs_runtime::init().unwrap();
+        let request = tracing::info_span!("request");
+        request.in_scope(|| {
+            tracing::info!("before the lookup");
+            find_user_logged(7).unwrap();
+        });
+        drop(guard);
+    }) else {
+        return;
+    };
+    let lines = obs_tests::json_lines(&stdout);
+    let line = |m: &str| lines.iter().find(|l| l["message"] == m).unwrap_or_else(|| panic!("{m}: {stdout}"));
+    let (outside, inside) = (line("before the lookup"), line("looking the user up"));
+    assert_eq!(inside["span"], "SELECT users", "{inside}");
+    let hex = |v: &serde_json::Value, len: usize| {
+        v.as_str().is_some_and(|s| s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    assert!(hex(&inside["trace_id"], 32) && hex(&inside["span_id"], 16), "{inside}");
+    assert_eq!(inside["trace_id"], outside["trace_id"], "one trace: the call is a child of the request");
+    assert_ne!(inside["span_id"], outside["span_id"], "the call's own span");
+}
