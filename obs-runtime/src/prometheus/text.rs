@@ -51,20 +51,18 @@ pub(crate) fn write_histogram(
 }
 
 /// `k="v",…` with Prometheus text-format escaping, no braces.
-pub(crate) fn labels_body(labels: &[(&str, String)]) -> String {
+pub(crate) fn labels_body<V: AsRef<str>>(labels: &[(&str, V)]) -> String {
     let mut body = String::new();
     for (i, (k, v)) in labels.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        let _ = write!(body, "{k}=\"{}\"", escape_value(v));
+        body.push_str(k);
+        body.push_str("=\"");
+        push_label_value(&mut body, v.as_ref());
+        body.push('"');
     }
     body
-}
-
-/// Label values: `\`, `"` and newline escaped, as the text format specifies.
-pub(crate) fn escape_value(value: &str) -> String {
-    value.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n")
 }
 
 /// HELP text: `\` and newline escaped.
@@ -146,15 +144,6 @@ pub(crate) fn merged_labels_body(global: &[(String, String)], key: &metrics::Key
             None => labels.push((name, label.value())),
         }
     }
-    let mut body = String::with_capacity(labels.len() * 16);
-    for (i, (k, v)) in labels.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(k);
-        body.push_str("=\"");
-        push_label_value(&mut body, v);
-        body.push('"');
-    }
-    body
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+    labels_body(&labels)
 }
