@@ -138,6 +138,9 @@ fn with_export_off_a_line_inside_an_annotated_call_names_its_span_and_trace() {
         request.in_scope(|| {
             tracing::info!("before the lookup");
             find_user_logged(7).unwrap();
+            // Not exported, still sampled: the next service decides as if this one exported.
+            let traceparent = obs_runtime::propagation::TraceContext::current().traceparent;
+            assert!(traceparent.starts_with("00-") && traceparent.ends_with("-01"), "{traceparent}");
         });
         drop(guard);
     }) else {

@@ -104,7 +104,9 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         global::set_tracer_provider(provider.clone());
     }
     if logs.install_subscriber {
-        telemetry::install(service, logs, traces, provider.as_ref())?;
+        // Nothing exported: spans are made for their ids only.
+        let local_spans = exporter_name != "app" && traces.exporter == TraceExporter::None;
+        telemetry::install(service, logs, traces, provider.as_ref(), local_spans)?;
     }
 
     for warning in &config.warnings {

@@ -26,6 +26,16 @@ pub fn opentelemetry_layer<S>(tracer: SdkTracer, debug_attributes: bool) -> Open
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
+    lean_layer(tracer, debug_attributes)
+}
+
+/// The layer with obs's settings around any tracer (obs's own for `OTEL_EXPORTER=none`).
+pub(crate) fn lean_layer<S, T>(tracer: T, debug_attributes: bool) -> OpenTelemetryLayer<S, T>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+    T: opentelemetry::trace::Tracer + 'static,
+    T::Span: Send + Sync,
+{
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(debug_attributes)

@@ -7,6 +7,7 @@ mod filter;
 mod json;
 mod layer;
 mod limits;
+mod local;
 pub(crate) mod otlp;
 pub mod propagation;
 mod request_id;
@@ -28,12 +29,14 @@ use crate::error::InitError;
 use filter::{LogLines, TracedEvents};
 use request_id::RequestIdLayer;
 
-/// Installs the global subscriber.
+/// Installs the global subscriber. With `local_spans` (nothing exported), the OpenTelemetry
+/// layer makes id-only spans (`local`) rather than the provider's.
 pub(crate) fn install(
     service: &ServiceSettings,
     logs: &LogSettings,
     traces: &TraceSettings,
     provider: Option<&SdkTracerProvider>,
+    local_spans: bool,
 ) -> Result<(), InitError> {
     let filter = logs.env_filter()?;
     let traced = provider.is_some();
@@ -46,12 +49,18 @@ pub(crate) fn install(
         }
     };
     let lines = LogLines::new(filter, &logs.filter, traced, lines);
-    let otel =
-        provider.map(|provider| TracedEvents(opentelemetry_layer(provider.tracer("obs"), traces.debug_attributes)));
+    let debug = traces.debug_attributes;
+    let (exported, local) = match (provider, local_spans) {
+        (Some(_), true) => (None, Some(local::LocalTracer::new(otlp::sampler(traces.sampler)))),
+        (provider, _) => (provider.map(|provider| provider.tracer("obs")), None),
+    };
+    let exported = exported.map(|tracer| TracedEvents(opentelemetry_layer(tracer, debug)));
+    let local = local.map(|tracer| TracedEvents(layer::lean_layer(tracer, debug)));
     tracing_subscriber::registry()
         .with(RequestIdLayer)
         .with(lines)
-        .with(otel)
+        .with(exported)
+        .with(local)
         .try_init()
         .map_err(|_| InitError::SubscriberAlreadyInstalled)
 }

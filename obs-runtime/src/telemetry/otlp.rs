@@ -84,7 +84,7 @@ pub(crate) fn local_provider(service: &ServiceSettings, traces: &TraceSettings) 
     SdkTracerProvider::builder().with_sampler(sampler(traces.sampler)).with_resource(resource(service)).build()
 }
 
-fn sampler(sampler: Sampler) -> SdkSampler {
+pub(crate) fn sampler(sampler: Sampler) -> SdkSampler {
     match sampler {
         Sampler::AlwaysOn => SdkSampler::AlwaysOn,
         Sampler::AlwaysOff => SdkSampler::AlwaysOff,
