@@ -55,13 +55,14 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     };
     let app_exporter = config.span_exporter.as_ref().and_then(|exporter| exporter.take());
     let exporter_name = if app_exporter.is_some() { "app" } else { traces.exporter.name() };
-    let provider = match (traces.exporter, traces.sdk_disabled, app_exporter) {
-        (_, true, _) => None,
-        (_, false, Some(exporter)) => Some(telemetry::otlp::pipeline(exporter, service, traces)),
-        (TraceExporter::None, false, None) => Some(telemetry::otlp::local_provider(service, traces)),
+    // With nothing exported, the subscriber's spans are made for their ids only.
+    let (provider, local_spans) = match (traces.exporter, traces.sdk_disabled, app_exporter) {
+        (_, true, _) => (None, false),
+        (_, false, Some(exporter)) => (Some(telemetry::otlp::pipeline(exporter, service, traces)), false),
+        (TraceExporter::None, false, None) => (Some(telemetry::otlp::local_provider(service, traces)), true),
         _ => {
             let _enter = runtime.enter();
-            Some(telemetry::otlp::provider(service, traces)?)
+            (Some(telemetry::otlp::provider(service, traces)?), false)
         }
     };
 
@@ -104,8 +105,6 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         global::set_tracer_provider(provider.clone());
     }
     if logs.install_subscriber {
-        // Nothing exported: spans are made for their ids only.
-        let local_spans = exporter_name != "app" && traces.exporter == TraceExporter::None;
         telemetry::install(service, logs, traces, provider.as_ref(), local_spans)?;
     }
 

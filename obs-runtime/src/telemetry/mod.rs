@@ -50,12 +50,10 @@ pub(crate) fn install(
     };
     let lines = LogLines::new(filter, &logs.filter, traced, lines);
     let debug = traces.debug_attributes;
-    let (exported, local) = match (provider, local_spans) {
-        (Some(_), true) => (None, Some(local::LocalTracer::new(otlp::sampler(traces.sampler)))),
-        (provider, _) => (provider.map(|provider| provider.tracer("obs")), None),
-    };
-    let exported = exported.map(|tracer| TracedEvents(opentelemetry_layer(tracer, debug)));
-    let local = local.map(|tracer| TracedEvents(layer::lean_layer(tracer, debug)));
+    let exported = provider.filter(|_| !local_spans);
+    let exported = exported.map(|provider| TracedEvents(opentelemetry_layer(provider.tracer("obs"), debug)));
+    let local = (traced && local_spans)
+        .then(|| TracedEvents(layer::lean_layer(local::LocalTracer::new(otlp::sampler(traces.sampler)), debug)));
     tracing_subscriber::registry()
         .with(RequestIdLayer)
         .with(lines)
