@@ -7,9 +7,7 @@ pub use tracing;
 pub use crate::call::connection::WsConnection;
 pub use crate::call::instrumented::Instrumented;
 pub use crate::call::network::default_network;
-pub use crate::call::outcome::{
-    ClassifyAny, ClassifyDebugErr, ClassifyDisplayErr, ClassifyKindErr, ClassifyResult, Outcome, Ret,
-};
+pub use crate::call::outcome::{Outcome, Ret};
 pub use crate::call::site::{GaugeSite, Site};
 pub use crate::call::span::{new_span, span_metadata};
 pub use crate::call::timer::Timer;

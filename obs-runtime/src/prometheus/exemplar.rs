@@ -38,22 +38,15 @@ pub(crate) struct Exemplar {
 }
 
 impl Exemplar {
-    /// ` # {trace_id="…",span_id="…"} value timestamp`, to append to a sample line; `None` when
-    /// the label set would pass OpenMetrics' limit (dropped whole rather than cut into a wrong
-    /// id).
-    pub(crate) fn suffix(&self, value: f64) -> Option<String> {
+    /// ` # {trace_id="…",span_id="…"} value timestamp`, to append to a sample line.
+    pub(crate) fn suffix(&self, value: f64) -> String {
         let mut suffix = String::new();
         self.write_suffix(&mut suffix, value);
-        (!suffix.is_empty()).then_some(suffix)
+        suffix
     }
 
-    /// Appends the suffix of [`Exemplar::suffix`] to `out`, or nothing.
+    /// Appends the suffix of [`Exemplar::suffix`] to `out`.
     pub(crate) fn write_suffix(&self, out: &mut String, value: f64) {
-        // Two hex digits per byte: 32 + 16, well under the limit, checked in case ids grow.
-        const CHARS: usize = "trace_id".len() + 32 + "span_id".len() + 16;
-        if CHARS > MAX_EXEMPLAR_LABEL_CHARS {
-            return;
-        }
         out.push_str(" # {trace_id=\"");
         push_hex(out, &self.trace_id);
         out.push_str("\",span_id=\"");
@@ -61,6 +54,9 @@ impl Exemplar {
         let _ = write!(out, "\"}} {value} {:.3}", self.timestamp);
     }
 }
+
+// The ids are fixed-size, two hex digits a byte: their label set is always within the limit.
+const _: () = assert!("trace_id".len() + 32 + "span_id".len() + 16 <= MAX_EXEMPLAR_LABEL_CHARS);
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -119,7 +115,7 @@ mod tests {
     fn a_suffix_carries_both_ids_the_value_and_the_time() {
         let exemplar = Exemplar { trace_id: [0xab; 16], span_id: [0x01; 8], value: 0.25, timestamp: 1_700_000_000.5 };
         assert_eq!(
-            exemplar.suffix(0.25).unwrap(),
+            exemplar.suffix(0.25),
             format!(" # {{trace_id=\"{}\",span_id=\"{}\"}} 0.25 1700000000.500", "ab".repeat(16), "01".repeat(8))
         );
         let slot = Slot::default();

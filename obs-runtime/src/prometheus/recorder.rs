@@ -3,9 +3,8 @@
 //! Counters and gauges are one atomic each, with their line prefix written at registration
 //! (`scalars`). Every histogram lives in obs's fixed-bucket storage (the catalogue's buckets,
 //! or the HTTP ones), so it renders as a histogram and its memory never grows with the sample
-//! rate. Macro call sites use the fused
-//! store of `call_stats`. The metric prefix is applied at registration, and every series carries
-//! the global labels (`app`).
+//! rate. Macro call sites use the fused store of `call_stats`. The metric prefix is applied at
+//! registration, and every series carries the global labels (`app`).
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -261,17 +260,16 @@ impl MetricsRecorder {
 }
 
 impl metrics::Recorder for MetricsRecorder {
-    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+    // The text format has no unit line: names carry it (`_seconds`).
+    fn describe_counter(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
         let shared = &self.handle.shared;
         let description = shared.help(&key, description);
-        let _ = unit; // the text format has no unit line; names carry it (`_seconds`)
         shared.scalars.describe(shared.prefixed_name(key).as_str(), description.into_owned());
     }
 
-    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+    fn describe_gauge(&self, key: KeyName, _unit: Option<Unit>, description: SharedString) {
         let shared = &self.handle.shared;
         let description = shared.help(&key, description);
-        let _ = unit;
         shared.scalars.describe(shared.prefixed_name(key).as_str(), description.into_owned());
     }
 

@@ -51,13 +51,13 @@ pub(crate) fn write_histogram(
 }
 
 /// `k="v",…` with Prometheus text-format escaping, no braces.
-pub(crate) fn labels_body<V: AsRef<str>>(labels: &[(&str, V)]) -> String {
+pub(crate) fn labels_body<K: AsRef<str>, V: AsRef<str>>(labels: &[(K, V)]) -> String {
     let mut body = String::new();
     for (i, (k, v)) in labels.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(k);
+        body.push_str(k.as_ref());
         body.push_str("=\"");
         push_label_value(&mut body, v.as_ref());
         body.push('"');
@@ -144,6 +144,5 @@ pub(crate) fn merged_labels_body(global: &[(String, String)], key: &metrics::Key
             None => labels.push((name, label.value())),
         }
     }
-    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
     labels_body(&labels)
 }

@@ -83,7 +83,7 @@ impl CallStatsRegistry {
                 let exemplar = exemplars
                     .then(|| exemplar::latest(stats.bucket_exemplars(&[status]).into_iter()))
                     .flatten()
-                    .and_then(|e| e.suffix(1.0))
+                    .map(|e| e.suffix(1.0))
                     .unwrap_or_default();
                 let status_label = family.status_label(Series::Total, status);
                 let pairs = self.own_labels(family.total, stats, status_label);
@@ -95,8 +95,7 @@ impl CallStatsRegistry {
                     // series above at 0 stands for them all.
                     let label = self.names.label(family.total.name, ERROR_TYPE_LABEL);
                     for (kind, count, kind_exemplar) in kinds {
-                        let exemplar =
-                            kind_exemplar.filter(|_| exemplars).and_then(|e| e.suffix(1.0)).unwrap_or_default();
+                        let exemplar = kind_exemplar.filter(|_| exemplars).map(|e| e.suffix(1.0)).unwrap_or_default();
                         let mut pairs = pairs.clone();
                         pairs.push((label, kind));
                         let _ = writeln!(out, "{name}{{{}}} {count}{exemplar}", self.with_globals(&pairs));
@@ -147,7 +146,7 @@ impl CallStatsRegistry {
                 if !exemplars {
                     return Vec::new();
                 }
-                stats.bucket_exemplars(statuses).into_iter().map(|e| e.and_then(|e| e.suffix(e.value))).collect()
+                stats.bucket_exemplars(statuses).into_iter().map(|e| e.map(|e| e.suffix(e.value))).collect()
             };
             let load = |statuses: &[Status]| -> (Vec<u64>, f64) {
                 let buckets = (0..stats.les.len())
