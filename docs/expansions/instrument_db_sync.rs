@@ -2,19 +2,13 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 fn find_user(pool: &Pool, id: i64) -> Result<User, sqlx::Error> {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Calls(
-                ::obs_runtime::__private::Subsystem::Db,
-            ),
-            &["SELECT", "users"],
-            "SELECT users",
-        )
-        .at(::core::module_path!(), "find_user", ::core::file!(), ::core::line!())
-        .synchronous();
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Calls(::obs_runtime::__private::Subsystem::Db),
+        & ["SELECT", "users"], "SELECT users").at(::core::module_path!(), "find_user",
+        ::core::file!(), ::core::line!()).synchronous();
+    }
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

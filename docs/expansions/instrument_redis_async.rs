@@ -6,18 +6,13 @@ async fn cache_set(
     key: &str,
     value: &str,
 ) -> redis::RedisResult<()> {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Calls(
-                ::obs_runtime::__private::Subsystem::Redis,
-            ),
-            &["set"],
-            "set",
-        )
-        .at(::core::module_path!(), "cache_set", ::core::file!(), ::core::line!());
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Calls(::obs_runtime::__private::Subsystem::Redis),
+        & ["set"], "set").at(::core::module_path!(), "cache_set", ::core::file!(),
+        ::core::line!());
+    }
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

@@ -5,19 +5,13 @@ fn cache_get(
     conn: &mut redis::Connection,
     key: &str,
 ) -> redis::RedisResult<Option<String>> {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Calls(
-                ::obs_runtime::__private::Subsystem::Redis,
-            ),
-            &["get"],
-            "get",
-        )
-        .at(::core::module_path!(), "cache_get", ::core::file!(), ::core::line!())
-        .synchronous();
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Calls(::obs_runtime::__private::Subsystem::Redis),
+        & ["get"], "get").at(::core::module_path!(), "cache_get", ::core::file!(),
+        ::core::line!()).synchronous();
+    }
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

@@ -2,18 +2,13 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 async fn load_account(client: &Horizon, id: &str) -> Result<Account, HorizonError> {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Calls(
-                ::obs_runtime::__private::Subsystem::Stellar,
-            ),
-            &["loadAccount"],
-            "stellar.loadAccount",
-        )
-        .at(::core::module_path!(), "load_account", ::core::file!(), ::core::line!());
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Calls(::obs_runtime::__private::Subsystem::Stellar),
+        & ["loadAccount"], "stellar.loadAccount").at(::core::module_path!(),
+        "load_account", ::core::file!(), ::core::line!());
+    }
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

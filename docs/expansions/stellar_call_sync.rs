@@ -2,19 +2,14 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 fn submit(client: &Horizon, envelope: &str) -> Result<TxHash, HorizonError> {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Calls(
-                ::obs_runtime::__private::Subsystem::Stellar,
-            ),
-            &["submitTransaction", "public"],
-            "stellar.submitTransaction",
-        )
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Calls(::obs_runtime::__private::Subsystem::Stellar),
+        & ["submitTransaction", "public"], "stellar.submitTransaction")
         .at(::core::module_path!(), "submit", ::core::file!(), ::core::line!())
         .synchronous();
+    }
     static __OBS_SITE: ::obs_runtime::__private::Site = ::obs_runtime::__private::Site::new(
         &__OBS_CALL_SITE,
     );

@@ -2,16 +2,13 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 async fn process(payment: Payment) -> Receipt {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Span,
-            &[],
-            "payment.process",
-        )
-        .at(::core::module_path!(), "process", ::core::file!(), ::core::line!());
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Span,
+        & [], "payment.process").at(::core::module_path!(), "process", ::core::file!(),
+        ::core::line!());
+    }
     let __obs_span = {
         static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::span_metadata(
             "payment.process",

@@ -2,17 +2,14 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 fn settle(amount: u64) -> u64 {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Span,
-            &[],
-            ::core::concat!(::core::module_path!(), "::settle"),
-        )
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Span,
+        & [], ::core::concat!(::core::module_path!(), "::settle"))
         .at(::core::module_path!(), "settle", ::core::file!(), ::core::line!())
         .synchronous();
+    }
     let __obs_span = {
         static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::span_metadata(
             ::core::concat!(::core::module_path!(), "::settle"),

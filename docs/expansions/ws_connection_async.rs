@@ -2,16 +2,12 @@
 // Regenerate with: OBS_UPDATE_EXPANSIONS=1 cargo test -p obs-macros expansions
 
 async fn handle(mut socket: WebSocket) {
-    #[::obs_runtime::__private::linkme::distributed_slice(
-        ::obs_runtime::__private::CALL_SITES
-    )]
-    #[linkme(crate = ::obs_runtime::__private::linkme)]
-    static __OBS_CALL_SITE: ::obs_runtime::__private::CallSite = ::obs_runtime::__private::CallSite::new(
-            ::obs_runtime::__private::SiteKind::Connections,
-            &[],
-            "",
-        )
-        .at(::core::module_path!(), "handle", ::core::file!(), ::core::line!());
+    ::obs_runtime::__private::CALL_SITES! {
+        #![linkme_macro = ::obs_runtime::__private::CALL_SITES] static __OBS_CALL_SITE :
+        ::obs_runtime::__private::CallSite =
+        ::obs_runtime::__private::CallSite::new(::obs_runtime::__private::SiteKind::Connections,
+        & [], "").at(::core::module_path!(), "handle", ::core::file!(), ::core::line!());
+    }
     let __obs_ws = ::obs_runtime::__private::WsConnection::open({
         static __OBS_WS: ::obs_runtime::__private::GaugeSite = ::obs_runtime::__private::GaugeSite::new();
         &__OBS_WS

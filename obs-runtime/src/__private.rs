@@ -1,7 +1,6 @@
 //! What the macros' expansions name, and nothing else. Not public API: it changes without
 //! notice, in step with `obs-macros` (the workspace pins the two crates to one version).
 
-pub use linkme;
 pub use tracing;
 
 pub use crate::call::connection::WsConnection;
