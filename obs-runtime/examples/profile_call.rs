@@ -8,6 +8,13 @@
 //!     --toggle-collect='profile_call::calls*' "$CARGO_TARGET_DIR/release/examples/profile_call"
 //! callgrind_annotate --inclusive=yes callgrind.out.* | head -60
 //! ```
+//!
+//! `OBS_PROFILE_DROPPED=1` makes the calls inside a request whose trace the sampler dropped.
+//! `profile_call::calls_ideal` is the hand-written ideal's share, for ratios in one run.
+//! With `OBS_PROFILE_HAND=1` the same calls are hand-written instead (`#[tracing::instrument]`
+//! plus cached metric handles) under a registry with only the OpenTelemetry layer obs
+//! configures, on the provider `init()` built: the peer of setup (a) in the `tracing_overhead`
+//! bench.
 
 use std::hint::black_box;
 use std::task::{Context, Poll, Waker};
@@ -22,10 +29,51 @@ async fn find_user_async(id: u64) -> Result<u64, std::fmt::Error> {
     Ok(black_box(id))
 }
 
+/// What a careful engineer writes by hand: a `tracing` span with the same attributes, and the
+/// metric handles looked up once.
+#[tracing::instrument(
+    name = "SELECT users",
+    skip_all,
+    fields(otel.kind = "client", db.system.name = "postgresql", db.operation.name = "SELECT", db.collection.name = "users")
+)]
+fn hand_written(id: u64) -> Result<u64, std::fmt::Error> {
+    ideal(id)
+}
+
+/// The hand-written ideal: no span, the metric handles looked up once, a timer.
+fn ideal(id: u64) -> Result<u64, std::fmt::Error> {
+    static HANDLES: std::sync::OnceLock<(metrics::Histogram, metrics::Counter)> = std::sync::OnceLock::new();
+    let (duration, total) = HANDLES.get_or_init(|| {
+        (
+            metrics::histogram!("db_query_duration_seconds", "operation" => "SELECT", "table" => "users"),
+            metrics::counter!("db_queries_total", "operation" => "SELECT", "table" => "users", "status" => "success"),
+        )
+    });
+    let start = std::time::Instant::now();
+    let result = Ok(black_box(id));
+    duration.record(start.elapsed().as_secs_f64());
+    total.increment(1);
+    result
+}
+
 #[inline(never)]
 fn calls_sync(n: u64) {
     for id in 0..n {
         let _ = black_box(find_user(id));
+    }
+}
+
+#[inline(never)]
+fn calls_ideal(n: u64) {
+    for id in 0..n {
+        let _ = black_box(ideal(id));
+    }
+}
+
+#[inline(never)]
+fn calls_hand(n: u64) {
+    for id in 0..n {
+        let _ = black_box(hand_written(id));
     }
 }
 
@@ -41,11 +89,37 @@ fn calls_async(n: u64) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = obs_runtime::init()?;
     let n = std::env::var("OBS_PROFILE_CALLS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    if std::env::var_os("OBS_PROFILE_HAND").is_some() {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let provider = guard.tracer_provider().ok_or("OBS_PROFILE_HAND needs span export on")?;
+        let layer = obs_runtime::opentelemetry_layer(provider.tracer("hand"), false);
+        let hand = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&hand, || {
+            calls_hand(1);
+            calls_hand(n);
+        });
+        drop(guard);
+        return Ok(());
+    }
+    // Setup (d): inside a request whose trace the sampler dropped, as with
+    // OTEL_TRACES_SAMPLER=parentbased_traceidratio.
+    let dropped = std::env::var_os("OBS_PROFILE_DROPPED").map(|_| {
+        use opentelemetry::trace::TraceContextExt as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        std::iter::repeat_with(|| tracing::info_span!("request"))
+            .take(10_000)
+            .find(|span| !span.context().span().span_context().is_sampled())
+            .ok_or("OBS_PROFILE_DROPPED needs a sampler that drops some traces")
+    });
+    let _entered = dropped.transpose()?.map(tracing::Span::entered);
     // Warm: the first call of a site resolves and caches its store.
     calls_sync(1);
     calls_async(1);
     calls_sync(n);
     calls_async(n);
+    calls_ideal(1);
+    calls_ideal(n);
     drop(guard);
     Ok(())
 }

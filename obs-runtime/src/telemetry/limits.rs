@@ -10,8 +10,8 @@
 //! counted in `obs_spans_dropped_total{reason}`.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::trace::Status;
@@ -37,6 +37,20 @@ pub(crate) struct Limited<P> {
     pub(crate) max_spans: usize,
     pub(crate) max_bytes: usize,
     pub(crate) in_flight: Arc<InFlight>,
+    /// `obs_spans_dropped_total` by reason (`queue_full`, `queue_bytes`), looked up at the
+    /// first drop: drops come in floods while a collector stalls, and each would otherwise
+    /// register the series again.
+    pub(crate) dropped: [OnceLock<metrics::Counter>; 2],
+}
+
+impl<P> Limited<P> {
+    fn count_drop(&self, queue_full: bool) {
+        let (handle, reason) = match queue_full {
+            true => (&self.dropped[0], "queue_full"),
+            false => (&self.dropped[1], "queue_bytes"),
+        };
+        handle.get_or_init(|| metrics::counter!(SPANS_DROPPED_TOTAL.name, "reason" => reason)).increment(1);
+    }
 }
 
 impl<P: SpanProcessor> SpanProcessor for Limited<P> {
@@ -52,8 +66,7 @@ impl<P: SpanProcessor> SpanProcessor for Limited<P> {
         if spans >= self.max_spans || bytes + size > self.max_bytes {
             self.in_flight.spans.fetch_sub(1, Ordering::AcqRel);
             self.in_flight.bytes.fetch_sub(size, Ordering::AcqRel);
-            let reason = if spans >= self.max_spans { "queue_full" } else { "queue_bytes" };
-            metrics::counter!(SPANS_DROPPED_TOTAL.name, "reason" => reason).increment(1);
+            self.count_drop(spans >= self.max_spans);
             return;
         }
         self.inner.on_end(span);

@@ -59,6 +59,7 @@ where
         max_spans: traces.batch.max_queue_size,
         max_bytes: traces.batch.max_queue_bytes,
         in_flight,
+        dropped: Default::default(),
     };
     let builder = match traces.sampler {
         // Held, then exported or dropped whole, by outcome: see `tail`.
