@@ -13,39 +13,43 @@ async fn send_reminder(job: ReminderJob) -> Result<(), JobError> {
         &__OBS_CALL_SITE,
     );
     let __obs_span = {
-        static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<'static> = ::obs_runtime::__private::span_metadata(
-            "queue.sessionReminder",
-            ::core::module_path!(),
-            ::core::file!(),
-            ::core::line!(),
-            &[
-                "otel.kind",
-                "messaging.system",
-                "messaging.destination.name",
-                "messaging.operation.type",
-                "job.id",
-                "otel.status_description",
-                "error.type",
-                "obs.cancelled",
-                "obs.slow",
-            ],
-            &__OBS_SPAN_CALLSITE,
-        );
-        static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
-            &__OBS_SPAN_META,
-        );
-        ::obs_runtime::__private::new_span(
-            &__OBS_SPAN_CALLSITE,
-            [
-                &"consumer",
-                &"in_process",
-                &"sessionReminder",
-                &"process",
-                &::obs_runtime::__private::tracing::field::display(&(job.id)),
-            ],
-        )
+        let __obs_parent = ::obs_runtime::__private::enter_parent(&(job.trace));
+        {
+            static __OBS_SPAN_META: ::obs_runtime::__private::tracing::Metadata<
+                'static,
+            > = ::obs_runtime::__private::span_metadata(
+                "queue.sessionReminder",
+                ::core::module_path!(),
+                ::core::file!(),
+                ::core::line!(),
+                &[
+                    "otel.kind",
+                    "messaging.system",
+                    "messaging.destination.name",
+                    "messaging.operation.type",
+                    "job.id",
+                    "otel.status_description",
+                    "error.type",
+                    "obs.cancelled",
+                    "obs.slow",
+                ],
+                &__OBS_SPAN_CALLSITE,
+            );
+            static __OBS_SPAN_CALLSITE: ::obs_runtime::__private::tracing::callsite::DefaultCallsite = ::obs_runtime::__private::tracing::callsite::DefaultCallsite::new(
+                &__OBS_SPAN_META,
+            );
+            ::obs_runtime::__private::new_span(
+                &__OBS_SPAN_CALLSITE,
+                [
+                    &"consumer",
+                    &"in_process",
+                    &"sessionReminder",
+                    &"process",
+                    &::obs_runtime::__private::tracing::field::display(&(job.id)),
+                ],
+            )
+        }
     };
-    ::obs_runtime::__private::ParentContext::attach_to(&(job.trace), &__obs_span);
     let __obs_timer = ::obs_runtime::__private::Timer::start(&__OBS_SITE, __obs_span);
     ::obs_runtime::__private::Instrumented::new(
             __obs_timer,

@@ -204,16 +204,19 @@ fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &Tok
         quote!(#private::Timer::untimed(__obs_span))
     };
     let span = span(model, span_spec, name, private);
-    let parent = model.expr("parent").map(|parent| {
-        quote! {
-            #private::ParentContext::attach_to(&(#parent), &__obs_span);
-        }
-    });
+    // A parent is current while the span opens, so the sampler decides with it; the guard
+    // ends with the block, before anything is awaited.
+    let span = match model.expr("parent") {
+        Some(parent) => quote! {{
+            let __obs_parent = #private::enter_parent(&(#parent));
+            #span
+        }},
+        None => span,
+    };
     quote! {
         #site
         #registration
         let __obs_span = #span;
-        #parent
         let __obs_timer = #timer;
     }
 }

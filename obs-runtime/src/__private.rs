@@ -11,7 +11,7 @@ pub use crate::call::site::{GaugeSite, Site};
 pub use crate::call::span::{new_span, span_metadata};
 pub use crate::call::timer::Timer;
 pub use crate::catalogue::{CALL_SITES, CallSite, SiteKind, Subsystem};
-pub use crate::telemetry::propagation::ParentContext;
+pub use crate::telemetry::propagation::{ParentContext, enter_parent};
 
 /// The classification traits, for the expansion's one `use classify::*`: each is implemented
 /// at a different autoref depth of `Ret`, so the most specific applies.

@@ -87,14 +87,10 @@ impl Slot {
 /// The exemplar of a value recorded in `span`: its trace and span ids, when it is sampled.
 #[cold]
 pub(crate) fn of_span(span: &tracing::Span, value: f64) -> Option<Exemplar> {
-    use opentelemetry::trace::TraceContextExt as _;
     if span.is_disabled() {
         return None;
     }
-    let context =
-        span.with_subscriber(|(id, dispatch)| tracing_opentelemetry::get_otel_context(id, dispatch)).flatten()?;
-    let otel_span = context.span();
-    let ids = otel_span.span_context();
+    let ids = crate::telemetry::span_context_of(span)?;
     if !ids.is_sampled() {
         return None;
     }

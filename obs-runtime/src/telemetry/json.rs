@@ -12,7 +12,6 @@
 use std::fmt;
 use std::io::Write as _;
 
-use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -89,11 +88,9 @@ impl JsonWithTrace {
             if let Some(innermost) = spans.first() {
                 line.insert("span".into(), Value::String(innermost.name().to_owned()));
                 let id = innermost.id();
-                let context =
-                    tracing::dispatcher::get_default(|dispatch| tracing_opentelemetry::get_otel_context(&id, dispatch));
-                if let Some(context) = context {
-                    let span = context.span();
-                    let span_context = span.span_context();
+                let span_context =
+                    tracing::dispatcher::get_default(|dispatch| super::spans::span_context(&id, dispatch));
+                if let Some(span_context) = span_context {
                     if span_context.is_valid() {
                         let (trace_id, span_id) = (span_context.trace_id(), span_context.span_id());
                         line.insert("trace_id".into(), Value::String(trace_id.to_string()));

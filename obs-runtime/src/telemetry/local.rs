@@ -58,6 +58,12 @@ impl opentelemetry::trace::Tracer for LocalTracer {
 #[derive(Debug)]
 pub(crate) struct LocalSpan(SpanContext);
 
+impl LocalSpan {
+    pub(crate) fn new(span_context: SpanContext) -> Self {
+        Self(span_context)
+    }
+}
+
 impl opentelemetry::trace::Span for LocalSpan {
     fn add_event_with_timestamp<T>(&mut self, _: T, _: std::time::SystemTime, _: Vec<KeyValue>)
     where

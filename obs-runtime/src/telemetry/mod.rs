@@ -11,6 +11,7 @@ mod local;
 pub(crate) mod otlp;
 pub mod propagation;
 mod request_id;
+mod spans;
 mod tail;
 pub(crate) mod trace_context;
 
@@ -23,6 +24,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 #[cfg(feature = "http")]
 pub(crate) use filter::ACCESS_LOG_TARGET;
 pub use layer::opentelemetry_layer;
+pub(crate) use spans::{Export, SpanLayer, span_context_of};
 
 use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, TraceSettings};
 use crate::error::InitError;
@@ -51,9 +53,17 @@ pub(crate) fn install(
     let lines = LogLines::new(filter, &logs.filter, traced, lines);
     let debug = traces.debug_attributes;
     let exported = provider.filter(|_| !local_spans);
-    let exported = exported.map(|provider| TracedEvents(opentelemetry_layer(provider.tracer("obs"), debug)));
-    let local = (traced && local_spans)
-        .then(|| TracedEvents(layer::lean_layer(local::LocalTracer::new(otlp::sampler(traces.sampler)), debug)));
+    let exported = exported.map(|provider| {
+        TracedEvents(SpanLayer::new(
+            opentelemetry_layer(provider.tracer("obs"), debug),
+            traces.sampler,
+            Export::Exported,
+        ))
+    });
+    let local = (traced && local_spans).then(|| {
+        let tracer = local::LocalTracer::new(otlp::sampler(traces.sampler));
+        TracedEvents(SpanLayer::new(layer::lean_layer(tracer, debug), traces.sampler, Export::Local))
+    });
     tracing_subscriber::registry()
         .with(RequestIdLayer)
         .with(lines)

@@ -7,8 +7,10 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::spans;
+#[doc(hidden)]
+pub use super::spans::ParentGuard;
 use super::trace_context;
 
 /// Writes the current span's trace context into outgoing HTTP headers, so the service called
@@ -29,7 +31,7 @@ pub fn inject(headers: &mut HeaderMap) {
 pub fn inject_span(span: &Span, headers: &mut HeaderMap) {
     headers.remove(TRACEPARENT);
     headers.remove(TRACESTATE);
-    if let Some((traceparent, tracestate)) = trace_context::headers(span.context().span().span_context()) {
+    if let Some((traceparent, tracestate)) = spans::span_context_of(span).as_ref().and_then(trace_context::headers) {
         for (name, value) in [(TRACEPARENT, Some(traceparent)), (TRACESTATE, tracestate)] {
             if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 headers.insert(name, value);
@@ -113,50 +115,72 @@ impl TraceContext {
     /// The context of `span`.
     pub fn of(span: &Span) -> Self {
         let (traceparent, tracestate) =
-            trace_context::headers(span.context().span().span_context()).unwrap_or_default();
+            spans::span_context_of(span).as_ref().and_then(trace_context::headers).unwrap_or_default();
         Self { traceparent, tracestate: tracestate.unwrap_or_default() }
     }
 
     /// Makes `span` a child of this context. A context that is empty or malformed (read as
     /// strictly as an incoming header) leaves the span where it is: a lost parent must never
-    /// fail the job.
+    /// fail the job. An annotated fn's span takes its parent when it opens
+    /// (`#[queue_job(parent = …)]`); attached later, an obs span the sampler dropped keeps its
+    /// new trace's ids but stays unrecorded.
     pub fn attach(&self, span: &Span) {
-        if self.traceparent.is_empty() || span.is_disabled() {
+        if span.is_disabled() {
             return;
+        }
+        if let Some(cx) = self.context() {
+            spans::set_parent(span, cx);
+        }
+    }
+
+    /// This context as an OpenTelemetry one, if it is valid.
+    fn context(&self) -> Option<opentelemetry::Context> {
+        if self.traceparent.is_empty() {
+            return None;
         }
         let mut carrier = HashMap::with_capacity(2);
         carrier.insert("traceparent".to_owned(), self.traceparent.clone());
         carrier.insert("tracestate".to_owned(), self.tracestate.clone());
         let cx = trace_context::extract(&carrier);
-        if cx.has_active_span() {
-            let _ = span.set_parent(cx);
-        }
+        cx.has_active_span().then_some(cx)
     }
 }
 
 /// What `#[queue_job(parent = …)]` accepts: a [`TraceContext`], a reference to one, or an
 /// `Option` of either.
 pub trait ParentContext {
+    /// The parent this names, if there is a valid one.
+    fn parent(&self) -> Option<opentelemetry::Context>;
+
     /// Makes `span` a child of this context, if there is one.
-    fn attach_to(&self, span: &Span);
+    fn attach_to(&self, span: &Span) {
+        if let Some(cx) = self.parent().filter(|_| !span.is_disabled()) {
+            spans::set_parent(span, cx);
+        }
+    }
 }
 
 impl ParentContext for TraceContext {
-    fn attach_to(&self, span: &Span) {
-        self.attach(span);
+    fn parent(&self) -> Option<opentelemetry::Context> {
+        self.context()
     }
 }
 
 impl<T: ParentContext + ?Sized> ParentContext for &T {
-    fn attach_to(&self, span: &Span) {
-        (**self).attach_to(span);
+    fn parent(&self) -> Option<opentelemetry::Context> {
+        (**self).parent()
     }
 }
 
 impl<T: ParentContext> ParentContext for Option<T> {
-    fn attach_to(&self, span: &Span) {
-        if let Some(parent) = self {
-            parent.attach_to(span);
-        }
+    fn parent(&self) -> Option<opentelemetry::Context> {
+        self.as_ref().and_then(ParentContext::parent)
     }
+}
+
+/// The parent of the span `#[queue_job(parent = …)]` opens while the guard lives: made
+/// current before the span opens, so the sampler decides with it.
+#[doc(hidden)]
+pub fn enter_parent(parent: &(impl ParentContext + ?Sized)) -> Option<ParentGuard> {
+    parent.parent().map(ParentGuard::attach)
 }

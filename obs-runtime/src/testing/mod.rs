@@ -95,7 +95,12 @@ impl Scope {
         let sink = Arc::<Sink>::default();
         let spans = SpanStore::default();
         let provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
-        let layer = crate::telemetry::opentelemetry_layer(provider.tracer("obs-capture"), false);
+        // What `init()` installs in front of the exporter, with the SDK's default sampler.
+        let layer = crate::telemetry::SpanLayer::new(
+            crate::telemetry::opentelemetry_layer(provider.tracer("obs-capture"), false),
+            crate::config::Sampler::ParentBasedAlwaysOn,
+            crate::telemetry::Export::Exported,
+        );
         let local = no_recorder();
         let recorder: Option<&'static CaptureRecorder> =
             local.then(|| &*Box::leak(Box::new(CaptureRecorder(Arc::downgrade(&sink)))));

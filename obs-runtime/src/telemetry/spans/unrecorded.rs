@@ -1,0 +1,248 @@
+//! Unrecorded obs spans: the ids and flags of an annotated fn's span that nothing will export,
+//! kept in a table of the layer's own instead of as `tracing-opentelemetry` span data.
+//!
+//! Such a span is one of `OTEL_EXPORTER=none` (nothing is ever exported) or one the sampler
+//! drops whatever the span says, which is known before the span exists when the parent decides
+//! (`parentbased_*` under an unsampled parent, a ratio on the parent's trace id) or nothing
+//! can be sampled (`always_off`). The span still needs a trace id, a span id and flags so that
+//! log lines name it and propagation carries the trace on; it needs nothing else. A decision
+//! that needs a trace id the tracer draws itself (a ratio at a root) is left to the tracer.
+//!
+//! The table is sharded by span id and keeps its capacity, so a warm call allocates nothing:
+//! a span's entry is a `SpanContext` moved in at creation and out at close.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler as SdkSampler, SamplingDecision, ShouldSample};
+use tracing::span::Id;
+
+use crate::config::Sampler;
+
+/// Whether spans are exported at all: with `Local` (`OTEL_EXPORTER=none`) every obs span is
+/// unrecorded; with `Exported` only those the sampler is known to drop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Export {
+    Local,
+    Exported,
+}
+
+const SHARDS: usize = 32;
+const SHARD_CAPACITY: usize = 16;
+
+/// The unrecorded spans of one subscriber, by span id.
+#[derive(Debug)]
+pub(crate) struct Unrecorded {
+    shards: [Mutex<HashMap<u64, SpanContext, BuildHasherDefault<IdHasher>>>; SHARDS],
+    /// How many spans the table holds: with none (every span recorded), lookups for the
+    /// spans that pass through to the tracer skip the table.
+    live: AtomicUsize,
+    sampler: Sampler,
+    export: Export,
+    ids: RandomIdGenerator,
+}
+
+impl Unrecorded {
+    pub(crate) fn new(sampler: Sampler, export: Export) -> Self {
+        // Room from the start for the spans a busy service has open at once, so the first
+        // spans to land in a shard do not allocate its table.
+        let shards =
+            std::array::from_fn(|_| Mutex::new(HashMap::with_capacity_and_hasher(SHARD_CAPACITY, Default::default())));
+        Self { shards, live: AtomicUsize::new(0), sampler, export, ids: RandomIdGenerator::default() }
+    }
+
+    fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, HashMap<u64, SpanContext, BuildHasherDefault<IdHasher>>> {
+        // Registry ids are slab keys: mix them so neighbouring slots spread over the shards.
+        let index = (id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) as usize % SHARDS;
+        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The ids of a new span under `parent` (its valid span context, or none for a new trace),
+    /// when the span will record nothing; `None` when the tracer must decide.
+    pub(crate) fn decide(&self, parent: Option<&SpanContext>) -> Option<SpanContext> {
+        let inherited = parent.map(SpanContext::trace_id);
+        let trace_id = match (inherited, self.export) {
+            (Some(trace_id), _) => trace_id,
+            (None, Export::Local) => self.ids.new_trace_id(),
+            // A root decided before the tracer draws its own id would be sampled twice.
+            (None, Export::Exported) if self.sampler != Sampler::AlwaysOff => return None,
+            (None, Export::Exported) => self.ids.new_trace_id(),
+        };
+        let sampled = sampled(self.sampler, parent, trace_id);
+        if sampled && self.export == Export::Exported {
+            return None;
+        }
+        Some(self.context(trace_id, parent, sampled))
+    }
+
+    /// The span context the SDK's tracer would give a span of `trace_id` under `parent`: the
+    /// parent's flags with the sampled bit, none when dropped, and the parent's trace state.
+    fn context(&self, trace_id: TraceId, parent: Option<&SpanContext>, sampled: bool) -> SpanContext {
+        let flags = match sampled {
+            true => parent.map_or(TraceFlags::default(), SpanContext::trace_flags).with_sampled(true),
+            false => TraceFlags::default(),
+        };
+        let state = parent.map_or_else(TraceState::default, |p| p.trace_state().clone());
+        SpanContext::new(trace_id, self.ids.new_span_id(), flags, false, state)
+    }
+
+    pub(crate) fn insert(&self, id: &Id, span_context: SpanContext) {
+        if self.shard(id).insert(id.into_u64(), span_context).is_none() && self.export == Export::Exported {
+            self.live.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the table may hold spans. Counted only where most spans are recorded, so the
+    /// count saves lookups; with nothing exported every obs span is here. Relaxed is enough: a
+    /// span reaches another thread only through something that orders its insertion before.
+    fn any(&self) -> bool {
+        self.export == Export::Local || self.live.load(Ordering::Relaxed) != 0
+    }
+
+    pub(crate) fn contains(&self, id: &Id) -> bool {
+        self.any() && self.shard(id).contains_key(&id.into_u64())
+    }
+
+    pub(crate) fn get(&self, id: &Id) -> Option<SpanContext> {
+        if !self.any() {
+            return None;
+        }
+        self.shard(id).get(&id.into_u64()).cloned()
+    }
+
+    /// Forgets a closed span; whether it was one of these.
+    pub(crate) fn remove(&self, id: &Id) -> bool {
+        let removed = self.any() && self.shard(id).remove(&id.into_u64()).is_some();
+        if removed && self.export == Export::Exported {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        removed
+    }
+
+    /// Moves an unrecorded span under a new parent (`TraceContext::attach` after the span
+    /// began). Its ids follow the parent; it stays unrecorded, since the attributes it was
+    /// opened with are gone, so under an exported sampled parent it is marked unsampled rather
+    /// than claim a span that will never arrive. Whether `id` was one of these.
+    pub(crate) fn reparent(&self, id: &Id, parent: &SpanContext) -> bool {
+        let mut shard = self.shard(id);
+        let Some(entry) = shard.get_mut(&id.into_u64()) else { return false };
+        let sampled = sampled(self.sampler, Some(parent), parent.trace_id()) && self.export == Export::Local;
+        *entry = self.context(parent.trace_id(), Some(parent), sampled);
+        true
+    }
+}
+
+/// The sampler's decision for a span of `trace_id` under `parent`, as the SDK's samplers make
+/// it: none of obs's samplers looks at a span's name, kind or attributes.
+fn sampled(sampler: Sampler, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
+    let ratio = |ratio: f64| {
+        let decision =
+            SdkSampler::TraceIdRatioBased(ratio).should_sample(None, trace_id, "", &SpanKind::Internal, &[], &[]);
+        decision.decision == SamplingDecision::RecordAndSample
+    };
+    match (sampler, parent) {
+        (Sampler::AlwaysOn | Sampler::Outcome(_), _) => true,
+        (Sampler::AlwaysOff, _) => false,
+        (Sampler::TraceIdRatio(r), _) => ratio(r),
+        (
+            Sampler::ParentBasedAlwaysOn | Sampler::ParentBasedAlwaysOff | Sampler::ParentBasedTraceIdRatio(_),
+            Some(p),
+        ) => p.is_sampled(),
+        (Sampler::ParentBasedAlwaysOn, None) => true,
+        (Sampler::ParentBasedAlwaysOff, None) => false,
+        (Sampler::ParentBasedTraceIdRatio(r), None) => ratio(r),
+    }
+}
+
+/// Span ids are already unique: one multiply spreads them over the table's buckets.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanId, TraceState};
+
+    use super::*;
+
+    fn parent(sampled: bool) -> SpanContext {
+        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        let state = TraceState::from_key_value([("k", "v")]).unwrap();
+        SpanContext::new(TraceId::from(7u128), SpanId::from(9u64), flags, true, state)
+    }
+
+    #[test]
+    fn exported_spans_are_unrecorded_only_when_the_sampler_is_known_to_drop_them() {
+        let parent_based = Unrecorded::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
+        assert!(parent_based.decide(Some(&parent(true))).is_none(), "a sampled parent: the tracer records");
+        assert!(parent_based.decide(None).is_none(), "a root: the tracer decides");
+        let dropped = parent_based.decide(Some(&parent(false))).expect("an unsampled parent drops the child");
+        assert_eq!(dropped.trace_id(), TraceId::from(7u128), "the parent's trace");
+        assert!(!dropped.is_sampled() && !dropped.is_remote() && dropped.span_id() != SpanId::from(9u64));
+        assert_eq!(dropped.trace_state().header(), "k=v", "the parent's trace state, as the SDK keeps it");
+
+        let off = Unrecorded::new(Sampler::AlwaysOff, Export::Exported);
+        let root = off.decide(None).expect("always_off drops every span");
+        assert!(root.is_valid() && !root.is_sampled());
+
+        let ratio = Unrecorded::new(Sampler::ParentBasedTraceIdRatio(0.5), Export::Exported);
+        assert!(ratio.decide(None).is_none(), "a ratio at a root needs the tracer's own trace id");
+    }
+
+    #[test]
+    fn a_ratio_on_the_parents_trace_is_the_sdks_decision() {
+        let ratio = Unrecorded::new(Sampler::TraceIdRatio(0.5), Export::Exported);
+        let sdk = SdkSampler::TraceIdRatioBased(0.5);
+        let (mut kept, mut dropped) = (0, 0);
+        for n in 1..200u128 {
+            let trace = TraceId::from(n.wrapping_mul(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef));
+            let parent = SpanContext::new(trace, SpanId::from(1u64), TraceFlags::SAMPLED, false, TraceState::default());
+            let sdk_samples = sdk.should_sample(None, trace, "", &SpanKind::Internal, &[], &[]).decision
+                == SamplingDecision::RecordAndSample;
+            assert_eq!(ratio.decide(Some(&parent)).is_none(), sdk_samples, "trace {trace}");
+            if sdk_samples { kept += 1 } else { dropped += 1 }
+        }
+        assert!(kept > 0 && dropped > 0, "both decisions were exercised: {kept} kept, {dropped} dropped");
+    }
+
+    #[test]
+    fn local_spans_are_all_unrecorded_and_flagged_as_the_sampler_says() {
+        let local = Unrecorded::new(Sampler::ParentBasedAlwaysOn, Export::Local);
+        let root = local.decide(None).unwrap();
+        assert!(root.is_valid() && root.is_sampled(), "a new trace is sampled");
+        let child = local.decide(Some(&parent(true))).unwrap();
+        assert!(child.is_sampled() && child.trace_id() == TraceId::from(7u128));
+        assert!(!local.decide(Some(&parent(false))).unwrap().is_sampled());
+    }
+
+    #[test]
+    fn the_table_forgets_a_span_at_close_and_moves_it_under_a_new_parent() {
+        let local = Unrecorded::new(Sampler::ParentBasedAlwaysOn, Export::Local);
+        let id = Id::from_u64(42);
+        local.insert(&id, local.decide(None).unwrap());
+        assert!(local.contains(&id) && !local.contains(&Id::from_u64(43)));
+        assert!(local.reparent(&id, &parent(false)));
+        let moved = local.get(&id).unwrap();
+        assert_eq!(moved.trace_id(), TraceId::from(7u128));
+        assert!(!moved.is_sampled());
+        assert!(local.remove(&id) && !local.remove(&id) && local.get(&id).is_none());
+    }
+}
