@@ -12,8 +12,10 @@
 //! one of the inner layer's finds its parent as the inner layer would: the current
 //! OpenTelemetry context, or the explicit parent's. Lookups of a span's ids (log lines,
 //! exemplars, [`TraceContext`](crate::propagation::TraceContext), header injection) go through
-//! [`span_context`], which knows both. `OpenTelemetrySpanExt::context` and `set_parent` know only
-//! the inner layer's spans, so obs's own APIs are the ones to use on an obs span.
+//! [`span_context`], which knows both. `OpenTelemetrySpanExt::context`, `set_parent` and
+//! `opentelemetry::Context::current()` know only the inner layer's spans (an unrecorded span is
+//! not made current, which would cost the context an allocation per call), so obs's own APIs
+//! are the ones to use on an obs span.
 
 mod unrecorded;
 
@@ -116,7 +118,7 @@ impl<L> SpanLayer<L> {
     /// The current span's ids, if it is one of this layer's unrecorded spans.
     fn current_unrecorded(&self) -> Option<SpanContext> {
         let depth = DEPTH.get();
-        let innermost = ENTERED.with_borrow(|entered| entered.last().copied())?;
+        let innermost = ENTERED.try_with(|entered| entered.borrow().last().copied()).ok().flatten()?;
         if innermost.depth != depth || innermost.layer != self.identity() {
             return None;
         }
@@ -206,7 +208,9 @@ where
         DEPTH.set(depth);
         let entered = Entered { layer: self.identity(), depth, id: id.into_u64() };
         if OPENED.get() == (entered.layer, entered.id) || self.unrecorded.contains(id) {
-            ENTERED.with_borrow_mut(|stack| stack.push(entered));
+            // After this thread's locals are gone (a span closed in a destructor) the span is
+            // simply not current: nothing may panic in the host's teardown.
+            let _ = ENTERED.try_with(|stack| stack.borrow_mut().push(entered));
         } else {
             self.inner.on_enter(id, ctx);
         }
@@ -215,7 +219,8 @@ where
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         DEPTH.set(DEPTH.get().saturating_sub(1));
         let (layer, raw) = (self.identity(), id.into_u64());
-        let unrecorded = ENTERED.with_borrow_mut(|stack| {
+        let unrecorded = ENTERED.try_with(|stack| {
+            let mut stack = stack.borrow_mut();
             // Spans most often leave in the order they entered; a guard may be dropped out of
             // order.
             if stack.last().is_some_and(|e| e.layer == layer && e.id == raw) {
@@ -224,6 +229,8 @@ where
             let at = stack.iter().rposition(|e| e.layer == layer && e.id == raw);
             at.map(|at| stack.remove(at)).is_some()
         });
+        // Without this thread's locals, an unrecorded span is still known by the table.
+        let unrecorded = unrecorded.unwrap_or_else(|_| self.unrecorded.contains(id));
         if !unrecorded {
             self.inner.on_exit(id, ctx);
         }
