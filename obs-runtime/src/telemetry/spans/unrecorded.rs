@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler as SdkSampler, SamplingDecision, ShouldSample};
@@ -37,9 +37,11 @@ const SHARD_CAPACITY: usize = 16;
 #[derive(Debug)]
 pub(crate) struct Unrecorded {
     shards: [Mutex<HashMap<u64, SpanContext, BuildHasherDefault<IdHasher>>>; SHARDS],
-    /// How many spans the table holds: with none (every span recorded), lookups for the
-    /// spans that pass through to the tracer skip the table.
-    live: AtomicUsize,
+    /// Whether the table ever held a span: until then (every span recorded, as under the
+    /// default sampler without unsampled parents) lookups for the spans that pass through to
+    /// the tracer skip the table. A flag set once rather than a count: a count would cost two
+    /// atomic read-modify-writes per unrecorded span, as many as its table lookups.
+    ever: AtomicBool,
     sampler: Sampler,
     export: Export,
     ids: RandomIdGenerator,
@@ -51,7 +53,7 @@ impl Unrecorded {
         // spans to land in a shard do not allocate its table.
         let shards =
             std::array::from_fn(|_| Mutex::new(HashMap::with_capacity_and_hasher(SHARD_CAPACITY, Default::default())));
-        Self { shards, live: AtomicUsize::new(0), sampler, export, ids: RandomIdGenerator::default() }
+        Self { shards, ever: AtomicBool::new(false), sampler, export, ids: RandomIdGenerator::default() }
     }
 
     fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, HashMap<u64, SpanContext, BuildHasherDefault<IdHasher>>> {
@@ -90,16 +92,16 @@ impl Unrecorded {
     }
 
     pub(crate) fn insert(&self, id: &Id, span_context: SpanContext) {
-        if self.shard(id).insert(id.into_u64(), span_context).is_none() && self.export == Export::Exported {
-            self.live.fetch_add(1, Ordering::Relaxed);
+        if !self.ever.load(Ordering::Relaxed) {
+            self.ever.store(true, Ordering::Relaxed);
         }
+        self.shard(id).insert(id.into_u64(), span_context);
     }
 
-    /// Whether the table may hold spans. Counted only where most spans are recorded, so the
-    /// count saves lookups; with nothing exported every obs span is here. Relaxed is enough: a
-    /// span reaches another thread only through something that orders its insertion before.
+    /// Whether the table may hold spans. Relaxed is enough: a span reaches another thread only
+    /// through something that orders its insertion before.
     fn any(&self) -> bool {
-        self.export == Export::Local || self.live.load(Ordering::Relaxed) != 0
+        self.ever.load(Ordering::Relaxed)
     }
 
     pub(crate) fn contains(&self, id: &Id) -> bool {
@@ -115,11 +117,7 @@ impl Unrecorded {
 
     /// Forgets a closed span; whether it was one of these.
     pub(crate) fn remove(&self, id: &Id) -> bool {
-        let removed = self.any() && self.shard(id).remove(&id.into_u64()).is_some();
-        if removed && self.export == Export::Exported {
-            self.live.fetch_sub(1, Ordering::Relaxed);
-        }
-        removed
+        self.any() && self.shard(id).remove(&id.into_u64()).is_some()
     }
 
     /// Moves an unrecorded span under a new parent (`TraceContext::attach` after the span
