@@ -212,3 +212,45 @@ fn under_a_ratio_only_the_sampled_requests_calls_are_exported_and_whole() {
     };
     assert!(stdout.contains("sampled "), "{stdout}");
 }
+
+#[obs_runtime::instrument_db(table = "users")]
+async fn find_user_async() -> Result<(), String> {
+    tracing::info!("before the move");
+    // Parked once, so the second poll can happen on another thread.
+    let mut parked = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut parked, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    tracing::info!("after the move");
+    Ok(())
+}
+
+#[test]
+fn with_export_off_a_call_polled_on_another_thread_keeps_its_span() {
+    let env = [("PROMETHEUS_ENABLED", "false"), ("OTEL_EXPORTER", "none"), ("LOG_FORMAT", "json")];
+    let Some(stdout) = run_in_child("", &env, || {
+        let guard = obs_runtime::init().unwrap();
+        let mut call = Box::pin(find_user_async());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(call.as_mut().poll(&mut cx).is_pending(), "parked after the first line");
+        // The span was opened and first entered here; the rest of the call runs elsewhere.
+        let done = std::thread::spawn(move || {
+            call.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        });
+        assert!(done.join().unwrap().is_ready());
+        drop(guard);
+    }) else {
+        return;
+    };
+    let lines = obs_tests::json_lines(&stdout);
+    let (before, after) = (ids(&lines, "before the move"), ids(&lines, "after the move"));
+    assert_eq!(before, after, "one span across threads: {stdout}");
+    let line = lines.iter().find(|l| l["message"] == "after the move").unwrap();
+    assert_eq!(line["span"], "SELECT users");
+}
