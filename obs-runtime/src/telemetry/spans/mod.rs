@@ -116,14 +116,17 @@ impl<L> SpanLayer<L> {
         opentelemetry::Context::map_current(parent_in)
     }
 
-    /// The current span's ids, if it is one of this layer's unrecorded spans.
-    fn current_unrecorded(&self) -> Option<SpanContext> {
+    /// The current span, if it is one of this layer's unrecorded spans: only those are in
+    /// `ENTERED`, so the innermost entry at the current depth is it.
+    fn current_unrecorded_id(&self) -> Option<Id> {
         let depth = DEPTH.get();
         let innermost = ENTERED.try_with(|entered| entered.borrow().last().copied()).ok().flatten()?;
-        if innermost.depth != depth || innermost.layer != self.identity() {
-            return None;
-        }
-        self.unrecorded.get(&Id::from_u64(innermost.id))
+        (innermost.depth == depth && innermost.layer == self.identity()).then(|| Id::from_u64(innermost.id))
+    }
+
+    /// The current span's ids, if it is one of this layer's unrecorded spans.
+    fn current_unrecorded(&self) -> Option<SpanContext> {
+        self.unrecorded.get(&self.current_unrecorded_id()?)
     }
 
     fn identity(&self) -> usize {
@@ -196,7 +199,7 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let in_unrecorded = match event.parent() {
             Some(parent) => self.unrecorded.contains(parent),
-            None if event.is_contextual() => self.current_unrecorded().is_some(),
+            None if event.is_contextual() => self.current_unrecorded_id().is_some(),
             None => false,
         };
         if !in_unrecorded {
