@@ -125,24 +125,7 @@ impl TraceContext {
     /// (`#[queue_job(parent = …)]`); attached later, an obs span the sampler dropped keeps its
     /// new trace's ids but stays unrecorded.
     pub fn attach(&self, span: &Span) {
-        if span.is_disabled() {
-            return;
-        }
-        if let Some(cx) = self.context() {
-            spans::set_parent(span, cx);
-        }
-    }
-
-    /// This context as an OpenTelemetry one, if it is valid.
-    fn context(&self) -> Option<opentelemetry::Context> {
-        if self.traceparent.is_empty() {
-            return None;
-        }
-        let mut carrier = HashMap::with_capacity(2);
-        carrier.insert("traceparent".to_owned(), self.traceparent.clone());
-        carrier.insert("tracestate".to_owned(), self.tracestate.clone());
-        let cx = trace_context::extract(&carrier);
-        cx.has_active_span().then_some(cx)
+        self.attach_to(span);
     }
 }
 
@@ -162,7 +145,14 @@ pub trait ParentContext {
 
 impl ParentContext for TraceContext {
     fn parent(&self) -> Option<opentelemetry::Context> {
-        self.context()
+        if self.traceparent.is_empty() {
+            return None;
+        }
+        let mut carrier = HashMap::with_capacity(2);
+        carrier.insert("traceparent".to_owned(), self.traceparent.clone());
+        carrier.insert("tracestate".to_owned(), self.tracestate.clone());
+        let cx = trace_context::extract(&carrier);
+        cx.has_active_span().then_some(cx)
     }
 }
 
