@@ -9,7 +9,9 @@
 //! callgrind_annotate --inclusive=yes callgrind.out.* | head -60
 //! ```
 //!
-//! `OBS_PROFILE_DROPPED=1` makes the calls inside a request whose trace the sampler dropped.
+//! `OBS_PROFILE_DISCARD=1` exports to an exporter that drops each batch, as setup (a) of the
+//! `tracing_overhead` bench does (an unreachable collector would leave spans to be dropped on
+//! the calling thread once the queue is full). `OBS_PROFILE_DROPPED=1` makes the calls inside a request whose trace the sampler dropped.
 //! `profile_call::calls_ideal` is the hand-written ideal's share, for ratios in one run.
 //! With `OBS_PROFILE_HAND=1` the same calls are hand-written instead (`#[tracing::instrument]`
 //! plus cached metric handles) under a registry with only the OpenTelemetry layer obs
@@ -86,8 +88,26 @@ fn calls_async(n: u64) {
     }
 }
 
+/// Setup (a)'s exporter in the `tracing_overhead` bench: takes each batch and drops it on the
+/// batch processor's thread, so no span is dropped on the calling thread for want of room.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> impl Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let guard = obs_runtime::init()?;
+    let guard = match std::env::var_os("OBS_PROFILE_DISCARD") {
+        Some(_) => obs_runtime::Config::from_env()?.span_exporter(Discard).install()?,
+        None => obs_runtime::init()?,
+    };
     let n = std::env::var("OBS_PROFILE_CALLS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     if std::env::var_os("OBS_PROFILE_HAND").is_some() {
         use opentelemetry::trace::TracerProvider as _;

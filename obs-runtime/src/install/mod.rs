@@ -56,15 +56,19 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     let app_exporter = config.span_exporter.as_ref().and_then(|exporter| exporter.take());
     let exporter_name = if app_exporter.is_some() { "app" } else { traces.exporter.name() };
     // With nothing exported, the subscriber's spans are made for their ids only.
-    let (provider, local_spans) = match (traces.exporter, traces.sdk_disabled, app_exporter) {
+    let (pipeline, local_spans) = match (traces.exporter, traces.sdk_disabled, app_exporter) {
         (_, true, _) => (None, false),
         (_, false, Some(exporter)) => (Some(telemetry::otlp::pipeline(exporter, service, traces)), false),
-        (TraceExporter::None, false, None) => (Some(telemetry::otlp::local_provider(service, traces)), true),
+        (TraceExporter::None, false, None) => {
+            let provider = telemetry::otlp::local_provider(service, traces);
+            (Some(telemetry::otlp::Pipeline { provider, output: None }), true)
+        }
         _ => {
             let _enter = runtime.enter();
             (Some(telemetry::otlp::provider(service, traces)?), false)
         }
     };
+    let (provider, output) = pipeline.map_or((None, None), |p| (Some(p.provider), p.output));
 
     crate::call::network::set_default_network(&metrics.stellar_network);
     let mut scrape_addr = None;
@@ -105,7 +109,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         global::set_tracer_provider(provider.clone());
     }
     if logs.install_subscriber {
-        telemetry::install(service, logs, traces, provider.as_ref(), local_spans)?;
+        telemetry::install(service, logs, traces, provider.as_ref(), output, local_spans)?;
     }
 
     for warning in &config.warnings {

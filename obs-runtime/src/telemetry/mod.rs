@@ -24,7 +24,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 #[cfg(feature = "http")]
 pub(crate) use filter::ACCESS_LOG_TARGET;
 pub use layer::opentelemetry_layer;
-pub(crate) use spans::{Export, SpanLayer, span_context_of};
+pub(crate) use spans::{Export, SharedProcessor, SpanLayer, SpanOutput, span_context_of};
 
 use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, TraceSettings};
 use crate::error::InitError;
@@ -32,12 +32,14 @@ use filter::{LogLines, TracedEvents};
 use request_id::RequestIdLayer;
 
 /// Installs the global subscriber. With `local_spans` (nothing exported), the OpenTelemetry
-/// layer makes id-only spans (`local`) rather than the provider's.
+/// layer makes id-only spans (`local`) rather than the provider's; with `output`, obs's spans
+/// that are exported go straight to the provider's processors.
 pub(crate) fn install(
     service: &ServiceSettings,
     logs: &LogSettings,
     traces: &TraceSettings,
     provider: Option<&SdkTracerProvider>,
+    output: Option<SpanOutput>,
     local_spans: bool,
 ) -> Result<(), InitError> {
     let filter = logs.env_filter()?;
@@ -55,14 +57,16 @@ pub(crate) fn install(
     let exported = provider.filter(|_| !local_spans);
     let exported = exported.map(|provider| {
         TracedEvents(SpanLayer::new(
-            opentelemetry_layer(provider.tracer("obs"), debug),
+            opentelemetry_layer(provider.tracer(otlp::TRACER_NAME), debug),
             traces.sampler,
             Export::Exported,
+            // Debug attributes are tracing-opentelemetry's to add.
+            output.filter(|_| !debug),
         ))
     });
     let local = (traced && local_spans).then(|| {
         let tracer = local::LocalTracer::new(otlp::sampler(traces.sampler));
-        TracedEvents(SpanLayer::new(layer::lean_layer(tracer, debug), traces.sampler, Export::Local))
+        TracedEvents(SpanLayer::new(layer::lean_layer(tracer, debug), traces.sampler, Export::Local, None))
     });
     tracing_subscriber::registry()
         .with(RequestIdLayer)

@@ -4,18 +4,30 @@ use opentelemetry::KeyValue;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider, SpanExporter,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider, SpanExporter, SpanLimits,
 };
 
 use std::sync::Arc;
 
 use super::limits::{Accounted, InFlight, Limited};
+use super::spans::{SharedProcessor, SpanOutput};
 use crate::config::{OtlpProtocol, Sampler, ServiceSettings, TraceSettings};
 use crate::error::InitError;
 
+/// The tracer provider, and where obs's own exported spans go: the provider's processors,
+/// shared, except under the tail sampler, whose processor needs the SDK's spans.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) output: Option<SpanOutput>,
+}
+
+/// The name of the tracer obs's spans come from (their instrumentation scope).
+pub(crate) const TRACER_NAME: &str = "obs";
+
 /// Builds the provider. Must run inside the obs runtime: the gRPC exporter's connection tasks
 /// are spawned on whatever runtime is current, and that must never be the app's.
-pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Result<SdkTracerProvider, InitError> {
+pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Result<Pipeline, InitError> {
     let endpoint = traces.endpoint();
     let variable = traces.endpoint_variable();
     let built = match traces.protocol() {
@@ -39,7 +51,7 @@ pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Res
 /// obs's pipeline in front of `exporter`: the batch processor bounded in spans and bytes, the
 /// span limits, the sampler (with the tail sampler's processor for `obs_outcome`) and the
 /// resource. The OTLP exporter and an app's own ([`crate::Config::span_exporter`]) share it.
-pub(crate) fn pipeline<E>(exporter: E, service: &ServiceSettings, traces: &TraceSettings) -> SdkTracerProvider
+pub(crate) fn pipeline<E>(exporter: E, service: &ServiceSettings, traces: &TraceSettings) -> Pipeline
 where
     E: SpanExporter + 'static,
 {
@@ -61,22 +73,32 @@ where
         in_flight,
         dropped: Default::default(),
     };
-    let builder = match traces.sampler {
-        // Held, then exported or dropped whole, by outcome: see `tail`.
-        Sampler::Outcome(ratio) => SdkTracerProvider::builder().with_span_processor(super::tail::TailSampling::new(
-            processor,
-            ratio,
-            traces.tail_latency_threshold,
-            super::tail::Bounds::default(),
-        )),
-        _ => SdkTracerProvider::builder().with_span_processor(processor),
+    let resource = resource(service);
+    let limits = SpanLimits {
+        max_attributes_per_span: traces.limits.attribute_count,
+        max_events_per_span: traces.limits.event_count,
+        ..SpanLimits::default()
     };
-    builder
-        .with_max_attributes_per_span(traces.limits.attribute_count)
-        .with_max_events_per_span(traces.limits.event_count)
+    let (builder, output) = match traces.sampler {
+        // Held, then exported or dropped whole, by outcome: see `tail`.
+        Sampler::Outcome(ratio) => {
+            let tail =
+                super::tail::TailSampling::new(processor, ratio, traces.tail_latency_threshold, Default::default());
+            (SdkTracerProvider::builder().with_span_processor(tail), None)
+        }
+        _ => {
+            let shared = SharedProcessor::new(processor, &resource);
+            let output = SpanOutput::new(shared.clone(), TRACER_NAME, limits);
+            (SdkTracerProvider::builder().with_span_processor(shared), Some(output))
+        }
+    };
+    let provider = builder
+        .with_max_attributes_per_span(limits.max_attributes_per_span)
+        .with_max_events_per_span(limits.max_events_per_span)
         .with_sampler(sampler(traces.sampler))
-        .with_resource(resource(service))
-        .build()
+        .with_resource(resource)
+        .build();
+    Pipeline { provider, output }
 }
 
 /// A provider that exports nothing (`OTEL_EXPORTER=none`): spans still get trace and span ids,

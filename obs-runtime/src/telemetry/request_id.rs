@@ -16,9 +16,9 @@ pub(crate) struct RequestIdLayer;
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for RequestIdLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
-        // A callsite's fields are static: most spans (every macro's) have no `request_id` and
-        // cost one scan of their field names, no visit.
-        if attrs.metadata().fields().field(REQUEST_ID).is_none() {
+        // A callsite's fields are static: most spans have no `request_id` and cost one scan of
+        // their field names, no visit; an annotated fn's never has one, known without the scan.
+        if super::spans::is_obs_span(attrs.metadata()) || attrs.metadata().fields().field(REQUEST_ID).is_none() {
             return;
         }
         let mut visitor = RequestIdVisitor(None);

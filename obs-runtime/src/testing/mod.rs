@@ -77,6 +77,9 @@ fn no_recorder() -> bool {
     recording_locally() || metrics::with_recorder(|r| std::mem::size_of_val(r) == 0)
 }
 
+/// The instrumentation scope of captured spans.
+const CAPTURE_TRACER: &str = "obs-capture";
+
 /// One capture: its metric sink, its own `metrics` recorder for when none is installed,
 /// and a subscriber with its own tracer provider.
 struct Scope {
@@ -94,12 +97,18 @@ impl Scope {
         ACTIVE.fetch_add(1, Ordering::AcqRel);
         let sink = Arc::<Sink>::default();
         let spans = SpanStore::default();
-        let provider = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
-        // What `init()` installs in front of the exporter, with the SDK's default sampler.
+        // What `init()` installs in front of the exporter, with the SDK's default sampler:
+        // obs's spans and the app's end in one processor.
+        let resource = opentelemetry_sdk::Resource::builder().build();
+        let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(spans.clone());
+        let shared = crate::telemetry::SharedProcessor::new(processor, &resource);
+        let provider = SdkTracerProvider::builder().with_span_processor(shared.clone()).with_resource(resource).build();
+        let output = crate::telemetry::SpanOutput::new(shared, CAPTURE_TRACER, Default::default());
         let layer = crate::telemetry::SpanLayer::new(
-            crate::telemetry::opentelemetry_layer(provider.tracer("obs-capture"), false),
+            crate::telemetry::opentelemetry_layer(provider.tracer(CAPTURE_TRACER), false),
             crate::config::Sampler::ParentBasedAlwaysOn,
             crate::telemetry::Export::Exported,
+            Some(output),
         );
         let local = no_recorder();
         let recorder: Option<&'static CaptureRecorder> =

@@ -1,23 +1,31 @@
 //! The OpenTelemetry layer `init()` installs: `tracing-opentelemetry`'s, in front of which obs
-//! keeps the spans of annotated fns that will record nothing (see `unrecorded`) out of it.
+//! keeps the spans of annotated fns in a table of its own (see `table`): as ids only when they
+//! will record nothing, and as the span's data (see `recorded`) when they are exported and obs
+//! shares the provider's processors.
 //!
-//! An unrecorded span costs its ids and a table entry instead of a span builder, an attribute
-//! pass, a lock, a context and a tracer call: under `OTEL_EXPORTER=none` or a dropping sampler
-//! that was most of an annotated call's cost. Every other span, the user's own and every span
-//! that may be exported, goes to `tracing-opentelemetry` exactly as before.
+//! An unrecorded span costs its ids and a table entry, a recorded one that and its attributes,
+//! instead of a span builder, a `String` per attribute, a lock in the registry's extensions, a
+//! context and an SDK span: most of an annotated call's cost. Every other span, the user's own
+//! and obs's under a tail sampler (whose processor needs the SDK's span), goes to
+//! `tracing-opentelemetry` exactly as before.
 //!
-//! The two kinds nest both ways. A span under an unrecorded one is handed to the inner layer
+//! The two kinds nest both ways. A span under one of obs's is handed to the inner layer
 //! with that span as the current OpenTelemetry context, which is where the inner layer looks
 //! for a contextual parent (and, rewritten as contextual, an explicit one). An obs span under
 //! one of the inner layer's finds its parent as the inner layer would: the current
 //! OpenTelemetry context, or the explicit parent's. Lookups of a span's ids (log lines,
 //! exemplars, [`TraceContext`](crate::propagation::TraceContext), header injection) go through
 //! [`span_context`], which knows both. `OpenTelemetrySpanExt::context`, `set_parent` and
-//! `opentelemetry::Context::current()` know only the inner layer's spans (an unrecorded span is
-//! not made current, which would cost the context an allocation per call), so obs's own APIs
-//! are the ones to use on an obs span.
+//! `opentelemetry::Context::current()` know only the inner layer's spans (an obs span is not
+//! made current, which would cost the context an allocation per call), so obs's own APIs are
+//! the ones to use on an obs span.
 
-mod unrecorded;
+mod fields;
+mod interned;
+#[cfg(test)]
+mod parity;
+mod recorded;
+mod table;
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
@@ -31,29 +39,35 @@ use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-pub(crate) use unrecorded::Export;
-use unrecorded::Unrecorded;
+pub(crate) use recorded::{SharedProcessor, SpanOutput};
+pub(crate) use table::Export;
+use table::{Decision, ObsSpan, SpanTable};
 
 use super::local::LocalSpan;
 use crate::call::timer::SLOW_FIELD;
 use crate::config::Sampler;
+use recorded::Recorded;
 
 thread_local! {
     /// Set while `#[queue_job(parent = …)]` opens its span with the job's context current:
     /// that context, not the enclosing span, is the new span's parent.
     static PARENT_ATTACHED: Cell<bool> = const { Cell::new(false) };
 
-    /// How many spans are entered on this thread, and the unrecorded ones among them with the
-    /// depth each was entered at: the current span is unrecorded when the innermost of these
-    /// is as deep as the stack. A registry lookup of the current span cost about as much as
+    /// How many spans are entered on this thread, and obs's among them with the depth each was
+    /// entered at: the current span is obs's when the innermost of these is as deep as the
+    /// stack. A registry lookup of the current span cost about as much as
     /// the rest of an unrecorded span (callgrind); this costs a count per enter and exit.
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
 
-    /// The unrecorded span this thread opened last, by layer and id: it is most often the
-    /// next one entered, known then without the table. Registry ids carry their slot's
-    /// generation, so a reused slot never matches.
-    static OPENED: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
+    /// The obs span this thread opened last, by layer and id, and whether it is recorded: it
+    /// is most often the next one entered, known then without the table. Registry ids carry
+    /// their slot's generation, so a reused slot never matches.
+    static OPENED: Cell<(usize, u64, bool)> = const { Cell::new((0, 0, false)) };
+
+    /// Set while a closed span is handed to the processors: whatever they log is not an event
+    /// of obs's spans (as `tracing-opentelemetry` ignores events inside its own calls).
+    static EXPORTING: Cell<bool> = const { Cell::new(false) };
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -61,24 +75,29 @@ struct Entered {
     layer: usize,
     depth: usize,
     id: u64,
+    recorded: bool,
 }
 
-/// `inner` (the `tracing-opentelemetry` layer) behind obs's unrecorded spans.
+/// `inner` (the `tracing-opentelemetry` layer) behind obs's own spans.
 pub(crate) struct SpanLayer<L> {
     inner: L,
-    unrecorded: Unrecorded,
+    table: SpanTable,
+    /// Where recorded spans go; without it every exported span is the inner layer's.
+    output: Option<SpanOutput>,
     dispatch: OnceLock<WeakDispatch>,
 }
 
 impl<L> SpanLayer<L> {
-    pub(crate) fn new(inner: L, sampler: Sampler, export: Export) -> Self {
-        Self { inner, unrecorded: Unrecorded::new(sampler, export), dispatch: OnceLock::new() }
+    pub(crate) fn new(inner: L, sampler: Sampler, export: Export, output: Option<SpanOutput>) -> Self {
+        Self { inner, table: SpanTable::new(sampler, export), output, dispatch: OnceLock::new() }
     }
 }
 
 /// An annotated fn's span: every field set obs's expansion declares ends with `obs.slow`.
-fn is_obs_span(meta: &Metadata<'_>) -> bool {
-    meta.fields().field(SLOW_FIELD).is_some()
+/// Only the last name is compared: a search of every name cost as much as a table lookup.
+pub(crate) fn is_obs_span(meta: &Metadata<'_>) -> bool {
+    let fields = meta.fields();
+    fields.len().checked_sub(1).and_then(|last| fields.iter().nth(last)).is_some_and(|f| f.name() == SLOW_FIELD)
 }
 
 /// A context's valid span, or none (a new trace); `None` when telemetry is suppressed, which
@@ -94,11 +113,11 @@ fn parent_in(cx: &opentelemetry::Context) -> Option<Option<SpanContext>> {
 
 impl<L> SpanLayer<L> {
     /// The parent an obs span would get from the inner layer: the explicit parent's context,
-    /// else the current context (an unrecorded current span is not in it, so it is asked
+    /// else the current context (an obs span that is current is not in it, so it is asked
     /// first). `None` when that is for the tracer to say.
     fn obs_parent(&self, attrs: &Attributes<'_>) -> Option<Option<SpanContext>> {
         if let Some(parent) = attrs.parent() {
-            if let Some(span_context) = self.unrecorded.get(parent) {
+            if let Some(span_context) = self.table.get(parent) {
                 return Some(Some(span_context));
             }
             let dispatch = self.dispatch.get()?.upgrade()?;
@@ -109,28 +128,56 @@ impl<L> SpanLayer<L> {
             return Some(None);
         }
         if !PARENT_ATTACHED.get()
-            && let Some(span_context) = self.current_unrecorded()
+            && let Some(current) = self.current_obs()
+            && let Some(span_context) = self.table.get(&Id::from_u64(current.id))
         {
             return Some(Some(span_context));
         }
         opentelemetry::Context::map_current(parent_in)
     }
 
-    /// The current span, if it is one of this layer's unrecorded spans: only those are in
-    /// `ENTERED`, so the innermost entry at the current depth is it.
-    fn current_unrecorded_id(&self) -> Option<Id> {
+    /// The current span, if it is one of this layer's obs spans: only those are in `ENTERED`,
+    /// so the innermost entry at the current depth is it.
+    fn current_obs(&self) -> Option<Entered> {
         let depth = DEPTH.get();
         let innermost = ENTERED.try_with(|entered| entered.borrow().last().copied()).ok().flatten()?;
-        (innermost.depth == depth && innermost.layer == self.identity()).then(|| Id::from_u64(innermost.id))
+        (innermost.depth == depth && innermost.layer == self.identity()).then_some(innermost)
     }
 
-    /// The current span's ids, if it is one of this layer's unrecorded spans.
-    fn current_unrecorded(&self) -> Option<SpanContext> {
-        self.unrecorded.get(&self.current_unrecorded_id()?)
+    /// The current span's ids, if it is one of this layer's obs spans.
+    fn current_obs_context(&self) -> Option<SpanContext> {
+        self.table.get(&Id::from_u64(self.current_obs()?.id))
     }
 
     fn identity(&self) -> usize {
         std::ptr::from_ref(self).addr()
+    }
+
+    /// Opens an obs span of obs's own, if the decision is obs's.
+    fn open_obs(&self, attrs: &Attributes<'_>, id: &Id) -> bool {
+        let Some(parent) = self.obs_parent(attrs) else { return false };
+        let span = match self.table.decide(parent.as_ref(), self.output.is_some()) {
+            Decision::Tracer => return false,
+            Decision::Unrecorded(context) => ObsSpan { context, recorded: None },
+            Decision::Recorded(context) => {
+                let limits = self.output.as_ref().map(|output| &output.limits);
+                let recorded = limits.map(|limits| Recorded::open(attrs, parent.as_ref(), limits));
+                ObsSpan { context, recorded }
+            }
+        };
+        let recorded = span.recorded.is_some();
+        self.table.insert(id, span);
+        OPENED.set((self.identity(), id.into_u64(), recorded));
+        true
+    }
+
+    /// Records an event on obs span `id`; whether `id` is one of obs's.
+    fn obs_event(&self, id: &Id, event: &Event<'_>) -> bool {
+        let Some(output) = &self.output else { return self.table.contains(id) };
+        if EXPORTING.get() {
+            return self.table.contains(id);
+        }
+        self.table.with_recorded(id, |span| span.event(event, &output.limits)).is_some()
     }
 }
 
@@ -158,24 +205,19 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if is_obs_span(attrs.metadata()) {
-            let ids = self.obs_parent(attrs).and_then(|parent| self.unrecorded.decide(parent.as_ref()));
-            match ids {
-                Some(span_context) => {
-                    self.unrecorded.insert(id, span_context);
-                    OPENED.set((self.identity(), id.into_u64()));
-                }
-                None => self.inner.on_new_span(attrs, id, ctx),
+            if !self.open_obs(attrs, id) {
+                self.inner.on_new_span(attrs, id, ctx);
             }
             return;
         }
         let parent = match attrs.parent() {
-            Some(parent) => self.unrecorded.get(parent),
-            None if attrs.is_contextual() => self.current_unrecorded(),
+            Some(parent) => self.table.get(parent),
+            None if attrs.is_contextual() => self.current_obs_context(),
             None => None,
         };
         match parent {
             // The inner layer looks for a contextual parent in the current context: lend it
-            // the unrecorded parent there, and ask as if contextual when the parent was explicit.
+            // the obs parent there, and ask as if contextual when the parent was explicit.
             Some(parent) => {
                 let _current = opentelemetry::Context::current().with_span(LocalSpan::new(parent)).attach();
                 self.inner.on_new_span(&Attributes::new(attrs.metadata(), attrs.values()), id, ctx);
@@ -185,24 +227,41 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if !self.unrecorded.contains(id) {
+        let limits = self.output.as_ref().map(|output| &output.limits);
+        let obs = match limits {
+            Some(limits) => self.table.with_recorded(id, |span| span.record(values, limits)).is_some(),
+            None => self.table.contains(id),
+        };
+        if !obs {
             self.inner.on_record(id, values, ctx);
         }
     }
 
     fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
-        if !self.unrecorded.contains(span) {
-            self.inner.on_follows_from(span, follows, ctx);
+        match (self.table.kind(span), &self.output) {
+            (None, _) => self.inner.on_follows_from(span, follows, ctx),
+            (Some(true), Some(output)) => {
+                let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
+                // Looked up before the span's entry is locked: the lookup may take the lock.
+                if let Some(follows) = dispatch.and_then(|dispatch| span_context(follows, &dispatch)) {
+                    let _ = self.table.with_recorded(span, |span| span.link(follows, &output.limits));
+                }
+            }
+            (Some(_), _) => {}
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let in_unrecorded = match event.parent() {
-            Some(parent) => self.unrecorded.contains(parent),
-            None if event.is_contextual() => self.current_unrecorded_id().is_some(),
+        let in_obs = match event.parent() {
+            Some(parent) => self.obs_event(parent, event),
+            None if event.is_contextual() => match self.current_obs() {
+                Some(current) if current.recorded => self.obs_event(&Id::from_u64(current.id), event),
+                Some(_) => true,
+                None => false,
+            },
             None => false,
         };
-        if !in_unrecorded {
+        if !in_obs {
             self.inner.on_event(event, ctx);
         }
     }
@@ -210,42 +269,64 @@ where
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         let depth = DEPTH.get() + 1;
         DEPTH.set(depth);
-        let entered = Entered { layer: self.identity(), depth, id: id.into_u64() };
-        if OPENED.get() == (entered.layer, entered.id) || self.unrecorded.contains(id) {
-            // After this thread's locals are gone (a span closed in a destructor) the span is
-            // simply not current: nothing may panic in the host's teardown.
-            let _ = ENTERED.try_with(|stack| stack.borrow_mut().push(entered));
-        } else {
-            self.inner.on_enter(id, ctx);
+        let layer = self.identity();
+        let kind = match OPENED.get() {
+            (opened_layer, opened, recorded) if (opened_layer, opened) == (layer, id.into_u64()) => Some(recorded),
+            _ => self.table.kind(id),
+        };
+        match kind {
+            Some(recorded) => {
+                let entered = Entered { layer, depth, id: id.into_u64(), recorded };
+                // After this thread's locals are gone (a span closed in a destructor) the span
+                // is simply not current: nothing may panic in the host's teardown.
+                let _ = ENTERED.try_with(|stack| stack.borrow_mut().push(entered));
+            }
+            None => self.inner.on_enter(id, ctx),
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         DEPTH.set(DEPTH.get().saturating_sub(1));
         let (layer, raw) = (self.identity(), id.into_u64());
-        let unrecorded = ENTERED.try_with(|stack| {
+        let left = ENTERED.try_with(|stack| {
             let mut stack = stack.borrow_mut();
             // Spans most often leave in the order they entered; a guard may be dropped out of
             // order.
             if stack.last().is_some_and(|e| e.layer == layer && e.id == raw) {
-                return stack.pop().is_some();
+                return stack.pop();
             }
             let at = stack.iter().rposition(|e| e.layer == layer && e.id == raw);
-            at.map(|at| stack.remove(at)).is_some()
+            at.map(|at| stack.remove(at))
         });
-        // Without this thread's locals, an unrecorded span is still known by the table.
-        let unrecorded = unrecorded.unwrap_or_else(|_| self.unrecorded.contains(id));
-        if !unrecorded {
-            self.inner.on_exit(id, ctx);
+        // Without this thread's locals, an obs span is still known by the table.
+        let recorded = match left {
+            Ok(left) => left.map(|entered| entered.recorded),
+            Err(_) => self.table.kind(id),
+        };
+        match recorded {
+            // `tracing-opentelemetry` ends a span at its last exit.
+            Some(true) => {
+                let _ = self.table.with_recorded(id, Recorded::exited);
+            }
+            Some(false) => {}
+            None => self.inner.on_exit(id, ctx),
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if OPENED.get() == (self.identity(), id.into_u64()) {
-            OPENED.set((0, 0));
+        if (OPENED.get().0, OPENED.get().1) == (self.identity(), id.into_u64()) {
+            OPENED.set((0, 0, false));
         }
-        if !self.unrecorded.remove(&id) {
-            self.inner.on_close(id, ctx);
+        match self.table.remove(&id) {
+            Some(ObsSpan { context, recorded: Some(recorded) }) => {
+                if let Some(output) = &self.output {
+                    let exporting = EXPORTING.replace(true);
+                    output.export(context, recorded);
+                    EXPORTING.set(exporting);
+                }
+            }
+            Some(_) => {}
+            None => self.inner.on_close(id, ctx),
         }
     }
 
@@ -257,8 +338,8 @@ where
         if id == TypeId::of::<Self>() {
             return Some(std::ptr::from_ref(self).cast());
         }
-        if id == TypeId::of::<Unrecorded>() {
-            return Some(std::ptr::from_ref(&self.unrecorded).cast());
+        if id == TypeId::of::<SpanTable>() {
+            return Some(std::ptr::from_ref(&self.table).cast());
         }
         // SAFETY: forwards the caller's contract to the wrapped layer; `WithContext`, which
         // `OpenTelemetrySpanExt` looks up, is found through here.
@@ -266,10 +347,10 @@ where
     }
 }
 
-/// The ids of span `id` of `dispatch`: an unrecorded obs span's, or the inner layer's span's.
+/// The ids of span `id` of `dispatch`: an obs span's, or the inner layer's span's.
 pub(crate) fn span_context(id: &Id, dispatch: &Dispatch) -> Option<SpanContext> {
-    if let Some(unrecorded) = dispatch.downcast_ref::<Unrecorded>()
-        && let Some(span_context) = unrecorded.get(id)
+    if let Some(table) = dispatch.downcast_ref::<SpanTable>()
+        && let Some(span_context) = table.get(id)
     {
         return Some(span_context);
     }
@@ -285,8 +366,8 @@ pub(crate) fn span_context_of(span: &tracing::Span) -> Option<SpanContext> {
 /// Makes `span` a child of `cx`, whichever layer keeps it.
 pub(crate) fn set_parent(span: &tracing::Span, cx: opentelemetry::Context) {
     let moved = span.with_subscriber(|(id, dispatch)| {
-        let unrecorded = dispatch.downcast_ref::<Unrecorded>();
-        unrecorded.is_some_and(|unrecorded| unrecorded.reparent(id, cx.span().span_context()))
+        let table = dispatch.downcast_ref::<SpanTable>();
+        table.is_some_and(|table| table.reparent(id, cx.span().span_context()))
     });
     if moved != Some(true) {
         use tracing_opentelemetry::OpenTelemetrySpanExt as _;

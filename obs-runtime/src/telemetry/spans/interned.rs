@@ -1,0 +1,106 @@
+//! The text values of the attributes obs's expansions set themselves (`db.system.name`,
+//! `db.operation.name`, `messaging.destination.name`, …), as `'static` strings instead of a
+//! new `String` per attribute per call.
+//!
+//! Those values are the attribute's literals and a few configured names (a Stellar network),
+//! the same at every call of a site, so each is leaked once and shared from then on: an
+//! exported span then allocates only its attribute list. A value is found by content, so a
+//! value that is not a literal is found all the same; the leaked text is bounded in bytes,
+//! and a value past the bound (an app that put request data in one of these attributes) is
+//! copied as before. A per-thread slot, chosen by the text's address, finds a literal without
+//! the shared set's lock.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use opentelemetry::{StringValue, Value};
+
+/// The most text leaked, over the process's life.
+const MAX_BYTES: usize = 64 * 1024;
+/// The longest value leaked: a label's value, not a document.
+const MAX_LEN: usize = 256;
+const SLOTS: usize = 64;
+
+static LEAKED: Mutex<Leaked> = Mutex::new(Leaked { texts: None, bytes: 0 });
+
+struct Leaked {
+    texts: Option<HashSet<&'static str>>,
+    bytes: usize,
+}
+
+thread_local! {
+    static RECENT: [Cell<&'static str>; SLOTS] = const { [const { Cell::new("") }; SLOTS] };
+}
+
+/// Whether `key`'s values are interned: the attributes obs's expansions set from a literal or
+/// a configured name (a user's `fields(..)` may not set them on an annotated fn), and the
+/// error's bounded kind.
+pub(crate) fn interns(key: &str) -> bool {
+    matches!(
+        key,
+        "db.system.name"
+            | "db.operation.name"
+            | "db.collection.name"
+            | "messaging.system"
+            | "messaging.destination.name"
+            | "messaging.operation.type"
+            | "stellar.operation"
+            | "stellar.network"
+            | "error.type"
+    )
+}
+
+/// `text` as an attribute value: shared when it has been seen (or may be kept), else copied.
+pub(crate) fn value(text: &str) -> Value {
+    let slot = (text.as_ptr().addr() >> 3).wrapping_mul(0x9e37_79b9) % SLOTS;
+    let recent = RECENT.try_with(|recent| recent[slot].get()).unwrap_or("");
+    if !text.is_empty() && recent == text {
+        return Value::String(StringValue::from(recent));
+    }
+    match leaked(text) {
+        Some(kept) => {
+            let _ = RECENT.try_with(|recent| recent[slot].set(kept));
+            Value::String(StringValue::from(kept))
+        }
+        None => Value::String(text.to_owned().into()),
+    }
+}
+
+/// The kept copy of `text`, kept now if the bound allows.
+fn leaked(text: &str) -> Option<&'static str> {
+    let mut leaked = LEAKED.lock().unwrap_or_else(|e| e.into_inner());
+    let Leaked { texts, bytes } = &mut *leaked;
+    let texts = texts.get_or_insert_with(HashSet::new);
+    if let Some(kept) = texts.get(text) {
+        return Some(kept);
+    }
+    if text.len() > MAX_LEN || *bytes + text.len() > MAX_BYTES {
+        return None;
+    }
+    *bytes += text.len();
+    let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+    texts.insert(kept);
+    Some(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_shared_by_content_and_bounded_in_bytes() {
+        let literal = value("users");
+        let built = value(&String::from("users"));
+        assert_eq!(literal, built, "found by content, wherever the text lives");
+        assert_eq!(literal.as_str(), "users");
+        let long = "x".repeat(MAX_LEN + 1);
+        assert_eq!(value(&long).as_str(), long, "too long to keep, copied");
+        for n in 0..(MAX_BYTES / 8) {
+            let text = format!("{n:08}");
+            assert_eq!(value(&text).as_str(), text, "past the bound a value is still right");
+        }
+        assert!(LEAKED.lock().unwrap().bytes <= MAX_BYTES);
+        assert!(interns("db.collection.name") && !interns("user.id"));
+    }
+}

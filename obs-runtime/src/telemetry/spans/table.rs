@@ -1,0 +1,344 @@
+//! obs's own spans: the spans of annotated fns that obs keeps out of `tracing-opentelemetry`,
+//! by `tracing` span id, each with its ids and flags and, when it is exported, its data.
+//!
+//! An unrecorded span is one that nothing will export: every span under `OTEL_EXPORTER=none`,
+//! and one the sampler drops whatever the span says, which is known before the span exists
+//! when the parent decides (`parentbased_*` under an unsampled parent, a ratio on the parent's
+//! trace id) or nothing can be sampled (`always_off`). It still needs a trace id, a span id and
+//! flags so that log lines name it and propagation carries the trace on; it needs nothing else.
+//! A recorded span is one the sampler keeps, when obs can hand it to the provider's processors
+//! itself (see `recorded`); without that, its decision is left to the tracer.
+//!
+//! The table is sharded by span id and keeps its capacity, so a warm call allocates nothing
+//! for it: a span's entry is moved in at creation and out at close.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler as SdkSampler, SamplingDecision, ShouldSample};
+use tracing::span::Id;
+
+use super::recorded::Recorded;
+use crate::config::Sampler;
+
+/// Whether spans are exported at all: with `Local` (`OTEL_EXPORTER=none`) every obs span is
+/// unrecorded; with `Exported` only those the sampler is known to drop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Export {
+    Local,
+    Exported,
+}
+
+/// Who makes a new obs span.
+#[derive(Debug)]
+pub(crate) enum Decision {
+    /// The tracer, through `tracing-opentelemetry`.
+    Tracer,
+    /// obs, as ids only: the span will record nothing.
+    Unrecorded(SpanContext),
+    /// obs, as ids and data to export.
+    Recorded(SpanContext),
+}
+
+/// One of obs's spans: its ids, and its data when it is exported.
+#[derive(Debug)]
+pub(crate) struct ObsSpan {
+    pub(crate) context: SpanContext,
+    pub(crate) recorded: Option<Recorded>,
+}
+
+type Shard = Mutex<HashMap<u64, ObsSpan, BuildHasherDefault<IdHasher>>>;
+
+const SHARDS: usize = 32;
+const SHARD_CAPACITY: usize = 16;
+
+/// The obs spans of one subscriber, by span id.
+#[derive(Debug)]
+pub(crate) struct SpanTable {
+    shards: [Shard; SHARDS],
+    /// Whether the table ever held a span: until then (every span the tracer's, as under the
+    /// default sampler without unsampled parents and without a shared processor) lookups for
+    /// the spans that pass through to the tracer skip the table. A flag set once rather than a
+    /// count: a count would cost two atomic read-modify-writes per span, as many as its table
+    /// lookups.
+    ever: AtomicBool,
+    sampler: Sampler,
+    export: Export,
+    ids: RandomIdGenerator,
+}
+
+impl SpanTable {
+    pub(crate) fn new(sampler: Sampler, export: Export) -> Self {
+        // Room from the start for the spans a busy service has open at once, so the first
+        // spans to land in a shard do not allocate its table.
+        let shards =
+            std::array::from_fn(|_| Mutex::new(HashMap::with_capacity_and_hasher(SHARD_CAPACITY, Default::default())));
+        Self { shards, ever: AtomicBool::new(false), sampler, export, ids: RandomIdGenerator::default() }
+    }
+
+    fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, HashMap<u64, ObsSpan, BuildHasherDefault<IdHasher>>> {
+        // Registry ids are slab keys: mix them so neighbouring slots spread over the shards.
+        let index = (id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) as usize % SHARDS;
+        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Who makes a new span under `parent` (its valid span context, or none for a new trace),
+    /// and its ids when obs does. `records`: obs can export a span itself.
+    pub(crate) fn decide(&self, parent: Option<&SpanContext>, records: bool) -> Decision {
+        let inherited = parent.map(SpanContext::trace_id);
+        let trace_id = match (inherited, self.export) {
+            (Some(trace_id), _) => trace_id,
+            (None, Export::Local) => self.ids.new_trace_id(),
+            // A root decided before the tracer draws its own id would be sampled twice.
+            (None, Export::Exported) if !records && self.sampler != Sampler::AlwaysOff => return Decision::Tracer,
+            (None, Export::Exported) => self.ids.new_trace_id(),
+        };
+        let sampled = sampled(self.sampler, parent, trace_id);
+        match (sampled, self.export) {
+            (true, Export::Exported) if records => Decision::Recorded(self.context(trace_id, parent, true)),
+            (true, Export::Exported) => Decision::Tracer,
+            _ => Decision::Unrecorded(self.context(trace_id, parent, sampled)),
+        }
+    }
+
+    /// The span context the SDK's tracer would give a span of `trace_id` under `parent`: the
+    /// parent's flags with the sampled bit, none when dropped, and the parent's trace state.
+    fn context(&self, trace_id: TraceId, parent: Option<&SpanContext>, sampled: bool) -> SpanContext {
+        let flags = match sampled {
+            true => parent.map_or(TraceFlags::default(), SpanContext::trace_flags).with_sampled(true),
+            false => TraceFlags::default(),
+        };
+        let state = parent.map_or_else(TraceState::default, |p| p.trace_state().clone());
+        SpanContext::new(trace_id, self.ids.new_span_id(), flags, false, state)
+    }
+
+    pub(crate) fn insert(&self, id: &Id, span: ObsSpan) {
+        if !self.ever.load(Ordering::Relaxed) {
+            self.ever.store(true, Ordering::Relaxed);
+        }
+        self.shard(id).insert(id.into_u64(), span);
+    }
+
+    /// Whether the table may hold spans. Relaxed is enough: a span reaches another thread only
+    /// through something that orders its insertion before.
+    fn any(&self) -> bool {
+        self.ever.load(Ordering::Relaxed)
+    }
+
+    /// Whether `id` is one of obs's spans, and then whether it is recorded.
+    pub(crate) fn kind(&self, id: &Id) -> Option<bool> {
+        if !self.any() {
+            return None;
+        }
+        self.shard(id).get(&id.into_u64()).map(|span| span.recorded.is_some())
+    }
+
+    pub(crate) fn contains(&self, id: &Id) -> bool {
+        self.kind(id).is_some()
+    }
+
+    pub(crate) fn get(&self, id: &Id) -> Option<SpanContext> {
+        if !self.any() {
+            return None;
+        }
+        self.shard(id).get(&id.into_u64()).map(|span| span.context.clone())
+    }
+
+    /// Runs `f` on span `id`'s data if it is recorded; `None` when `id` is not one of obs's
+    /// spans. `f` runs under the shard's lock: it must not reach the subscriber.
+    pub(crate) fn with_recorded<R>(&self, id: &Id, f: impl FnOnce(&mut Recorded) -> R) -> Option<Option<R>> {
+        if !self.any() {
+            return None;
+        }
+        let mut shard = self.shard(id);
+        let span = shard.get_mut(&id.into_u64())?;
+        Some(span.recorded.as_mut().map(f))
+    }
+
+    /// Takes a closed span out; `None` when it was not one of these.
+    pub(crate) fn remove(&self, id: &Id) -> Option<ObsSpan> {
+        if !self.any() {
+            return None;
+        }
+        self.shard(id).remove(&id.into_u64())
+    }
+
+    /// Moves a span under a new parent (`TraceContext::attach` after the span began). Its ids
+    /// follow the parent. A recorded span stays recorded while the sampler keeps the parent's
+    /// trace; otherwise it is unrecorded, since the attributes it was opened with are gone, and
+    /// under an exported sampled parent it is marked unsampled rather than claim a span that
+    /// will never arrive. Whether `id` was one of these.
+    pub(crate) fn reparent(&self, id: &Id, parent: &SpanContext) -> bool {
+        let mut shard = self.shard(id);
+        let Some(span) = shard.get_mut(&id.into_u64()) else { return false };
+        let sampled = sampled(self.sampler, Some(parent), parent.trace_id());
+        let recorded = match (span.recorded.take(), self.export) {
+            (Some(mut recorded), Export::Exported) if sampled => {
+                recorded.reparent(parent);
+                Some(recorded)
+            }
+            _ => None,
+        };
+        let keeps = sampled && (self.export == Export::Local || recorded.is_some());
+        span.context = self.context(parent.trace_id(), Some(parent), keeps);
+        span.recorded = recorded;
+        true
+    }
+}
+
+/// The sampler's decision for a span of `trace_id` under `parent`, as the SDK's samplers make
+/// it: none of obs's samplers looks at a span's name, kind or attributes.
+fn sampled(sampler: Sampler, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
+    let ratio = |ratio: f64| {
+        let decision =
+            SdkSampler::TraceIdRatioBased(ratio).should_sample(None, trace_id, "", &SpanKind::Internal, &[], &[]);
+        decision.decision == SamplingDecision::RecordAndSample
+    };
+    match (sampler, parent) {
+        (Sampler::AlwaysOn | Sampler::Outcome(_), _) => true,
+        (Sampler::AlwaysOff, _) => false,
+        (Sampler::TraceIdRatio(r), _) => ratio(r),
+        (
+            Sampler::ParentBasedAlwaysOn | Sampler::ParentBasedAlwaysOff | Sampler::ParentBasedTraceIdRatio(_),
+            Some(p),
+        ) => p.is_sampled(),
+        (Sampler::ParentBasedAlwaysOn, None) => true,
+        (Sampler::ParentBasedAlwaysOff, None) => false,
+        (Sampler::ParentBasedTraceIdRatio(r), None) => ratio(r),
+    }
+}
+
+/// Span ids are already unique: one multiply spreads them over the table's buckets.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanId, TraceState};
+
+    use super::*;
+
+    fn parent(sampled: bool) -> SpanContext {
+        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        let state = TraceState::from_key_value([("k", "v")]).unwrap();
+        SpanContext::new(TraceId::from(7u128), SpanId::from(9u64), flags, true, state)
+    }
+
+    /// The ids of an unrecorded span, or `None` when the decision was another.
+    fn unrecorded(decision: Decision) -> Option<SpanContext> {
+        match decision {
+            Decision::Unrecorded(context) => Some(context),
+            _ => None,
+        }
+    }
+
+    fn unrecorded_span(table: &SpanTable) -> ObsSpan {
+        ObsSpan { context: unrecorded(table.decide(None, false)).unwrap(), recorded: None }
+    }
+
+    #[test]
+    fn exported_spans_are_unrecorded_only_when_the_sampler_is_known_to_drop_them() {
+        let parent_based = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
+        let tracer = |d| matches!(d, Decision::Tracer);
+        assert!(tracer(parent_based.decide(Some(&parent(true)), false)), "a sampled parent: the tracer records");
+        assert!(tracer(parent_based.decide(None, false)), "a root: the tracer decides");
+        let dropped = unrecorded(parent_based.decide(Some(&parent(false)), false)).expect("an unsampled parent drops");
+        assert_eq!(dropped.trace_id(), TraceId::from(7u128), "the parent's trace");
+        assert!(!dropped.is_sampled() && !dropped.is_remote() && dropped.span_id() != SpanId::from(9u64));
+        assert_eq!(dropped.trace_state().header(), "k=v", "the parent's trace state, as the SDK keeps it");
+
+        let off = SpanTable::new(Sampler::AlwaysOff, Export::Exported);
+        let root = unrecorded(off.decide(None, false)).expect("always_off drops every span");
+        assert!(root.is_valid() && !root.is_sampled());
+
+        let ratio = SpanTable::new(Sampler::ParentBasedTraceIdRatio(0.5), Export::Exported);
+        assert!(tracer(ratio.decide(None, false)), "a ratio at a root needs the tracer's own trace id");
+    }
+
+    #[test]
+    fn with_a_shared_processor_obs_records_what_the_sampler_keeps() {
+        let parent_based = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
+        let Decision::Recorded(child) = parent_based.decide(Some(&parent(true)), true) else {
+            panic!("a sampled parent's child is recorded by obs")
+        };
+        assert!(child.is_sampled() && child.trace_id() == TraceId::from(7u128) && !child.is_remote());
+        assert_eq!(child.trace_state().header(), "k=v");
+        let Decision::Recorded(root) = parent_based.decide(None, true) else { panic!("a root is obs's to decide") };
+        assert!(root.is_valid() && root.is_sampled() && root.trace_id() != TraceId::from(7u128));
+        assert!(unrecorded(parent_based.decide(Some(&parent(false)), true)).is_some(), "still dropped");
+
+        let ratio = SpanTable::new(Sampler::TraceIdRatio(0.5), Export::Exported);
+        let decisions: Vec<Decision> = (0..200).map(|_| ratio.decide(None, true)).collect();
+        let recorded = decisions.iter().filter(|d| matches!(d, Decision::Recorded(_))).count();
+        let dropped = decisions.iter().filter(|d| matches!(d, Decision::Unrecorded(c) if !c.is_sampled())).count();
+        assert_eq!(recorded + dropped, 200, "a root under a ratio is either kept and recorded or dropped");
+        assert!(recorded > 40 && dropped > 40, "the ratio decides with obs's own trace ids: {recorded} kept");
+
+        let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
+        assert!(unrecorded(local.decide(None, true)).is_some(), "nothing is recorded with export off");
+    }
+
+    #[test]
+    fn a_ratio_on_the_parents_trace_is_the_sdks_decision() {
+        let ratio = SpanTable::new(Sampler::TraceIdRatio(0.5), Export::Exported);
+        let sdk = SdkSampler::TraceIdRatioBased(0.5);
+        let (mut kept, mut dropped) = (0, 0);
+        for n in 1..200u128 {
+            let trace = TraceId::from(n.wrapping_mul(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef));
+            let parent = SpanContext::new(trace, SpanId::from(1u64), TraceFlags::SAMPLED, false, TraceState::default());
+            let sdk_samples = sdk.should_sample(None, trace, "", &SpanKind::Internal, &[], &[]).decision
+                == SamplingDecision::RecordAndSample;
+            assert_eq!(matches!(ratio.decide(Some(&parent), false), Decision::Tracer), sdk_samples, "trace {trace}");
+            assert_eq!(
+                matches!(ratio.decide(Some(&parent), true), Decision::Recorded(_)),
+                sdk_samples,
+                "trace {trace}"
+            );
+            if sdk_samples { kept += 1 } else { dropped += 1 }
+        }
+        assert!(kept > 0 && dropped > 0, "both decisions were exercised: {kept} kept, {dropped} dropped");
+    }
+
+    #[test]
+    fn local_spans_are_all_unrecorded_and_flagged_as_the_sampler_says() {
+        let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
+        let root = unrecorded(local.decide(None, false)).unwrap();
+        assert!(root.is_valid() && root.is_sampled(), "a new trace is sampled");
+        let child = unrecorded(local.decide(Some(&parent(true)), false)).unwrap();
+        assert!(child.is_sampled() && child.trace_id() == TraceId::from(7u128));
+        assert!(!unrecorded(local.decide(Some(&parent(false)), false)).unwrap().is_sampled());
+    }
+
+    #[test]
+    fn the_table_forgets_a_span_at_close_and_moves_it_under_a_new_parent() {
+        let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
+        let id = Id::from_u64(42);
+        local.insert(&id, unrecorded_span(&local));
+        assert!(local.contains(&id) && !local.contains(&Id::from_u64(43)));
+        assert_eq!(local.kind(&id), Some(false), "unrecorded");
+        assert!(local.reparent(&id, &parent(false)));
+        let moved = local.get(&id).unwrap();
+        assert_eq!(moved.trace_id(), TraceId::from(7u128));
+        assert!(!moved.is_sampled());
+        assert!(local.remove(&id).is_some() && local.remove(&id).is_none() && local.get(&id).is_none());
+    }
+}
