@@ -19,6 +19,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::request_id::RequestIdLayer;
+
 /// The target of the access log (`request completed`), a log line per request: a log line, not
 /// an event on the server span, whose attributes already say the same.
 pub(crate) const ACCESS_LOG_TARGET: &str = "obs::access";
@@ -32,7 +34,9 @@ fn traced_event(meta: &Metadata<'_>) -> bool {
     info_or_above(meta) && meta.target() != ACCESS_LOG_TARGET
 }
 
-/// The log-line layer `inner` behind the log filter, deciding callsites for the subscriber.
+/// The log-line layer `inner` behind the log filter, deciding callsites for the subscriber,
+/// and keeping each span's request id for the lines (`RequestIdLayer`, called from here rather
+/// than stacked: each layer stacked on the registry costs every span a level of dispatch).
 pub(crate) struct LogLines<L> {
     filter: EnvFilter,
     /// Whether the filter has span directives (`target[span{field=value}]=level`), which need
@@ -86,6 +90,7 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        RequestIdLayer.on_new_span(attrs, id, ctx.clone());
         if self.follows_spans {
             self.filter.on_new_span(attrs, id, ctx.clone());
         }
@@ -93,6 +98,7 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        RequestIdLayer.on_record(id, values, ctx.clone());
         if self.follows_spans {
             self.filter.on_record(id, values, ctx.clone());
         }

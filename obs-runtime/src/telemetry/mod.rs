@@ -29,7 +29,6 @@ pub(crate) use spans::{Export, SharedProcessor, SpanLayer, SpanOutput, span_cont
 use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, TraceSettings};
 use crate::error::InitError;
 use filter::{LogLines, TracedEvents};
-use request_id::RequestIdLayer;
 
 /// Installs the global subscriber. With `local_spans` (nothing exported), the OpenTelemetry
 /// layer makes id-only spans (`local`) rather than the provider's; with `output`, obs's spans
@@ -68,11 +67,9 @@ pub(crate) fn install(
         let tracer = local::LocalTracer::new(otlp::sampler(traces.sampler));
         TracedEvents(SpanLayer::new(layer::lean_layer(tracer, debug), traces.sampler, Export::Local, None))
     });
-    tracing_subscriber::registry()
-        .with(RequestIdLayer)
-        .with(lines)
-        .with(exported)
-        .with(local)
-        .try_init()
+    // One layer for spans, whichever: each layer stacked on the registry costs every span a
+    // level of dispatch.
+    let spans = exported.map(|l| l.boxed()).or_else(|| local.map(|l| l.boxed()));
+    tracing_subscriber::registry().with(lines).with(spans).try_init()
         .map_err(|_| InitError::SubscriberAlreadyInstalled)
 }

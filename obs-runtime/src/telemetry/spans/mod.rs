@@ -21,6 +21,7 @@
 //! the ones to use on an obs span.
 
 mod fields;
+mod ids;
 mod interned;
 #[cfg(test)]
 mod parity;

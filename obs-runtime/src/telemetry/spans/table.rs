@@ -18,9 +18,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler as SdkSampler, SamplingDecision, ShouldSample};
+use opentelemetry_sdk::trace::{Sampler as SdkSampler, SamplingDecision, ShouldSample};
 use tracing::span::Id;
 
+use super::ids;
 use super::recorded::Recorded;
 use crate::config::Sampler;
 
@@ -50,7 +51,15 @@ pub(crate) struct ObsSpan {
     pub(crate) recorded: Option<Recorded>,
 }
 
-type Shard = Mutex<HashMap<u64, ObsSpan, BuildHasherDefault<IdHasher>>>;
+type ById<T> = HashMap<u64, T, BuildHasherDefault<IdHasher>>;
+
+/// One shard's spans, the unrecorded apart: their entries stay a span context wide, moved in
+/// and out at every call under export off or a dropping sampler.
+#[derive(Debug)]
+struct Shard {
+    unrecorded: ById<SpanContext>,
+    recorded: ById<(SpanContext, Recorded)>,
+}
 
 const SHARDS: usize = 32;
 const SHARD_CAPACITY: usize = 16;
@@ -58,7 +67,7 @@ const SHARD_CAPACITY: usize = 16;
 /// The obs spans of one subscriber, by span id.
 #[derive(Debug)]
 pub(crate) struct SpanTable {
-    shards: [Shard; SHARDS],
+    shards: [Mutex<Shard>; SHARDS],
     /// Whether the table ever held a span: until then (every span the tracer's, as under the
     /// default sampler without unsampled parents and without a shared processor) lookups for
     /// the spans that pass through to the tracer skip the table. A flag set once rather than a
@@ -67,19 +76,23 @@ pub(crate) struct SpanTable {
     ever: AtomicBool,
     sampler: Sampler,
     export: Export,
-    ids: RandomIdGenerator,
 }
 
 impl SpanTable {
     pub(crate) fn new(sampler: Sampler, export: Export) -> Self {
         // Room from the start for the spans a busy service has open at once, so the first
         // spans to land in a shard do not allocate its table.
-        let shards =
-            std::array::from_fn(|_| Mutex::new(HashMap::with_capacity_and_hasher(SHARD_CAPACITY, Default::default())));
-        Self { shards, ever: AtomicBool::new(false), sampler, export, ids: RandomIdGenerator::default() }
+        let recorded = if export == Export::Exported { SHARD_CAPACITY } else { 0 };
+        let shards = std::array::from_fn(|_| {
+            Mutex::new(Shard {
+                unrecorded: HashMap::with_capacity_and_hasher(SHARD_CAPACITY, Default::default()),
+                recorded: HashMap::with_capacity_and_hasher(recorded, Default::default()),
+            })
+        });
+        Self { shards, ever: AtomicBool::new(false), sampler, export }
     }
 
-    fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, HashMap<u64, ObsSpan, BuildHasherDefault<IdHasher>>> {
+    fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, Shard> {
         // Registry ids are slab keys: mix them so neighbouring slots spread over the shards.
         let index = (id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) as usize % SHARDS;
         self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
@@ -91,10 +104,10 @@ impl SpanTable {
         let inherited = parent.map(SpanContext::trace_id);
         let trace_id = match (inherited, self.export) {
             (Some(trace_id), _) => trace_id,
-            (None, Export::Local) => self.ids.new_trace_id(),
+            (None, Export::Local) => ids::trace_id(),
             // A root decided before the tracer draws its own id would be sampled twice.
             (None, Export::Exported) if !records && self.sampler != Sampler::AlwaysOff => return Decision::Tracer,
-            (None, Export::Exported) => self.ids.new_trace_id(),
+            (None, Export::Exported) => ids::trace_id(),
         };
         let sampled = sampled(self.sampler, parent, trace_id);
         match (sampled, self.export) {
@@ -112,14 +125,18 @@ impl SpanTable {
             false => TraceFlags::default(),
         };
         let state = parent.map_or_else(TraceState::default, |p| p.trace_state().clone());
-        SpanContext::new(trace_id, self.ids.new_span_id(), flags, false, state)
+        SpanContext::new(trace_id, ids::span_id(), flags, false, state)
     }
 
     pub(crate) fn insert(&self, id: &Id, span: ObsSpan) {
         if !self.ever.load(Ordering::Relaxed) {
             self.ever.store(true, Ordering::Relaxed);
         }
-        self.shard(id).insert(id.into_u64(), span);
+        let mut shard = self.shard(id);
+        match span.recorded {
+            None => shard.unrecorded.insert(id.into_u64(), span.context).map(drop),
+            Some(recorded) => shard.recorded.insert(id.into_u64(), (span.context, recorded)).map(drop),
+        };
     }
 
     /// Whether the table may hold spans. Relaxed is enough: a span reaches another thread only
@@ -133,7 +150,11 @@ impl SpanTable {
         if !self.any() {
             return None;
         }
-        self.shard(id).get(&id.into_u64()).map(|span| span.recorded.is_some())
+        let shard = self.shard(id);
+        match shard.unrecorded.contains_key(&id.into_u64()) {
+            true => Some(false),
+            false => shard.recorded.contains_key(&id.into_u64()).then_some(true),
+        }
     }
 
     pub(crate) fn contains(&self, id: &Id) -> bool {
@@ -144,7 +165,9 @@ impl SpanTable {
         if !self.any() {
             return None;
         }
-        self.shard(id).get(&id.into_u64()).map(|span| span.context.clone())
+        let shard = self.shard(id);
+        let id = id.into_u64();
+        shard.unrecorded.get(&id).or_else(|| shard.recorded.get(&id).map(|(context, _)| context)).cloned()
     }
 
     /// Runs `f` on span `id`'s data if it is recorded; `None` when `id` is not one of obs's
@@ -154,8 +177,10 @@ impl SpanTable {
             return None;
         }
         let mut shard = self.shard(id);
-        let span = shard.get_mut(&id.into_u64())?;
-        Some(span.recorded.as_mut().map(f))
+        if let Some((_, recorded)) = shard.recorded.get_mut(&id.into_u64()) {
+            return Some(Some(f(recorded)));
+        }
+        shard.unrecorded.contains_key(&id.into_u64()).then_some(None)
     }
 
     /// Takes a closed span out; `None` when it was not one of these.
@@ -163,7 +188,12 @@ impl SpanTable {
         if !self.any() {
             return None;
         }
-        self.shard(id).remove(&id.into_u64())
+        let mut shard = self.shard(id);
+        if let Some(context) = shard.unrecorded.remove(&id.into_u64()) {
+            return Some(ObsSpan { context, recorded: None });
+        }
+        let (context, recorded) = shard.recorded.remove(&id.into_u64())?;
+        Some(ObsSpan { context, recorded: Some(recorded) })
     }
 
     /// Moves a span under a new parent (`TraceContext::attach` after the span began). Its ids
@@ -172,10 +202,9 @@ impl SpanTable {
     /// under an exported sampled parent it is marked unsampled rather than claim a span that
     /// will never arrive. Whether `id` was one of these.
     pub(crate) fn reparent(&self, id: &Id, parent: &SpanContext) -> bool {
-        let mut shard = self.shard(id);
-        let Some(span) = shard.get_mut(&id.into_u64()) else { return false };
+        let Some(span) = self.remove(id) else { return false };
         let sampled = sampled(self.sampler, Some(parent), parent.trace_id());
-        let recorded = match (span.recorded.take(), self.export) {
+        let recorded = match (span.recorded, self.export) {
             (Some(mut recorded), Export::Exported) if sampled => {
                 recorded.reparent(parent);
                 Some(recorded)
@@ -183,8 +212,7 @@ impl SpanTable {
             _ => None,
         };
         let keeps = sampled && (self.export == Export::Local || recorded.is_some());
-        span.context = self.context(parent.trace_id(), Some(parent), keeps);
-        span.recorded = recorded;
+        self.insert(id, ObsSpan { context: self.context(parent.trace_id(), Some(parent), keeps), recorded });
         true
     }
 }
