@@ -12,6 +12,7 @@ pub(crate) mod otlp;
 pub mod propagation;
 mod request_id;
 mod spans;
+mod stack;
 mod tail;
 pub(crate) mod trace_context;
 
@@ -67,9 +68,10 @@ pub(crate) fn install(
         let tracer = local::LocalTracer::new(otlp::sampler(traces.sampler));
         TracedEvents(SpanLayer::new(layer::lean_layer(tracer, debug), traces.sampler, Export::Local, None))
     });
-    // One layer for spans, whichever: each layer stacked on the registry costs every span a
-    // level of dispatch.
+    // One layer for spans, whichever, on the lines' level: see `stack`.
     let spans = exported.map(|l| l.boxed()).or_else(|| local.map(|l| l.boxed()));
-    tracing_subscriber::registry().with(lines).with(spans).try_init()
+    tracing_subscriber::registry()
+        .with(stack::LinesThenSpans { lines, spans })
+        .try_init()
         .map_err(|_| InitError::SubscriberAlreadyInstalled)
 }
