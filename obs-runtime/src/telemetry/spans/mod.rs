@@ -47,7 +47,7 @@ use table::{Decision, ObsSpan, SpanTable};
 use super::local::LocalSpan;
 use crate::call::timer::SLOW_FIELD;
 use crate::config::Sampler;
-use recorded::Recorded;
+use recorded::{Recorded, SpanEvent};
 
 thread_local! {
     /// Set while `#[queue_job(parent = …)]` opens its span with the job's context current:
@@ -172,13 +172,16 @@ impl<L> SpanLayer<L> {
         true
     }
 
-    /// Records an event on obs span `id`; whether `id` is one of obs's.
-    fn obs_event(&self, id: &Id, event: &Event<'_>) -> bool {
-        let Some(output) = &self.output else { return self.table.contains(id) };
-        if EXPORTING.get() {
-            return self.table.contains(id);
+    /// Records an event on obs span `id` if it is recorded (`recorded`, when already known);
+    /// whether `id` is one of obs's.
+    fn obs_event(&self, id: &Id, recorded: Option<bool>, event: &Event<'_>) -> bool {
+        let Some(recorded) = recorded.or_else(|| self.table.kind(id)) else { return false };
+        if let (true, Some(output), false) = (recorded, &self.output, EXPORTING.get()) {
+            // Read before the span's entry is locked: reading may log.
+            let event = SpanEvent::read(event);
+            let _ = self.table.with_recorded(id, |span| span.event(event, &output.limits));
         }
-        self.table.with_recorded(id, |span| span.event(event, &output.limits)).is_some()
+        true
     }
 }
 
@@ -228,10 +231,14 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let limits = self.output.as_ref().map(|output| &output.limits);
-        let obs = match limits {
-            Some(limits) => self.table.with_recorded(id, |span| span.record(values, limits)).is_some(),
-            None => self.table.contains(id),
+        let obs = match (&self.output, self.table.kind(id)) {
+            (Some(output), Some(true)) => {
+                // Read before the span's entry is locked: reading may log.
+                let updates = Recorded::fields(values);
+                let _ = self.table.with_recorded(id, |span| span.record(updates, &output.limits));
+                true
+            }
+            (_, kind) => kind.is_some(),
         };
         if !obs {
             self.inner.on_record(id, values, ctx);
@@ -254,10 +261,9 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let in_obs = match event.parent() {
-            Some(parent) => self.obs_event(parent, event),
+            Some(parent) => self.obs_event(parent, None, event),
             None if event.is_contextual() => match self.current_obs() {
-                Some(current) if current.recorded => self.obs_event(&Id::from_u64(current.id), event),
-                Some(_) => true,
+                Some(current) => self.obs_event(&Id::from_u64(current.id), Some(current.recorded), event),
                 None => false,
             },
             None => false,

@@ -173,3 +173,35 @@ fn span_limits_count_what_they_drop_as_the_sdk_does() {
     assert_eq!(ours[0].events.dropped_count, 12);
     assert_eq!(comparable(&ours), comparable(&theirs));
 }
+
+/// A value whose `Debug` records on the span it is logged in, as an app's type may (through
+/// the span's handle: `tracing` drops events made while an event is being dispatched).
+struct Chatty(tracing::Span);
+
+impl std::fmt::Debug for Chatty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.record("obs.cancelled", true);
+        f.write_str("chatty")
+    }
+}
+
+#[test]
+fn regression_a_value_that_records_on_its_span_while_it_is_read_does_not_deadlock() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let spans = exported(true, || {
+            let span = obs_span!();
+            let _entered = span.enter();
+            tracing::info!(value = ?Chatty(span.clone()), "with a chatty value");
+            span.record("error.type", tracing::field::debug(Chatty(span.clone())));
+        });
+        let _ = done.send(spans);
+    });
+    // Read under the span's lock, the value's record on the span locked it again.
+    let spans = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("the calls finish");
+    let event = &spans[0].events[0];
+    assert_eq!(event.name, "with a chatty value");
+    assert!(event.attributes.iter().any(|kv| kv.key.as_str() == "value" && kv.value.as_str() == "chatty"));
+    let attr = |key: &str| spans[0].attributes.iter().filter(|kv| kv.key.as_str() == key).count();
+    assert_eq!((attr("obs.cancelled"), attr("error.type")), (2, 1), "{:?}", spans[0].attributes);
+}

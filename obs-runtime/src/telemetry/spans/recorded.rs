@@ -91,6 +91,25 @@ impl SpanOutput {
     }
 }
 
+/// An event read for a recorded span, before the span's entry is locked (reading runs the
+/// app's `Debug` and `Display`, which may log).
+pub(crate) struct SpanEvent {
+    name: Cow<'static, str>,
+    attributes: Vec<KeyValue>,
+    updates: Option<Updates>,
+    error: bool,
+}
+
+impl SpanEvent {
+    pub(crate) fn read(event: &Event<'_>) -> Self {
+        let meta = event.metadata();
+        let mut fields = EventFields::new(meta);
+        event.record(&mut fields);
+        let (name, attributes, updates) = fields.into_parts(meta);
+        Self { name, attributes, updates, error: *meta.level() == tracing::Level::ERROR }
+    }
+}
+
 /// The data of one recorded span while it is open.
 #[derive(Debug)]
 pub(crate) struct Recorded {
@@ -136,21 +155,24 @@ impl Recorded {
         self.end = Some(opentelemetry::time::now());
     }
 
-    /// Fields recorded after the span opened.
-    pub(crate) fn record(&mut self, values: &Record<'_>, limits: &SpanLimits) {
-        let mut updates = Updates::default();
-        values.record(&mut SpanFields(&mut updates));
+    /// Fields recorded after the span opened, read by [`Recorded::fields`].
+    pub(crate) fn record(&mut self, updates: Updates, limits: &SpanLimits) {
         self.update(updates, limits);
     }
 
-    /// An event inside the span: an OpenTelemetry event named by its message, with its level
-    /// and target; an ERROR one marks the span failed.
-    pub(crate) fn event(&mut self, event: &Event<'_>, limits: &SpanLimits) {
-        let meta = event.metadata();
-        let mut fields = EventFields::new(meta);
-        event.record(&mut fields);
-        let (name, attributes, updates) = fields.into_parts(meta);
-        if *meta.level() == tracing::Level::ERROR {
+    /// What `values` change on a span. Read before the span's entry is locked: reading runs
+    /// the app's `Debug` and `Display`, which may log.
+    pub(crate) fn fields(values: &Record<'_>) -> Updates {
+        let mut updates = Updates::default();
+        values.record(&mut SpanFields(&mut updates));
+        updates
+    }
+
+    /// An event inside the span, read by [`SpanEvent::read`]: an OpenTelemetry event named by
+    /// its message, with its level and target; an ERROR one marks the span failed.
+    pub(crate) fn event(&mut self, event: SpanEvent, limits: &SpanLimits) {
+        let SpanEvent { name, mut attributes, updates, error } = event;
+        if error {
             self.set_status(Status::error(""));
         }
         if let Some(updates) = updates {
@@ -160,7 +182,6 @@ impl Recorded {
             self.events.dropped_count += 1;
             return;
         }
-        let mut attributes = attributes;
         let dropped = attributes.len().saturating_sub(limits.max_attributes_per_event as usize);
         attributes.truncate(limits.max_attributes_per_event as usize);
         let event = OtelEvent::new(name, opentelemetry::time::now(), attributes, dropped as u32);

@@ -157,10 +157,6 @@ impl SpanTable {
         }
     }
 
-    pub(crate) fn contains(&self, id: &Id) -> bool {
-        self.kind(id).is_some()
-    }
-
     pub(crate) fn get(&self, id: &Id) -> Option<SpanContext> {
         if !self.any() {
             return None;
@@ -361,7 +357,7 @@ mod tests {
         let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
         let id = Id::from_u64(42);
         local.insert(&id, unrecorded_span(&local));
-        assert!(local.contains(&id) && !local.contains(&Id::from_u64(43)));
+        assert!(local.kind(&id).is_some() && local.kind(&Id::from_u64(43)).is_none());
         assert_eq!(local.kind(&id), Some(false), "unrecorded");
         assert!(local.reparent(&id, &parent(false)));
         let moved = local.get(&id).unwrap();
