@@ -26,6 +26,7 @@ mod interned;
 #[cfg(test)]
 mod parity;
 mod recorded;
+mod slots;
 mod table;
 
 use std::any::TypeId;

@@ -23,6 +23,7 @@ use tracing::span::Id;
 
 use super::ids;
 use super::recorded::Recorded;
+use super::slots::Slots;
 use crate::config::Sampler;
 
 /// Whether spans are exported at all: with `Local` (`OTEL_EXPORTER=none`) every obs span is
@@ -67,6 +68,8 @@ const SHARD_CAPACITY: usize = 16;
 /// The obs spans of one subscriber, by span id.
 #[derive(Debug)]
 pub(crate) struct SpanTable {
+    /// Unrecorded spans, without a lock; those that do not fit go to the shards.
+    slots: Slots,
     shards: [Mutex<Shard>; SHARDS],
     /// Whether the table ever held a span: until then (every span the tracer's, as under the
     /// default sampler without unsampled parents and without a shared processor) lookups for
@@ -89,7 +92,7 @@ impl SpanTable {
                 recorded: HashMap::with_capacity_and_hasher(recorded, Default::default()),
             })
         });
-        Self { shards, ever: AtomicBool::new(false), sampler, export }
+        Self { slots: Slots::new(), shards, ever: AtomicBool::new(false), sampler, export }
     }
 
     fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, Shard> {
@@ -132,11 +135,17 @@ impl SpanTable {
         if !self.ever.load(Ordering::Relaxed) {
             self.ever.store(true, Ordering::Relaxed);
         }
-        let mut shard = self.shard(id);
-        match span.recorded {
-            None => shard.unrecorded.insert(id.into_u64(), span.context).map(drop),
-            Some(recorded) => shard.recorded.insert(id.into_u64(), (span.context, recorded)).map(drop),
+        let context = match span.recorded {
+            None => match self.slots.insert(id.into_u64(), span.context) {
+                Ok(()) => return,
+                Err(context) => context,
+            },
+            Some(recorded) => {
+                self.shard(id).recorded.insert(id.into_u64(), (span.context, recorded));
+                return;
+            }
         };
+        self.shard(id).unrecorded.insert(id.into_u64(), context);
     }
 
     /// Whether the table may hold spans. Relaxed is enough: a span reaches another thread only
@@ -150,6 +159,9 @@ impl SpanTable {
         if !self.any() {
             return None;
         }
+        if self.slots.contains(id.into_u64()) {
+            return Some(false);
+        }
         let shard = self.shard(id);
         match shard.unrecorded.contains_key(&id.into_u64()) {
             true => Some(false),
@@ -160,6 +172,9 @@ impl SpanTable {
     pub(crate) fn get(&self, id: &Id) -> Option<SpanContext> {
         if !self.any() {
             return None;
+        }
+        if let Some(context) = self.slots.get(id.into_u64()) {
+            return Some(context);
         }
         let shard = self.shard(id);
         let id = id.into_u64();
@@ -172,6 +187,9 @@ impl SpanTable {
         if !self.any() {
             return None;
         }
+        if self.slots.contains(id.into_u64()) {
+            return Some(None);
+        }
         let mut shard = self.shard(id);
         if let Some((_, recorded)) = shard.recorded.get_mut(&id.into_u64()) {
             return Some(Some(f(recorded)));
@@ -183,6 +201,9 @@ impl SpanTable {
     pub(crate) fn remove(&self, id: &Id) -> Option<ObsSpan> {
         if !self.any() {
             return None;
+        }
+        if let Some(context) = self.slots.remove(id.into_u64()) {
+            return Some(ObsSpan { context, recorded: None });
         }
         let mut shard = self.shard(id);
         if let Some(context) = shard.unrecorded.remove(&id.into_u64()) {

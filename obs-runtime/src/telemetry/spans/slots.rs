@@ -1,0 +1,191 @@
+//! The ids of unrecorded spans in fixed slots: a span takes a slot with one compare-and-swap
+//! and gives it back with one store, where a locked map took four atomic read-modify-writes
+//! and a hash-map insert and removal per call.
+//!
+//! A slot holds a span's registry id and its trace id, span id and flags, each in an atomic
+//! word. A writer claims a free slot (`FREE` to `WRITING`), writes the ids, then publishes the
+//! registry id with a release store; a reader matches the id, reads the words, and checks the
+//! id again after an acquire fence, so a slot freed and taken by another span while it read
+//! is a miss, not a torn read. Registry ids are unique among open spans, and only the span's
+//! close frees its slot. A span whose bucket is full, or whose context carries a trace state,
+//! is not taken here (the table keeps it under its lock instead).
+
+use std::sync::atomic::{AtomicU64, Ordering, fence};
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+const FREE: u64 = 0;
+const WRITING: u64 = u64::MAX;
+const WAYS: usize = 8;
+const BUCKETS: usize = 256;
+
+/// One bucket: its slots' ids in one cache line, their contexts beside.
+#[derive(Debug, Default)]
+struct Bucket {
+    ids: [AtomicU64; WAYS],
+    contexts: [Words; WAYS],
+}
+
+/// A span context without trace state, as atomic words.
+#[derive(Debug, Default)]
+struct Words {
+    trace_high: AtomicU64,
+    trace_low: AtomicU64,
+    span: AtomicU64,
+    flags: AtomicU64,
+}
+
+/// Unrecorded spans' contexts by registry id.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    buckets: Box<[Bucket]>,
+}
+
+impl Slots {
+    pub(crate) fn new() -> Self {
+        Self { buckets: (0..BUCKETS).map(|_| Bucket::default()).collect() }
+    }
+
+    fn bucket(&self, id: u64) -> &Bucket {
+        &self.buckets[(id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % BUCKETS]
+    }
+
+    /// Keeps `context` for span `id`; gives it back when it cannot be kept here.
+    pub(crate) fn insert(&self, id: u64, context: SpanContext) -> Result<(), SpanContext> {
+        if id == WRITING || context.trace_state() != &TraceState::NONE {
+            return Err(context);
+        }
+        let bucket = self.bucket(id);
+        for (slot, words) in bucket.ids.iter().zip(&bucket.contexts) {
+            if slot.load(Ordering::Relaxed) != FREE
+                || slot.compare_exchange(FREE, WRITING, Ordering::Acquire, Ordering::Relaxed).is_err()
+            {
+                continue;
+            }
+            let trace = u128::from_be_bytes(context.trace_id().to_bytes());
+            words.trace_high.store((trace >> 64) as u64, Ordering::Relaxed);
+            words.trace_low.store(trace as u64, Ordering::Relaxed);
+            words.span.store(u64::from_be_bytes(context.span_id().to_bytes()), Ordering::Relaxed);
+            words.flags.store(u64::from(context.trace_flags().to_u8()), Ordering::Relaxed);
+            slot.store(id, Ordering::Release);
+            return Ok(());
+        }
+        Err(context)
+    }
+
+    /// The context of span `id`, if it is here.
+    pub(crate) fn get(&self, id: u64) -> Option<SpanContext> {
+        let bucket = self.bucket(id);
+        for (slot, words) in bucket.ids.iter().zip(&bucket.contexts) {
+            if slot.load(Ordering::Acquire) != id {
+                continue;
+            }
+            let context = read(words);
+            // The words are the span's only if the slot still holds it after they were read.
+            fence(Ordering::Acquire);
+            return (slot.load(Ordering::Relaxed) == id).then_some(context);
+        }
+        None
+    }
+
+    /// Whether span `id` is here.
+    pub(crate) fn contains(&self, id: u64) -> bool {
+        self.bucket(id).ids.iter().any(|slot| slot.load(Ordering::Acquire) == id)
+    }
+
+    /// Takes span `id` out (only its close does, so nothing else frees its slot meanwhile).
+    pub(crate) fn remove(&self, id: u64) -> Option<SpanContext> {
+        let bucket = self.bucket(id);
+        let (slot, words) =
+            bucket.ids.iter().zip(&bucket.contexts).find(|(slot, _)| slot.load(Ordering::Acquire) == id)?;
+        let context = read(words);
+        slot.store(FREE, Ordering::Release);
+        Some(context)
+    }
+}
+
+fn read(words: &Words) -> SpanContext {
+    let trace = u128::from(words.trace_high.load(Ordering::Relaxed)) << 64
+        | u128::from(words.trace_low.load(Ordering::Relaxed));
+    let span = words.span.load(Ordering::Relaxed);
+    let flags = TraceFlags::new(words.flags.load(Ordering::Relaxed) as u8);
+    SpanContext::new(TraceId::from(trace), SpanId::from(span), flags, false, TraceState::NONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn context(n: u64) -> SpanContext {
+        SpanContext::new(
+            TraceId::from(u128::from(n) << 64 | 7),
+            SpanId::from(n),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::NONE,
+        )
+    }
+
+    #[test]
+    fn a_span_is_kept_until_its_close_and_a_full_bucket_or_a_trace_state_is_refused() {
+        let slots = Slots::new();
+        assert_eq!(slots.insert(5, context(5)), Ok(()));
+        assert_eq!(slots.get(5), Some(context(5)));
+        assert!(slots.contains(5) && !slots.contains(6));
+        assert_eq!(slots.remove(5), Some(context(5)));
+        assert_eq!((slots.get(5), slots.remove(5)), (None, None));
+
+        let state = TraceState::from_key_value([("k", "v")]).unwrap();
+        let stated = SpanContext::new(TraceId::from(1u128), SpanId::from(1u64), TraceFlags::SAMPLED, false, state);
+        assert!(slots.insert(9, stated).is_err(), "a trace state is kept under the table's lock");
+
+        // Ids of one bucket, found by the bucket function itself.
+        let target = slots.bucket(1) as *const Bucket;
+        let same: Vec<u64> = (1..).filter(|id| std::ptr::eq(slots.bucket(*id), target)).take(WAYS + 1).collect();
+        for id in &same[..WAYS] {
+            assert_eq!(slots.insert(*id, context(*id)), Ok(()));
+        }
+        assert!(slots.insert(same[WAYS], context(same[WAYS])).is_err(), "a full bucket refuses");
+        assert_eq!(slots.remove(same[3]), Some(context(same[3])));
+        assert_eq!(slots.insert(same[WAYS], context(same[WAYS])), Ok(()), "a freed slot is taken again");
+        for id in same.iter().filter(|id| **id != same[3]) {
+            assert_eq!(slots.get(*id), Some(context(*id)), "id {id}");
+        }
+    }
+
+    #[test]
+    fn readers_on_other_threads_see_a_span_whole_or_not_at_all() {
+        let slots = Arc::new(Slots::new());
+        // Spans of one bucket, so that each takes the slot the one before it gave back.
+        let target = slots.bucket(1) as *const Bucket;
+        let ids: Arc<Vec<u64>> = Arc::new((1..).filter(|id| std::ptr::eq(slots.bucket(*id), target)).take(4).collect());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (slots, ids, stop) = (slots.clone(), ids.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut seen = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for id in ids.iter() {
+                            if let Some(found) = slots.get(*id) {
+                                assert_eq!(found, context(*id), "a torn or foreign read for {id}");
+                                seen += 1;
+                            }
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for round in 0..400_000 {
+            let id = ids[round % ids.len()];
+            slots.insert(id, context(id)).unwrap();
+            assert_eq!(slots.remove(id), Some(context(id)));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let seen: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+        println!("{seen} reads found a span while slots were taken and given back");
+    }
+}
