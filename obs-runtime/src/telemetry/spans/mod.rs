@@ -20,6 +20,7 @@
 //! made current, which would cost the context an allocation per call), so obs's own APIs are
 //! the ones to use on an obs span.
 
+mod context;
 mod fields;
 mod ids;
 mod interned;
@@ -41,6 +42,8 @@ use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+pub use context::ParentGuard;
+pub(crate) use context::{set_parent, span_context, span_context_of};
 pub(crate) use recorded::{SharedProcessor, SpanOutput};
 pub(crate) use table::Export;
 use table::{Decision, ObsSpan, SpanTable};
@@ -51,10 +54,6 @@ use crate::config::Sampler;
 use recorded::{Recorded, SpanEvent};
 
 thread_local! {
-    /// Set while `#[queue_job(parent = …)]` opens its span with the job's context current:
-    /// that context, not the enclosing span, is the new span's parent.
-    static PARENT_ATTACHED: Cell<bool> = const { Cell::new(false) };
-
     /// How many spans are entered on this thread, and obs's among them with the depth each was
     /// entered at: the current span is obs's when the innermost of these is as deep as the
     /// stack. A registry lookup of the current span cost about as much as
@@ -129,7 +128,7 @@ impl<L> SpanLayer<L> {
         if !attrs.is_contextual() {
             return Some(None);
         }
-        if !PARENT_ATTACHED.get()
+        if !context::parent_attached()
             && let Some(current) = self.current_obs()
             && let Some(span_context) = self.table.get(&Id::from_u64(current.id))
         {
@@ -352,59 +351,5 @@ where
         // SAFETY: forwards the caller's contract to the wrapped layer; `WithContext`, which
         // `OpenTelemetrySpanExt` looks up, is found through here.
         unsafe { self.inner.downcast_raw(id) }
-    }
-}
-
-/// The ids of span `id` of `dispatch`: an obs span's, or the inner layer's span's.
-pub(crate) fn span_context(id: &Id, dispatch: &Dispatch) -> Option<SpanContext> {
-    if let Some(table) = dispatch.downcast_ref::<SpanTable>()
-        && let Some(span_context) = table.get(id)
-    {
-        return Some(span_context);
-    }
-    let cx = tracing_opentelemetry::get_otel_context(id, dispatch)?;
-    Some(cx.span().span_context().clone())
-}
-
-/// The ids of `span`, if it is enabled and traced.
-pub(crate) fn span_context_of(span: &tracing::Span) -> Option<SpanContext> {
-    span.with_subscriber(|(id, dispatch)| span_context(id, dispatch)).flatten()
-}
-
-/// Makes `span` a child of `cx`, whichever layer keeps it.
-pub(crate) fn set_parent(span: &tracing::Span, cx: opentelemetry::Context) {
-    let moved = span.with_subscriber(|(id, dispatch)| {
-        let table = dispatch.downcast_ref::<SpanTable>();
-        table.is_some_and(|table| table.reparent(id, cx.span().span_context()))
-    });
-    if moved != Some(true) {
-        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-        let _ = span.set_parent(cx);
-    }
-}
-
-/// `cx` as the current context and the parent of obs spans opened until it is dropped.
-#[must_use]
-pub struct ParentGuard {
-    _current: opentelemetry::ContextGuard,
-    previous: bool,
-}
-
-impl std::fmt::Debug for ParentGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParentGuard").finish_non_exhaustive()
-    }
-}
-
-impl ParentGuard {
-    pub(crate) fn attach(cx: opentelemetry::Context) -> Self {
-        let previous = PARENT_ATTACHED.replace(true);
-        Self { _current: cx.attach(), previous }
-    }
-}
-
-impl Drop for ParentGuard {
-    fn drop(&mut self) {
-        PARENT_ATTACHED.set(self.previous);
     }
 }
