@@ -161,8 +161,9 @@ impl<L> SpanLayer<L> {
             Decision::Tracer => return false,
             Decision::Unrecorded(context) => ObsSpan { context, recorded: None },
             Decision::Recorded(context) => {
-                let limits = self.output.as_ref().map(|output| &output.limits);
-                let recorded = limits.map(|limits| Recorded::open(attrs, parent.as_ref(), limits));
+                // Decided only with an output.
+                let recorded =
+                    self.output.as_ref().map(|output| Recorded::open(attrs, parent.as_ref(), &output.limits));
                 ObsSpan { context, recorded }
             }
         };
@@ -321,7 +322,8 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if (OPENED.get().0, OPENED.get().1) == (self.identity(), id.into_u64()) {
+        let (layer, opened, _) = OPENED.get();
+        if (layer, opened) == (self.identity(), id.into_u64()) {
             OPENED.set((0, 0, false));
         }
         match self.table.remove(&id) {

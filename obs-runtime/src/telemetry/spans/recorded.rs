@@ -155,11 +155,6 @@ impl Recorded {
         self.end = Some(opentelemetry::time::now());
     }
 
-    /// Fields recorded after the span opened, read by [`Recorded::fields`].
-    pub(crate) fn record(&mut self, updates: Updates, limits: &SpanLimits) {
-        self.update(updates, limits);
-    }
-
     /// What `values` change on a span. Read before the span's entry is locked: reading runs
     /// the app's `Debug` and `Display`, which may log.
     pub(crate) fn fields(values: &Record<'_>) -> Updates {
@@ -176,7 +171,7 @@ impl Recorded {
             self.set_status(Status::error(""));
         }
         if let Some(updates) = updates {
-            self.update(updates, limits);
+            self.record(updates, limits);
         }
         if self.events.len() >= limits.max_events_per_span as usize {
             self.events.dropped_count += 1;
@@ -197,10 +192,10 @@ impl Recorded {
         self.links.links.push(Link::with_context(follows));
     }
 
-    /// Fields recorded on the open span: `tracing-opentelemetry` has started its span by then
-    /// (an annotated fn's span is entered as it opens), so they change its status and add
-    /// attributes, and no longer rename it.
-    fn update(&mut self, updates: Updates, limits: &SpanLimits) {
+    /// Fields recorded on the open span, read by [`Recorded::fields`]: `tracing-opentelemetry`
+    /// has started its span by then (an annotated fn's span is entered as it opens), so they
+    /// change its status and add attributes, and no longer rename it.
+    pub(crate) fn record(&mut self, updates: Updates, limits: &SpanLimits) {
         if let Some(status) = updates.status {
             self.set_status(status);
         }

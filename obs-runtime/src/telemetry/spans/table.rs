@@ -181,20 +181,13 @@ impl SpanTable {
         shard.unrecorded.get(&id).or_else(|| shard.recorded.get(&id).map(|(context, _)| context)).cloned()
     }
 
-    /// Runs `f` on span `id`'s data if it is recorded; `None` when `id` is not one of obs's
-    /// spans. `f` runs under the shard's lock: it must not reach the subscriber.
-    pub(crate) fn with_recorded<R>(&self, id: &Id, f: impl FnOnce(&mut Recorded) -> R) -> Option<Option<R>> {
+    /// Runs `f` on the data of span `id`, a recorded span (its callers know it is one);
+    /// `None` when it is not. `f` runs under the shard's lock: it must not reach the subscriber.
+    pub(crate) fn with_recorded<R>(&self, id: &Id, f: impl FnOnce(&mut Recorded) -> R) -> Option<R> {
         if !self.any() {
             return None;
         }
-        if self.slots.contains(id.into_u64()) {
-            return Some(None);
-        }
-        let mut shard = self.shard(id);
-        if let Some((_, recorded)) = shard.recorded.get_mut(&id.into_u64()) {
-            return Some(Some(f(recorded)));
-        }
-        shard.unrecorded.contains_key(&id.into_u64()).then_some(None)
+        self.shard(id).recorded.get_mut(&id.into_u64()).map(|(_, recorded)| f(recorded))
     }
 
     /// Takes a closed span out; `None` when it was not one of these.
