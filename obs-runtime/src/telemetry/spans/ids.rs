@@ -9,8 +9,25 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+
+/// A span's ids and flags without its trace state: what an unrecorded span keeps, copied from
+/// the sampling decision to the table where a span context (whose trace state is a deque to
+/// check and drop) was moved four times per span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ids {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+}
+
+impl Ids {
+    /// The local span context of these ids with `state`.
+    pub(crate) fn context(self, state: TraceState) -> SpanContext {
+        SpanContext::new(self.trace_id, self.span_id, self.flags, false, state)
+    }
+}
 
 thread_local! {
     static STATE: Cell<u64> = Cell::new(seed());

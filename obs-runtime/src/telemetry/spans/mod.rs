@@ -34,7 +34,7 @@ use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
 
-use opentelemetry::trace::{SpanContext, TraceContextExt as _};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceState};
 use tracing::dispatcher::WeakDispatch;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -46,7 +46,7 @@ pub use context::ParentGuard;
 pub(crate) use context::{set_parent, span_context, span_context_of};
 pub(crate) use recorded::{SharedProcessor, SpanOutput};
 pub(crate) use table::Export;
-use table::{Decision, ObsSpan, SpanTable};
+use table::{Closed, Decision, SpanTable};
 
 use super::local::LocalSpan;
 use crate::call::timer::SLOW_FIELD;
@@ -101,40 +101,44 @@ pub(crate) fn is_obs_span(meta: &Metadata<'_>) -> bool {
     fields.len().checked_sub(1).and_then(|last| fields.iter().nth(last)).is_some_and(|f| f.name() == SLOW_FIELD)
 }
 
-/// A context's valid span, or none (a new trace); `None` when telemetry is suppressed, which
-/// the tracer answers for itself.
-fn parent_in(cx: &opentelemetry::Context) -> Option<Option<SpanContext>> {
+/// `f` of a context's valid span, or of none (a new trace); `None` when telemetry is
+/// suppressed, which the tracer answers for itself.
+fn with_parent_in<R>(cx: &opentelemetry::Context, f: impl FnOnce(Option<&SpanContext>) -> R) -> Option<R> {
     if cx.is_telemetry_suppressed() {
         return None;
     }
     let span = cx.span();
     let span_context = span.span_context();
-    Some(span_context.is_valid().then(|| span_context.clone()))
+    Some(f(span_context.is_valid().then_some(span_context)))
 }
 
 impl<L> SpanLayer<L> {
-    /// The parent an obs span would get from the inner layer: the explicit parent's context,
-    /// else the current context (an obs span that is current is not in it, so it is asked
-    /// first). `None` when that is for the tracer to say.
-    fn obs_parent(&self, attrs: &Attributes<'_>) -> Option<Option<SpanContext>> {
+    /// `f` of the parent an obs span would get from the inner layer: the explicit parent's
+    /// context, else the current context (an obs span that is current is not in it, so it is
+    /// asked first). `None` when that is for the tracer to say. `f` may run while the current
+    /// context is borrowed: it must not attach one.
+    fn with_obs_parent<R>(&self, attrs: &Attributes<'_>, f: impl FnOnce(Option<&SpanContext>) -> R) -> Option<R> {
         if let Some(parent) = attrs.parent() {
             if let Some(span_context) = self.table.get(parent) {
-                return Some(Some(span_context));
+                return Some(f(Some(&span_context)));
             }
             let dispatch = self.dispatch.get()?.upgrade()?;
             // A parent the inner layer does not know makes a root, as there.
-            return tracing_opentelemetry::get_otel_context(parent, &dispatch).map_or(Some(None), |cx| parent_in(&cx));
+            return match tracing_opentelemetry::get_otel_context(parent, &dispatch) {
+                Some(cx) => with_parent_in(&cx, f),
+                None => Some(f(None)),
+            };
         }
         if !attrs.is_contextual() {
-            return Some(None);
+            return Some(f(None));
         }
         if !context::parent_attached()
             && let Some(current) = self.current_obs()
             && let Some(span_context) = self.table.get(&Id::from_u64(current.id))
         {
-            return Some(Some(span_context));
+            return Some(f(Some(&span_context)));
         }
-        opentelemetry::Context::map_current(parent_in)
+        opentelemetry::Context::map_current(|cx| with_parent_in(cx, f))
     }
 
     /// The current span, if it is one of this layer's obs spans: only those are in `ENTERED`,
@@ -154,22 +158,32 @@ impl<L> SpanLayer<L> {
         std::ptr::from_ref(self).addr()
     }
 
-    /// Opens an obs span of obs's own, if the decision is obs's.
+    /// Opens an obs span of obs's own, if the decision is obs's: an unrecorded one while its
+    /// parent is borrowed, a recorded one with a copy of its parent (reading its attributes
+    /// may run code that makes a context current).
     fn open_obs(&self, attrs: &Attributes<'_>, id: &Id) -> bool {
-        let Some(parent) = self.obs_parent(attrs) else { return false };
-        let span = match self.table.decide(parent.as_ref(), self.output.is_some()) {
-            Decision::Tracer => return false,
-            Decision::Unrecorded(context) => ObsSpan { context, recorded: None },
-            Decision::Recorded(context) => {
+        let opened = self.with_obs_parent(attrs, |parent| match self.table.decide(parent, self.output.is_some()) {
+            Decision::Tracer => None,
+            Decision::Unrecorded(ids) => {
+                self.table.insert_unrecorded(id, ids, parent.map_or(&TraceState::NONE, SpanContext::trace_state));
+                Some(None)
+            }
+            Decision::Recorded(ids) => Some(Some((ids, parent.cloned()))),
+        });
+        let recorded = match opened.flatten() {
+            None => return false,
+            Some(None) => false,
+            Some(Some((ids, parent))) => {
                 // Decided only with an output.
-                let recorded =
-                    self.output.as_ref().map(|output| Recorded::open(attrs, parent.as_ref(), &output.limits));
-                ObsSpan { context, recorded }
+                let Some(output) = &self.output else { return false };
+                let recorded = Recorded::open(attrs, parent.as_ref(), &output.limits);
+                let state = parent.map_or(TraceState::NONE, |parent| parent.trace_state().clone());
+                self.table.insert_recorded(id, ids.context(state), recorded);
+                true
             }
         };
-        let recorded = span.recorded.is_some();
-        self.table.insert(id, span);
-        OPENED.set((self.identity(), id.into_u64(), recorded));
+        // `with` rather than `set`: `LocalKey::set` of this tuple was an out-of-line call.
+        OPENED.with(|opened| opened.set((self.identity(), id.into_u64(), recorded)));
         true
     }
 
@@ -324,10 +338,10 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let (layer, opened, _) = OPENED.get();
         if (layer, opened) == (self.identity(), id.into_u64()) {
-            OPENED.set((0, 0, false));
+            OPENED.with(|opened| opened.set((0, 0, false)));
         }
         match self.table.remove(&id) {
-            Some(ObsSpan { context, recorded: Some(recorded) }) => {
+            Some(Closed::Recorded(context, recorded)) => {
                 if let Some(output) = &self.output {
                     let exporting = EXPORTING.replace(true);
                     output.export(context, recorded);

@@ -8,11 +8,13 @@
 //! id again after an acquire fence, so a slot freed and taken by another span while it read
 //! is a miss, not a torn read. Registry ids are unique among open spans, and only the span's
 //! close frees its slot. A span whose bucket is full, or whose context carries a trace state,
-//! is not taken here (the table keeps it under its lock instead).
+//! is not taken here (the table keeps it under its lock instead: its caller knows the state).
 
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+
+use super::ids::Ids;
 
 const FREE: u64 = 0;
 const WRITING: u64 = u64::MAX;
@@ -50,10 +52,10 @@ impl Slots {
         &self.buckets[(id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % BUCKETS]
     }
 
-    /// Keeps `context` for span `id`; gives it back when it cannot be kept here.
-    pub(crate) fn insert(&self, id: u64, context: SpanContext) -> Result<(), SpanContext> {
-        if id == WRITING || context.trace_state() != &TraceState::NONE {
-            return Err(context);
+    /// Keeps the ids of span `id` (a span without trace state); whether they fit here.
+    pub(crate) fn insert(&self, id: u64, ids: Ids) -> bool {
+        if id == WRITING {
+            return false;
         }
         let bucket = self.bucket(id);
         for (slot, words) in bucket.ids.iter().zip(&bucket.contexts) {
@@ -62,28 +64,28 @@ impl Slots {
             {
                 continue;
             }
-            let trace = u128::from_be_bytes(context.trace_id().to_bytes());
+            let trace = u128::from_be_bytes(ids.trace_id.to_bytes());
             words.trace_high.store((trace >> 64) as u64, Ordering::Relaxed);
             words.trace_low.store(trace as u64, Ordering::Relaxed);
-            words.span.store(u64::from_be_bytes(context.span_id().to_bytes()), Ordering::Relaxed);
-            words.flags.store(u64::from(context.trace_flags().to_u8()), Ordering::Relaxed);
+            words.span.store(u64::from_be_bytes(ids.span_id.to_bytes()), Ordering::Relaxed);
+            words.flags.store(u64::from(ids.flags.to_u8()), Ordering::Relaxed);
             slot.store(id, Ordering::Release);
-            return Ok(());
+            return true;
         }
-        Err(context)
+        false
     }
 
-    /// The context of span `id`, if it is here.
-    pub(crate) fn get(&self, id: u64) -> Option<SpanContext> {
+    /// The ids of span `id`, if it is here.
+    pub(crate) fn get(&self, id: u64) -> Option<Ids> {
         let bucket = self.bucket(id);
         for (slot, words) in bucket.ids.iter().zip(&bucket.contexts) {
             if slot.load(Ordering::Acquire) != id {
                 continue;
             }
-            let context = read(words);
+            let ids = read(words);
             // The words are the span's only if the slot still holds it after they were read.
             fence(Ordering::Acquire);
-            return (slot.load(Ordering::Relaxed) == id).then_some(context);
+            return (slot.load(Ordering::Relaxed) == id).then_some(ids);
         }
         None
     }
@@ -93,23 +95,29 @@ impl Slots {
         self.bucket(id).ids.iter().any(|slot| slot.load(Ordering::Acquire) == id)
     }
 
-    /// Takes span `id` out (only its close does, so nothing else frees its slot meanwhile).
-    pub(crate) fn remove(&self, id: u64) -> Option<SpanContext> {
+    /// Takes span `id` out (only its close does, so nothing else frees its slot meanwhile);
+    /// whether it was here. Its words are left as they are: nothing reads them once the id is
+    /// gone.
+    pub(crate) fn remove(&self, id: u64) -> bool {
         let bucket = self.bucket(id);
-        let (slot, words) =
-            bucket.ids.iter().zip(&bucket.contexts).find(|(slot, _)| slot.load(Ordering::Acquire) == id)?;
-        let context = read(words);
-        slot.store(FREE, Ordering::Release);
-        Some(context)
+        match bucket.ids.iter().find(|slot| slot.load(Ordering::Acquire) == id) {
+            Some(slot) => {
+                slot.store(FREE, Ordering::Release);
+                true
+            }
+            None => false,
+        }
     }
 }
 
-fn read(words: &Words) -> SpanContext {
+fn read(words: &Words) -> Ids {
     let trace = u128::from(words.trace_high.load(Ordering::Relaxed)) << 64
         | u128::from(words.trace_low.load(Ordering::Relaxed));
-    let span = words.span.load(Ordering::Relaxed);
-    let flags = TraceFlags::new(words.flags.load(Ordering::Relaxed) as u8);
-    SpanContext::new(TraceId::from(trace), SpanId::from(span), flags, false, TraceState::NONE)
+    Ids {
+        trace_id: TraceId::from(trace),
+        span_id: SpanId::from(words.span.load(Ordering::Relaxed)),
+        flags: TraceFlags::new(words.flags.load(Ordering::Relaxed) as u8),
+    }
 }
 
 #[cfg(test)]
@@ -118,38 +126,29 @@ mod tests {
 
     use super::*;
 
-    fn context(n: u64) -> SpanContext {
-        SpanContext::new(
-            TraceId::from(u128::from(n) << 64 | 7),
-            SpanId::from(n),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::NONE,
-        )
+    fn context(n: u64) -> Ids {
+        Ids { trace_id: TraceId::from(u128::from(n) << 64 | 7), span_id: SpanId::from(n), flags: TraceFlags::SAMPLED }
     }
 
     #[test]
-    fn a_span_is_kept_until_its_close_and_a_full_bucket_or_a_trace_state_is_refused() {
+    fn a_span_is_kept_until_its_close_and_a_full_bucket_is_refused() {
         let slots = Slots::new();
-        assert_eq!(slots.insert(5, context(5)), Ok(()));
+        assert!(slots.insert(5, context(5)));
         assert_eq!(slots.get(5), Some(context(5)));
         assert!(slots.contains(5) && !slots.contains(6));
-        assert_eq!(slots.remove(5), Some(context(5)));
-        assert_eq!((slots.get(5), slots.remove(5)), (None, None));
-
-        let state = TraceState::from_key_value([("k", "v")]).unwrap();
-        let stated = SpanContext::new(TraceId::from(1u128), SpanId::from(1u64), TraceFlags::SAMPLED, false, state);
-        assert!(slots.insert(9, stated).is_err(), "a trace state is kept under the table's lock");
+        assert!(slots.remove(5));
+        assert_eq!((slots.get(5), slots.remove(5), slots.contains(5)), (None, false, false));
 
         // Ids of one bucket, found by the bucket function itself.
         let target = slots.bucket(1) as *const Bucket;
         let same: Vec<u64> = (1..).filter(|id| std::ptr::eq(slots.bucket(*id), target)).take(WAYS + 1).collect();
         for id in &same[..WAYS] {
-            assert_eq!(slots.insert(*id, context(*id)), Ok(()));
+            assert!(slots.insert(*id, context(*id)));
         }
-        assert!(slots.insert(same[WAYS], context(same[WAYS])).is_err(), "a full bucket refuses");
-        assert_eq!(slots.remove(same[3]), Some(context(same[3])));
-        assert_eq!(slots.insert(same[WAYS], context(same[WAYS])), Ok(()), "a freed slot is taken again");
+        assert!(!slots.insert(same[WAYS], context(same[WAYS])), "a full bucket refuses");
+        assert!(slots.remove(same[3]));
+        assert!(slots.insert(same[WAYS], context(same[WAYS])), "a freed slot is taken again");
+        assert_eq!(slots.get(same[WAYS]), Some(context(same[WAYS])), "the new span's ids, not the old one's");
         for id in same.iter().filter(|id| **id != same[3]) {
             assert_eq!(slots.get(*id), Some(context(*id)), "id {id}");
         }
@@ -181,8 +180,8 @@ mod tests {
             .collect();
         for round in 0..400_000 {
             let id = ids[round % ids.len()];
-            slots.insert(id, context(id)).unwrap();
-            assert_eq!(slots.remove(id), Some(context(id)));
+            assert!(slots.insert(id, context(id)));
+            assert!(slots.remove(id));
         }
         stop.store(true, Ordering::Relaxed);
         let seen: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();

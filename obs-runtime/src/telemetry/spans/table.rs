@@ -21,7 +21,7 @@ use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceStat
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SamplingDecision, ShouldSample};
 use tracing::span::Id;
 
-use super::ids;
+use super::ids::{self, Ids};
 use super::recorded::Recorded;
 use super::slots::Slots;
 use crate::config::Sampler;
@@ -34,22 +34,26 @@ pub(crate) enum Export {
     Exported,
 }
 
-/// Who makes a new obs span.
+/// Who makes a new obs span, and its ids when obs does (its trace state is its parent's).
 #[derive(Debug)]
 pub(crate) enum Decision {
     /// The tracer, through `tracing-opentelemetry`.
     Tracer,
     /// obs, as ids only: the span will record nothing.
-    Unrecorded(SpanContext),
+    Unrecorded(Ids),
     /// obs, as ids and data to export.
-    Recorded(SpanContext),
+    Recorded(Ids),
 }
 
-/// One of obs's spans: its ids, and its data when it is exported.
+/// A closed obs span taken out of the table.
 #[derive(Debug)]
-pub(crate) struct ObsSpan {
-    pub(crate) context: SpanContext,
-    pub(crate) recorded: Option<Recorded>,
+// Returned once per span, at its close: boxing the large variant would allocate per exported
+// span, and an unrecorded span's close writes only the tag.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Closed {
+    Unrecorded,
+    /// Its context and data, to export.
+    Recorded(SpanContext, Recorded),
 }
 
 type ById<T> = HashMap<u64, T, BuildHasherDefault<IdHasher>>;
@@ -114,38 +118,41 @@ impl SpanTable {
         };
         let sampled = sampled(self.sampler, parent, trace_id);
         match (sampled, self.export) {
-            (true, Export::Exported) if records => Decision::Recorded(self.context(trace_id, parent, true)),
+            (true, Export::Exported) if records => Decision::Recorded(self.ids(trace_id, parent, true)),
             (true, Export::Exported) => Decision::Tracer,
-            _ => Decision::Unrecorded(self.context(trace_id, parent, sampled)),
+            _ => Decision::Unrecorded(self.ids(trace_id, parent, sampled)),
         }
     }
 
-    /// The span context the SDK's tracer would give a span of `trace_id` under `parent`: the
-    /// parent's flags with the sampled bit, none when dropped, and the parent's trace state.
-    fn context(&self, trace_id: TraceId, parent: Option<&SpanContext>, sampled: bool) -> SpanContext {
+    /// The ids the SDK's tracer would give a span of `trace_id` under `parent`: the parent's
+    /// flags with the sampled bit, none when dropped (the span's trace state is the parent's).
+    fn ids(&self, trace_id: TraceId, parent: Option<&SpanContext>, sampled: bool) -> Ids {
         let flags = match sampled {
             true => parent.map_or(TraceFlags::default(), SpanContext::trace_flags).with_sampled(true),
             false => TraceFlags::default(),
         };
-        let state = parent.map_or_else(TraceState::default, |p| p.trace_state().clone());
-        SpanContext::new(trace_id, ids::span_id(), flags, false, state)
+        Ids { trace_id, span_id: ids::span_id(), flags }
     }
 
-    pub(crate) fn insert(&self, id: &Id, span: ObsSpan) {
+    fn opened(&self) {
         if !self.ever.load(Ordering::Relaxed) {
             self.ever.store(true, Ordering::Relaxed);
         }
-        let context = match span.recorded {
-            None => match self.slots.insert(id.into_u64(), span.context) {
-                Ok(()) => return,
-                Err(context) => context,
-            },
-            Some(recorded) => {
-                self.shard(id).recorded.insert(id.into_u64(), (span.context, recorded));
-                return;
-            }
-        };
-        self.shard(id).unrecorded.insert(id.into_u64(), context);
+    }
+
+    /// Keeps an unrecorded span: its ids, and `state`, its parent's trace state.
+    pub(crate) fn insert_unrecorded(&self, id: &Id, ids: Ids, state: &TraceState) {
+        self.opened();
+        if *state == TraceState::NONE && self.slots.insert(id.into_u64(), ids) {
+            return;
+        }
+        self.shard(id).unrecorded.insert(id.into_u64(), ids.context(state.clone()));
+    }
+
+    /// Keeps a recorded span: its context and data.
+    pub(crate) fn insert_recorded(&self, id: &Id, context: SpanContext, recorded: Recorded) {
+        self.opened();
+        self.shard(id).recorded.insert(id.into_u64(), (context, recorded));
     }
 
     /// Whether the table may hold spans. Relaxed is enough: a span reaches another thread only
@@ -173,8 +180,8 @@ impl SpanTable {
         if !self.any() {
             return None;
         }
-        if let Some(context) = self.slots.get(id.into_u64()) {
-            return Some(context);
+        if let Some(ids) = self.slots.get(id.into_u64()) {
+            return Some(ids.context(TraceState::NONE));
         }
         let shard = self.shard(id);
         let id = id.into_u64();
@@ -191,19 +198,19 @@ impl SpanTable {
     }
 
     /// Takes a closed span out; `None` when it was not one of these.
-    pub(crate) fn remove(&self, id: &Id) -> Option<ObsSpan> {
+    pub(crate) fn remove(&self, id: &Id) -> Option<Closed> {
         if !self.any() {
             return None;
         }
-        if let Some(context) = self.slots.remove(id.into_u64()) {
-            return Some(ObsSpan { context, recorded: None });
+        if self.slots.remove(id.into_u64()) {
+            return Some(Closed::Unrecorded);
         }
         let mut shard = self.shard(id);
-        if let Some(context) = shard.unrecorded.remove(&id.into_u64()) {
-            return Some(ObsSpan { context, recorded: None });
+        if shard.unrecorded.remove(&id.into_u64()).is_some() {
+            return Some(Closed::Unrecorded);
         }
         let (context, recorded) = shard.recorded.remove(&id.into_u64())?;
-        Some(ObsSpan { context, recorded: Some(recorded) })
+        Some(Closed::Recorded(context, recorded))
     }
 
     /// Moves a span under a new parent (`TraceContext::attach` after the span began). Its ids
@@ -214,15 +221,19 @@ impl SpanTable {
     pub(crate) fn reparent(&self, id: &Id, parent: &SpanContext) -> bool {
         let Some(span) = self.remove(id) else { return false };
         let sampled = sampled(self.sampler, Some(parent), parent.trace_id());
-        let recorded = match (span.recorded, self.export) {
-            (Some(mut recorded), Export::Exported) if sampled => {
+        let recorded = match (span, self.export) {
+            (Closed::Recorded(_, mut recorded), Export::Exported) if sampled => {
                 recorded.reparent(parent);
                 Some(recorded)
             }
             _ => None,
         };
         let keeps = sampled && (self.export == Export::Local || recorded.is_some());
-        self.insert(id, ObsSpan { context: self.context(parent.trace_id(), Some(parent), keeps), recorded });
+        let ids = self.ids(parent.trace_id(), Some(parent), keeps);
+        match recorded {
+            Some(recorded) => self.insert_recorded(id, ids.context(parent.trace_state().clone()), recorded),
+            None => self.insert_unrecorded(id, ids, parent.trace_state()),
+        }
         true
     }
 }
@@ -284,13 +295,16 @@ mod tests {
     /// The ids of an unrecorded span, or `None` when the decision was another.
     fn unrecorded(decision: Decision) -> Option<SpanContext> {
         match decision {
-            Decision::Unrecorded(context) => Some(context),
+            Decision::Unrecorded(ids) => Some(ids.context(TraceState::NONE)),
             _ => None,
         }
     }
 
-    fn unrecorded_span(table: &SpanTable) -> ObsSpan {
-        ObsSpan { context: unrecorded(table.decide(None, false)).unwrap(), recorded: None }
+    fn unrecorded_ids(table: &SpanTable) -> Ids {
+        match table.decide(None, false) {
+            Decision::Unrecorded(ids) => ids,
+            other => panic!("not unrecorded: {other:?}"),
+        }
     }
 
     #[test]
@@ -302,7 +316,6 @@ mod tests {
         let dropped = unrecorded(parent_based.decide(Some(&parent(false)), false)).expect("an unsampled parent drops");
         assert_eq!(dropped.trace_id(), TraceId::from(7u128), "the parent's trace");
         assert!(!dropped.is_sampled() && !dropped.is_remote() && dropped.span_id() != SpanId::from(9u64));
-        assert_eq!(dropped.trace_state().header(), "k=v", "the parent's trace state, as the SDK keeps it");
 
         let off = SpanTable::new(Sampler::AlwaysOff, Export::Exported);
         let root = unrecorded(off.decide(None, false)).expect("always_off drops every span");
@@ -318,16 +331,16 @@ mod tests {
         let Decision::Recorded(child) = parent_based.decide(Some(&parent(true)), true) else {
             panic!("a sampled parent's child is recorded by obs")
         };
-        assert!(child.is_sampled() && child.trace_id() == TraceId::from(7u128) && !child.is_remote());
-        assert_eq!(child.trace_state().header(), "k=v");
+        assert!(child.flags.is_sampled() && child.trace_id == TraceId::from(7u128));
         let Decision::Recorded(root) = parent_based.decide(None, true) else { panic!("a root is obs's to decide") };
-        assert!(root.is_valid() && root.is_sampled() && root.trace_id() != TraceId::from(7u128));
+        assert!(root.flags.is_sampled() && root.trace_id != TraceId::from(7u128) && root.span_id != SpanId::INVALID);
         assert!(unrecorded(parent_based.decide(Some(&parent(false)), true)).is_some(), "still dropped");
 
         let ratio = SpanTable::new(Sampler::TraceIdRatio(0.5), Export::Exported);
         let decisions: Vec<Decision> = (0..200).map(|_| ratio.decide(None, true)).collect();
         let recorded = decisions.iter().filter(|d| matches!(d, Decision::Recorded(_))).count();
-        let dropped = decisions.iter().filter(|d| matches!(d, Decision::Unrecorded(c) if !c.is_sampled())).count();
+        let dropped =
+            decisions.iter().filter(|d| matches!(d, Decision::Unrecorded(c) if !c.flags.is_sampled())).count();
         assert_eq!(recorded + dropped, 200, "a root under a ratio is either kept and recorded or dropped");
         assert!(recorded > 40 && dropped > 40, "the ratio decides with obs's own trace ids: {recorded} kept");
 
@@ -370,13 +383,34 @@ mod tests {
     fn the_table_forgets_a_span_at_close_and_moves_it_under_a_new_parent() {
         let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
         let id = Id::from_u64(42);
-        local.insert(&id, unrecorded_span(&local));
+        let ids = unrecorded_ids(&local);
+        local.insert_unrecorded(&id, ids, &TraceState::NONE);
         assert!(local.kind(&id).is_some() && local.kind(&Id::from_u64(43)).is_none());
         assert_eq!(local.kind(&id), Some(false), "unrecorded");
+        assert_eq!(local.get(&id), Some(ids.context(TraceState::NONE)));
         assert!(local.reparent(&id, &parent(false)));
         let moved = local.get(&id).unwrap();
         assert_eq!(moved.trace_id(), TraceId::from(7u128));
         assert!(!moved.is_sampled());
-        assert!(local.remove(&id).is_some() && local.remove(&id).is_none() && local.get(&id).is_none());
+        assert_eq!(moved.trace_state().header(), "k=v", "the new parent's trace state, as the SDK keeps it");
+        assert!(matches!(local.remove(&id), Some(Closed::Unrecorded)));
+        assert!(local.remove(&id).is_none() && local.get(&id).is_none());
+    }
+
+    #[test]
+    fn an_unrecorded_span_keeps_its_parents_trace_state() {
+        let exported = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
+        let parent = parent(false);
+        let Decision::Unrecorded(ids) = exported.decide(Some(&parent), false) else { panic!("dropped") };
+        let (stated, plain) = (Id::from_u64(7), Id::from_u64(8));
+        exported.insert_unrecorded(&stated, ids, parent.trace_state());
+        exported.insert_unrecorded(&plain, ids, &TraceState::NONE);
+        assert_eq!(exported.get(&stated), Some(ids.context(parent.trace_state().clone())));
+        assert_eq!(exported.get(&stated).unwrap().trace_state().header(), "k=v");
+        assert_eq!(exported.get(&plain), Some(ids.context(TraceState::NONE)));
+        for id in [stated, plain] {
+            assert!(matches!(exported.remove(&id), Some(Closed::Unrecorded)));
+            assert_eq!(exported.kind(&id), None);
+        }
     }
 }
