@@ -13,6 +13,8 @@
 //! `tracing_overhead` bench does (an unreachable collector would leave spans to be dropped on
 //! the calling thread once the queue is full). `OBS_PROFILE_DROPPED=1` makes the calls inside a request whose trace the sampler dropped.
 //! `profile_call::calls_ideal` is the hand-written ideal's share, for ratios in one run.
+//! `OBS_PROFILE_TIME=1` prints each loop's wall time per call, for a quick A/B between two
+//! builds run alternately (the criterion benches are the figures to quote).
 //! With `OBS_PROFILE_HAND=1` the same calls are hand-written instead (`#[tracing::instrument]`
 //! plus cached metric handles) under a registry with only the OpenTelemetry layer obs
 //! configures, on the provider `init()` built: the peer of setup (a) in the `tracing_overhead`
@@ -136,10 +138,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Warm: the first call of a site resolves and caches its store.
     calls_sync(1);
     calls_async(1);
-    calls_sync(n);
-    calls_async(n);
+    let timed = |name: &str, calls: fn(u64)| {
+        let start = std::time::Instant::now();
+        calls(n);
+        if std::env::var_os("OBS_PROFILE_TIME").is_some() {
+            println!("{name} {:.1} ns/call", start.elapsed().as_nanos() as f64 / n as f64);
+        }
+    };
+    timed("sync", calls_sync);
+    timed("async", calls_async);
     calls_ideal(1);
-    calls_ideal(n);
+    timed("ideal", calls_ideal);
     drop(guard);
     Ok(())
 }
