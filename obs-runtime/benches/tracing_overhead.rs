@@ -8,7 +8,11 @@
 //!   plus cached metrics under tracing-opentelemetry with obs's lean settings and the same
 //!   provider (`ObsGuard::tracer_provider`), and the macro once exemplars are kept;
 //! - (b) `OTEL_EXPORTER=none`; (c) `OTEL_SDK_DISABLED=true`;
-//! - (d) `parentbased_traceidratio` at 0.1, calls inside a trace the ratio dropped;
+//! - (d) `parentbased_traceidratio` at 0.1, calls inside a trace the ratio dropped; also the
+//!   hand-written peer under the same subscriber, and the macro under a bare registry with a
+//!   layer that does nothing inside a request span of its own: what the `tracing` registry
+//!   alone costs a span with a parent (creation, enter, exit, close and the parent's
+//!   reference), which no layer can avoid;
 //! - (e) `LOG_LEVEL=warn`, export as in (a): spans must still be exported.
 //!
 //! `cargo bench -p obs-runtime --bench tracing_overhead` (one setup: `-- --setup b`)
@@ -69,6 +73,11 @@ const SETUPS: &[Setup] = &[
     },
     Setup { key: "e", what: "(e) LOG_LEVEL=warn", env: &[("LOG_LEVEL", "warn")], discard: true },
 ];
+
+/// A layer that does nothing: under a bare registry it leaves what `tracing` itself costs.
+struct Nothing;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Nothing {}
 
 struct Handles {
     duration: Histogram,
@@ -163,8 +172,22 @@ fn child(setup: &str, discard: bool) {
             let parent = std::iter::repeat_with(|| tracing::info_span!("request"))
                 .find(|span| !span.context().span().span_context().is_sampled())
                 .expect("a dropped trace");
-            let _entered = parent.enter();
-            common(&mut c, setup, "");
+            parent.in_scope(|| {
+                common(&mut c, setup, "");
+                support::measure(&mut c, case(setup, "sync/hand_written"), || value(hand_written(black_box(7))));
+                support::measure(&mut c, case(setup, "async/hand_written"), || {
+                    value(run(hand_written_async(black_box(7))))
+                });
+            });
+            let floor = Dispatch::new(tracing_subscriber::registry().with(Nothing));
+            tracing::dispatcher::with_default(&floor, || {
+                tracing::info_span!("request").in_scope(|| {
+                    support::measure(&mut c, case(setup, "sync/registry"), || value(find_user(black_box(7))));
+                    support::measure(&mut c, case(setup, "async/registry"), || {
+                        value(run(find_user_async(black_box(7))))
+                    });
+                })
+            });
         }
         "a" => {
             common(&mut c, setup, "");
@@ -259,6 +282,10 @@ fn print_ratios(medians: &BTreeMap<String, f64>, exported: &BTreeMap<String, u64
             if let Some(hand) = t(format!("{key}/{flavour}/hand_written")) {
                 let hand = hand - bare;
                 print!("; hand-written tracing::instrument + metrics +{hand:.0} ns: obs/hand = {:.2}x", obs / hand);
+            }
+            if let Some(registry) = t(format!("{key}/{flavour}/registry")) {
+                let registry = registry - bare;
+                print!("; the macro under a bare registry +{registry:.0} ns = {:.2}x ideal", registry / ideal);
             }
             if let Some(exemplars) = t(format!("{key}/{flavour}/macro_exemplars")) {
                 print!("; keeping exemplars +{:.0} ns", exemplars - bare);
