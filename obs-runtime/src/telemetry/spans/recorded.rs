@@ -24,6 +24,7 @@ use tracing::Event;
 use tracing::span::{Attributes, Record};
 
 use super::fields::{EventFields, SpanFields, Updates};
+use crate::call::clock::wall_now;
 
 /// A span processor shared by the provider and obs's span layer, so that obs's recorded spans
 /// and every other span end in one chain (limits, batching, export).
@@ -141,7 +142,7 @@ impl Recorded {
             kind: updates.kind.unwrap_or(SpanKind::Internal),
             parent_span_id: parent.map_or(SpanId::INVALID, SpanContext::span_id),
             parent_span_is_remote: parent.is_some_and(SpanContext::is_remote),
-            start: opentelemetry::time::now(),
+            start: wall_now(),
             end: None,
             attributes,
             dropped_attributes: dropped_attributes as u32,
@@ -152,7 +153,7 @@ impl Recorded {
     }
 
     pub(crate) fn exited(&mut self) {
-        self.end = Some(opentelemetry::time::now());
+        self.end = Some(wall_now());
     }
 
     /// What `values` change on a span. Read before the span's entry is locked: reading runs
@@ -179,7 +180,7 @@ impl Recorded {
         }
         let dropped = attributes.len().saturating_sub(limits.max_attributes_per_event as usize);
         attributes.truncate(limits.max_attributes_per_event as usize);
-        let event = OtelEvent::new(name, opentelemetry::time::now(), attributes, dropped as u32);
+        let event = OtelEvent::new(name, wall_now(), attributes, dropped as u32);
         self.events.events.push(event);
     }
 
@@ -223,7 +224,9 @@ impl Recorded {
             span_kind: self.kind,
             name: self.name,
             start_time: self.start,
-            end_time: self.end.unwrap_or_else(opentelemetry::time::now),
+            // Reckoned from two readings of the wall clock (another thread's, or after the 20 ms
+            // re-reading), a span of a few microseconds could end before it starts.
+            end_time: self.end.unwrap_or_else(wall_now).max(self.start),
             attributes: self.attributes,
             dropped_attributes_count: self.dropped_attributes,
             events: self.events,
