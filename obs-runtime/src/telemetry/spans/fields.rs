@@ -61,7 +61,10 @@ impl Visit for SpanFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         let name = field.name();
         if !name.starts_with("otel.") {
-            let value = if interned::interns(name) { interned::value(value) } else { value.to_owned().into() };
+            let value = match interned::interns(name).then(|| interned::kept(value)).flatten() {
+                Some(kept) => Value::from(kept),
+                None => Value::from(value.to_owned()),
+            };
             return self.0.push(KeyValue::new(name, value));
         }
         match name {
