@@ -21,6 +21,7 @@
 //! the ones to use on an obs span.
 
 mod context;
+mod decision;
 mod fields;
 mod ids;
 mod interned;
@@ -44,9 +45,10 @@ use tracing_subscriber::registry::LookupSpan;
 
 pub use context::ParentGuard;
 pub(crate) use context::{set_parent, span_context, span_context_of};
+use decision::Decision;
+pub(crate) use decision::Export;
 pub(crate) use recorded::{SharedProcessor, SpanOutput};
-pub(crate) use table::Export;
-use table::{Closed, Decision, SpanTable};
+use table::{Closed, SpanTable};
 
 use super::local::LocalSpan;
 use crate::call::timer::SLOW_FIELD;
@@ -162,14 +164,15 @@ impl<L> SpanLayer<L> {
     /// parent is borrowed, a recorded one with a copy of its parent (reading its attributes
     /// may run code that makes a context current).
     fn open_obs(&self, attrs: &Attributes<'_>, id: &Id) -> bool {
-        let opened = self.with_obs_parent(attrs, |parent| match self.table.decide(parent, self.output.is_some()) {
-            Decision::Tracer => None,
-            Decision::Unrecorded(ids) => {
-                self.table.insert_unrecorded(id, ids, parent.map_or(&TraceState::NONE, SpanContext::trace_state));
-                Some(None)
-            }
-            Decision::Recorded(ids) => Some(Some((ids, parent.cloned()))),
-        });
+        let opened =
+            self.with_obs_parent(attrs, |parent| match self.table.decider.decide(parent, self.output.is_some()) {
+                Decision::Tracer => None,
+                Decision::Unrecorded(ids) => {
+                    self.table.insert_unrecorded(id, ids, parent.map_or(&TraceState::NONE, SpanContext::trace_state));
+                    Some(None)
+                }
+                Decision::Recorded(ids) => Some(Some((ids, parent.cloned()))),
+            });
         let recorded = match opened.flatten() {
             None => return false,
             Some(None) => false,

@@ -17,33 +17,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
-use opentelemetry_sdk::trace::{Sampler as SdkSampler, SamplingDecision, ShouldSample};
+use opentelemetry::trace::{SpanContext, TraceState};
 use tracing::span::Id;
 
-use super::ids::{self, Ids};
+use super::decision::{Decider, Export, sampled};
+use super::ids::Ids;
 use super::recorded::Recorded;
 use super::slots::Slots;
 use crate::config::Sampler;
-
-/// Whether spans are exported at all: with `Local` (`OTEL_EXPORTER=none`) every obs span is
-/// unrecorded; with `Exported` only those the sampler is known to drop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Export {
-    Local,
-    Exported,
-}
-
-/// Who makes a new obs span, and its ids when obs does (its trace state is its parent's).
-#[derive(Debug)]
-pub(crate) enum Decision {
-    /// The tracer, through `tracing-opentelemetry`.
-    Tracer,
-    /// obs, as ids only: the span will record nothing.
-    Unrecorded(Ids),
-    /// obs, as ids and data to export.
-    Recorded(Ids),
-}
 
 /// A closed obs span taken out of the table.
 #[derive(Debug)]
@@ -81,8 +62,8 @@ pub(crate) struct SpanTable {
     /// count: a count would cost two atomic read-modify-writes per span, as many as its table
     /// lookups.
     ever: AtomicBool,
-    sampler: Sampler,
-    export: Export,
+    /// Who makes each new span, and with which ids.
+    pub(crate) decider: Decider,
 }
 
 impl SpanTable {
@@ -96,42 +77,13 @@ impl SpanTable {
                 recorded: HashMap::with_capacity_and_hasher(recorded, Default::default()),
             })
         });
-        Self { slots: Slots::new(), shards, ever: AtomicBool::new(false), sampler, export }
+        Self { slots: Slots::new(), shards, ever: AtomicBool::new(false), decider: Decider { sampler, export } }
     }
 
     fn shard(&self, id: &Id) -> std::sync::MutexGuard<'_, Shard> {
         // Registry ids are slab keys: mix them so neighbouring slots spread over the shards.
         let index = (id.into_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) as usize % SHARDS;
         self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Who makes a new span under `parent` (its valid span context, or none for a new trace),
-    /// and its ids when obs does. `records`: obs can export a span itself.
-    pub(crate) fn decide(&self, parent: Option<&SpanContext>, records: bool) -> Decision {
-        let inherited = parent.map(SpanContext::trace_id);
-        let trace_id = match (inherited, self.export) {
-            (Some(trace_id), _) => trace_id,
-            (None, Export::Local) => ids::trace_id(),
-            // A root decided before the tracer draws its own id would be sampled twice.
-            (None, Export::Exported) if !records && self.sampler != Sampler::AlwaysOff => return Decision::Tracer,
-            (None, Export::Exported) => ids::trace_id(),
-        };
-        let sampled = sampled(self.sampler, parent, trace_id);
-        match (sampled, self.export) {
-            (true, Export::Exported) if records => Decision::Recorded(self.ids(trace_id, parent, true)),
-            (true, Export::Exported) => Decision::Tracer,
-            _ => Decision::Unrecorded(self.ids(trace_id, parent, sampled)),
-        }
-    }
-
-    /// The ids the SDK's tracer would give a span of `trace_id` under `parent`: the parent's
-    /// flags with the sampled bit, none when dropped (the span's trace state is the parent's).
-    fn ids(&self, trace_id: TraceId, parent: Option<&SpanContext>, sampled: bool) -> Ids {
-        let flags = match sampled {
-            true => parent.map_or(TraceFlags::default(), SpanContext::trace_flags).with_sampled(true),
-            false => TraceFlags::default(),
-        };
-        Ids { trace_id, span_id: ids::span_id(), flags }
     }
 
     fn opened(&self) {
@@ -220,43 +172,22 @@ impl SpanTable {
     /// will never arrive. Whether `id` was one of these.
     pub(crate) fn reparent(&self, id: &Id, parent: &SpanContext) -> bool {
         let Some(span) = self.remove(id) else { return false };
-        let sampled = sampled(self.sampler, Some(parent), parent.trace_id());
-        let recorded = match (span, self.export) {
+        let Decider { sampler, export } = self.decider;
+        let sampled = sampled(sampler, Some(parent), parent.trace_id());
+        let recorded = match (span, export) {
             (Closed::Recorded(_, mut recorded), Export::Exported) if sampled => {
                 recorded.reparent(parent);
                 Some(recorded)
             }
             _ => None,
         };
-        let keeps = sampled && (self.export == Export::Local || recorded.is_some());
-        let ids = self.ids(parent.trace_id(), Some(parent), keeps);
+        let keeps = sampled && (export == Export::Local || recorded.is_some());
+        let ids = self.decider.ids(parent.trace_id(), Some(parent), keeps);
         match recorded {
             Some(recorded) => self.insert_recorded(id, ids.context(parent.trace_state().clone()), recorded),
             None => self.insert_unrecorded(id, ids, parent.trace_state()),
         }
         true
-    }
-}
-
-/// The sampler's decision for a span of `trace_id` under `parent`, as the SDK's samplers make
-/// it: none of obs's samplers looks at a span's name, kind or attributes.
-fn sampled(sampler: Sampler, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
-    let ratio = |ratio: f64| {
-        let decision =
-            SdkSampler::TraceIdRatioBased(ratio).should_sample(None, trace_id, "", &SpanKind::Internal, &[], &[]);
-        decision.decision == SamplingDecision::RecordAndSample
-    };
-    match (sampler, parent) {
-        (Sampler::AlwaysOn | Sampler::Outcome(_), _) => true,
-        (Sampler::AlwaysOff, _) => false,
-        (Sampler::TraceIdRatio(r), _) => ratio(r),
-        (
-            Sampler::ParentBasedAlwaysOn | Sampler::ParentBasedAlwaysOff | Sampler::ParentBasedTraceIdRatio(_),
-            Some(p),
-        ) => p.is_sampled(),
-        (Sampler::ParentBasedAlwaysOn, None) => true,
-        (Sampler::ParentBasedAlwaysOff, None) => false,
-        (Sampler::ParentBasedTraceIdRatio(r), None) => ratio(r),
     }
 }
 
@@ -282,101 +213,17 @@ impl Hasher for IdHasher {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanId, TraceState};
+    use opentelemetry::trace::TraceId;
 
+    use super::super::decision::Decision;
+    use super::super::decision::tests::parent;
     use super::*;
 
-    fn parent(sampled: bool) -> SpanContext {
-        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
-        let state = TraceState::from_key_value([("k", "v")]).unwrap();
-        SpanContext::new(TraceId::from(7u128), SpanId::from(9u64), flags, true, state)
-    }
-
-    /// The ids of an unrecorded span, or `None` when the decision was another.
-    fn unrecorded(decision: Decision) -> Option<SpanContext> {
-        match decision {
-            Decision::Unrecorded(ids) => Some(ids.context(TraceState::NONE)),
-            _ => None,
-        }
-    }
-
     fn unrecorded_ids(table: &SpanTable) -> Ids {
-        match table.decide(None, false) {
+        match table.decider.decide(None, false) {
             Decision::Unrecorded(ids) => ids,
             other => panic!("not unrecorded: {other:?}"),
         }
-    }
-
-    #[test]
-    fn exported_spans_are_unrecorded_only_when_the_sampler_is_known_to_drop_them() {
-        let parent_based = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
-        let tracer = |d| matches!(d, Decision::Tracer);
-        assert!(tracer(parent_based.decide(Some(&parent(true)), false)), "a sampled parent: the tracer records");
-        assert!(tracer(parent_based.decide(None, false)), "a root: the tracer decides");
-        let dropped = unrecorded(parent_based.decide(Some(&parent(false)), false)).expect("an unsampled parent drops");
-        assert_eq!(dropped.trace_id(), TraceId::from(7u128), "the parent's trace");
-        assert!(!dropped.is_sampled() && !dropped.is_remote() && dropped.span_id() != SpanId::from(9u64));
-
-        let off = SpanTable::new(Sampler::AlwaysOff, Export::Exported);
-        let root = unrecorded(off.decide(None, false)).expect("always_off drops every span");
-        assert!(root.is_valid() && !root.is_sampled());
-
-        let ratio = SpanTable::new(Sampler::ParentBasedTraceIdRatio(0.5), Export::Exported);
-        assert!(tracer(ratio.decide(None, false)), "a ratio at a root needs the tracer's own trace id");
-    }
-
-    #[test]
-    fn with_a_shared_processor_obs_records_what_the_sampler_keeps() {
-        let parent_based = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
-        let Decision::Recorded(child) = parent_based.decide(Some(&parent(true)), true) else {
-            panic!("a sampled parent's child is recorded by obs")
-        };
-        assert!(child.flags.is_sampled() && child.trace_id == TraceId::from(7u128));
-        let Decision::Recorded(root) = parent_based.decide(None, true) else { panic!("a root is obs's to decide") };
-        assert!(root.flags.is_sampled() && root.trace_id != TraceId::from(7u128) && root.span_id != SpanId::INVALID);
-        assert!(unrecorded(parent_based.decide(Some(&parent(false)), true)).is_some(), "still dropped");
-
-        let ratio = SpanTable::new(Sampler::TraceIdRatio(0.5), Export::Exported);
-        let decisions: Vec<Decision> = (0..200).map(|_| ratio.decide(None, true)).collect();
-        let recorded = decisions.iter().filter(|d| matches!(d, Decision::Recorded(_))).count();
-        let dropped =
-            decisions.iter().filter(|d| matches!(d, Decision::Unrecorded(c) if !c.flags.is_sampled())).count();
-        assert_eq!(recorded + dropped, 200, "a root under a ratio is either kept and recorded or dropped");
-        assert!(recorded > 40 && dropped > 40, "the ratio decides with obs's own trace ids: {recorded} kept");
-
-        let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
-        assert!(unrecorded(local.decide(None, true)).is_some(), "nothing is recorded with export off");
-    }
-
-    #[test]
-    fn a_ratio_on_the_parents_trace_is_the_sdks_decision() {
-        let ratio = SpanTable::new(Sampler::TraceIdRatio(0.5), Export::Exported);
-        let sdk = SdkSampler::TraceIdRatioBased(0.5);
-        let (mut kept, mut dropped) = (0, 0);
-        for n in 1..200u128 {
-            let trace = TraceId::from(n.wrapping_mul(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef));
-            let parent = SpanContext::new(trace, SpanId::from(1u64), TraceFlags::SAMPLED, false, TraceState::default());
-            let sdk_samples = sdk.should_sample(None, trace, "", &SpanKind::Internal, &[], &[]).decision
-                == SamplingDecision::RecordAndSample;
-            assert_eq!(matches!(ratio.decide(Some(&parent), false), Decision::Tracer), sdk_samples, "trace {trace}");
-            assert_eq!(
-                matches!(ratio.decide(Some(&parent), true), Decision::Recorded(_)),
-                sdk_samples,
-                "trace {trace}"
-            );
-            if sdk_samples { kept += 1 } else { dropped += 1 }
-        }
-        assert!(kept > 0 && dropped > 0, "both decisions were exercised: {kept} kept, {dropped} dropped");
-    }
-
-    #[test]
-    fn local_spans_are_all_unrecorded_and_flagged_as_the_sampler_says() {
-        let local = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Local);
-        let root = unrecorded(local.decide(None, false)).unwrap();
-        assert!(root.is_valid() && root.is_sampled(), "a new trace is sampled");
-        let child = unrecorded(local.decide(Some(&parent(true)), false)).unwrap();
-        assert!(child.is_sampled() && child.trace_id() == TraceId::from(7u128));
-        assert!(!unrecorded(local.decide(Some(&parent(false)), false)).unwrap().is_sampled());
     }
 
     #[test]
@@ -401,7 +248,7 @@ mod tests {
     fn an_unrecorded_span_keeps_its_parents_trace_state() {
         let exported = SpanTable::new(Sampler::ParentBasedAlwaysOn, Export::Exported);
         let parent = parent(false);
-        let Decision::Unrecorded(ids) = exported.decide(Some(&parent), false) else { panic!("dropped") };
+        let Decision::Unrecorded(ids) = exported.decider.decide(Some(&parent), false) else { panic!("dropped") };
         let (stated, plain) = (Id::from_u64(7), Id::from_u64(8));
         exported.insert_unrecorded(&stated, ids, parent.trace_state());
         exported.insert_unrecorded(&plain, ids, &TraceState::NONE);
