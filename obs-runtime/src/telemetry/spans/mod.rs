@@ -47,6 +47,7 @@ pub use context::ParentGuard;
 pub(crate) use context::{set_parent, span_context, span_context_of};
 use decision::Decision;
 pub(crate) use decision::Export;
+use ids::Ids;
 pub(crate) use recorded::{SharedProcessor, SpanOutput};
 use table::{Closed, SpanTable};
 
@@ -71,6 +72,16 @@ thread_local! {
     /// Set while a closed span is handed to the processors: whatever they log is not an event
     /// of obs's spans (as `tracing-opentelemetry` ignores events inside its own calls).
     static EXPORTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What became of a new obs span while its parent was borrowed.
+enum Opening {
+    /// The tracer makes it.
+    Tracer,
+    /// Kept as ids already.
+    Unrecorded,
+    /// To record, with its ids and a copy of its parent.
+    Recorded(Ids, Option<SpanContext>),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -164,19 +175,19 @@ impl<L> SpanLayer<L> {
     /// parent is borrowed, a recorded one with a copy of its parent (reading its attributes
     /// may run code that makes a context current).
     fn open_obs(&self, attrs: &Attributes<'_>, id: &Id) -> bool {
-        let opened =
-            self.with_obs_parent(attrs, |parent| match self.table.decider.decide(parent, self.output.is_some()) {
-                Decision::Tracer => None,
-                Decision::Unrecorded(ids) => {
-                    self.table.insert_unrecorded(id, ids, parent.map_or(&TraceState::NONE, SpanContext::trace_state));
-                    Some(None)
-                }
-                Decision::Recorded(ids) => Some(Some((ids, parent.cloned()))),
-            });
-        let recorded = match opened.flatten() {
-            None => return false,
-            Some(None) => false,
-            Some(Some((ids, parent))) => {
+        let records = self.output.is_some();
+        let decided = self.with_obs_parent(attrs, |parent| match self.table.decider.decide(parent, records) {
+            Decision::Tracer => Opening::Tracer,
+            Decision::Unrecorded(ids) => {
+                self.table.insert_unrecorded(id, ids, parent.map_or(&TraceState::NONE, SpanContext::trace_state));
+                Opening::Unrecorded
+            }
+            Decision::Recorded(ids) => Opening::Recorded(ids, parent.cloned()),
+        });
+        let recorded = match decided.unwrap_or(Opening::Tracer) {
+            Opening::Tracer => return false,
+            Opening::Unrecorded => false,
+            Opening::Recorded(ids, parent) => {
                 // Decided only with an output.
                 let Some(output) = &self.output else { return false };
                 let recorded = Recorded::open(attrs, parent.as_ref(), &output.limits);
