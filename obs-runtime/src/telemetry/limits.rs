@@ -20,6 +20,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+use super::attribute_lists;
 use crate::catalogue::SPANS_DROPPED_TOTAL;
 
 /// Spans handed on and not yet exported, shared by the processor and the exporter wrappers.
@@ -94,7 +95,8 @@ pub(crate) struct Accounted<E> {
 }
 
 impl<E: SpanExporter> SpanExporter for Accounted<E> {
-    fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        attribute_lists::hand_back(&mut batch);
         let (spans, bytes) = (batch.len(), batch.iter().map(estimate).sum::<usize>());
         let exported = self.inner.export(batch);
         async move {
@@ -184,8 +186,33 @@ fn value_len(value: &Value) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::time::SystemTime;
+
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
     use super::*;
+
+    /// A finished span with `attributes` and nothing else.
+    pub(crate) fn span_data(attributes: Vec<KeyValue>) -> SpanData {
+        SpanData {
+            span_context: SpanContext::NONE,
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Borrowed("s"),
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH,
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }
+    }
 
     #[test]
     fn values_are_cut_on_a_char_boundary() {

@@ -3,6 +3,7 @@
 //! off), the tracer provider and its exporter, JSON log lines joined to traces, and W3C
 //! propagation.
 
+mod attribute_lists;
 mod filter;
 mod json;
 mod layer;

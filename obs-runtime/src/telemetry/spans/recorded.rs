@@ -25,6 +25,7 @@ use tracing::span::{Attributes, Record};
 
 use super::fields::{EventFields, SpanFields, Updates};
 use crate::call::clock::wall_now;
+use crate::telemetry::attribute_lists;
 
 /// A span processor shared by the provider and obs's span layer, so that obs's recorded spans
 /// and every other span end in one chain (limits, batching, export).
@@ -132,7 +133,8 @@ impl Recorded {
     /// A span opened with `attrs` under `parent` (none for a new trace).
     pub(crate) fn open(attrs: &Attributes<'_>, parent: Option<&SpanContext>, limits: &SpanLimits) -> Self {
         // Room for the fields recorded later (an error, a slow call) too.
-        let mut updates = Updates { attributes: Some(Vec::with_capacity(attrs.fields().len())), ..Updates::default() };
+        let list = attribute_lists::list(attrs.fields().len());
+        let mut updates = Updates { attributes: Some(list), ..Updates::default() };
         attrs.record(&mut SpanFields(&mut updates));
         let mut attributes = updates.attributes.take().unwrap_or_default();
         let dropped_attributes = attributes.len().saturating_sub(limits.max_attributes_per_span as usize);
