@@ -190,9 +190,9 @@ impl<L> SpanLayer<L> {
             Opening::Recorded(ids, parent) => {
                 // Decided only with an output.
                 let Some(output) = &self.output else { return false };
-                let recorded = Recorded::open(attrs, parent.as_ref(), &output.limits);
-                let state = parent.map_or(TraceState::NONE, |parent| parent.trace_state().clone());
-                self.table.insert_recorded(id, ids.context(state), recorded);
+                let opened = Recorded::read(attrs, &output.limits);
+                let state = parent.as_ref().map_or(TraceState::NONE, |parent| parent.trace_state().clone());
+                self.table.insert_recorded(id, || (ids.context(state), opened.into_span(parent.as_ref())));
                 true
             }
         };

@@ -13,6 +13,7 @@
 //! for it: a span's entry is moved in at creation and out at close.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,10 +102,21 @@ impl SpanTable {
         self.shard(id).unrecorded.insert(id.into_u64(), ids.context(state.clone()));
     }
 
-    /// Keeps a recorded span: its context and data.
-    pub(crate) fn insert_recorded(&self, id: &Id, context: SpanContext, recorded: Recorded) {
+    /// Keeps a recorded span: its context and data, made by `make` once its entry is found, so
+    /// that it is written there rather than copied in. `make` runs under the shard's lock: it
+    /// must not reach the subscriber.
+    #[inline(always)]
+    pub(crate) fn insert_recorded(&self, id: &Id, make: impl FnOnce() -> (SpanContext, Recorded)) {
         self.opened();
-        self.shard(id).recorded.insert(id.into_u64(), (context, recorded));
+        match self.shard(id).recorded.entry(id.into_u64()) {
+            Entry::Vacant(entry) => {
+                entry.insert(make());
+            }
+            // A registry id names one open span: only a reparented span is kept again.
+            Entry::Occupied(mut entry) => {
+                entry.insert(make());
+            }
+        }
     }
 
     /// Whether the table may hold spans. Relaxed is enough: a span reaches another thread only
@@ -184,7 +196,7 @@ impl SpanTable {
         let keeps = sampled && (export == Export::Local || recorded.is_some());
         let ids = self.decider.ids(parent.trace_id(), Some(parent), keeps);
         match recorded {
-            Some(recorded) => self.insert_recorded(id, ids.context(parent.trace_state().clone()), recorded),
+            Some(recorded) => self.insert_recorded(id, || (ids.context(parent.trace_state().clone()), recorded)),
             None => self.insert_unrecorded(id, ids, parent.trace_state()),
         }
         true
