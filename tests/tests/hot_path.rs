@@ -136,10 +136,11 @@ impl opentelemetry_sdk::trace::SpanExporter for Discard {
 /// The setups of issue 10: (a) export on, to `Discard`; (b) `OTEL_EXPORTER=none`; (c) the SDK
 /// off; (d) a ratio sampler, calls inside a trace it dropped. With each, the most a warm call
 /// (sync or async) may allocate on the calling thread. (b), (c) and (d) allocate nothing: an
-/// obs span that records nothing is ids in a table that keeps its room. (a) pays 1 for the
-/// exported span: its attribute list, which the exported `SpanData` owns (obs's own attribute
-/// values are interned). Through `tracing-opentelemetry` it was 9 (2026-12-03): the builder's
-/// list, each value as a `String`, the span's data in its extensions, the SDK span.
+/// obs span that records nothing is ids in a table that keeps its room. (a) pays at most 1 for
+/// the exported span: its attribute list, which the exported `SpanData` owns (obs's own
+/// attribute values are interned), and none when a list the exporting thread handed back is at
+/// hand, as it is once batches flow. Through `tracing-opentelemetry` it was 9 (2026-12-03): the
+/// builder's list, each value as a `String`, the span's data in its extensions, the SDK span.
 /// A setup's name, its environment, and the most a warm call may allocate under it.
 type Setup = (&'static str, &'static [(&'static str, &'static str)], u64);
 
