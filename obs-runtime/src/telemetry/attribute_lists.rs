@@ -9,8 +9,9 @@
 //! So before a batch is exported, the exporting thread moves each list's contents into a list
 //! of its own (allocated and later freed on that thread, in its own arena) and keeps the
 //! emptied list here; a thread that makes spans takes them a handful at a time into a cache of
-//! its own. The lists kept are bounded in number and in capacity: past the bound a list is
-//! simply freed, as before.
+//! its own. The lists kept are bounded in number and in capacity, here and in each thread's
+//! cache (which takes only what is kept here, and at most `TAKEN_AT_ONCE` at a time): past
+//! the bound a list is simply freed, as before.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,8 +25,9 @@ const MAX_KEPT: usize = 1024;
 /// The largest list kept: obs's spans have a dozen attributes; a list grown past this by an
 /// app's span is freed rather than kept.
 const MAX_CAPACITY: usize = 32;
-/// How many lists a making thread takes at once, for one lock per so many spans.
-const TAKEN_AT_ONCE: usize = 32;
+/// How many lists a making thread takes at once, for one lock per so many spans; also the most
+/// an idle thread holds on to.
+const TAKEN_AT_ONCE: usize = 16;
 
 /// The lists kept for the making threads.
 static KEPT: Kept = Kept::new();
