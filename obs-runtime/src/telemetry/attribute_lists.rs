@@ -89,9 +89,10 @@ impl Kept {
             if emptied.len() == room {
                 break;
             }
-            let mut original = std::mem::take(&mut span.attributes);
-            span.attributes = original.drain(..).collect();
-            emptied.push(original);
+            // A new list made here, the elements moved into it; the original keeps its block.
+            let mut copy = Vec::with_capacity(span.attributes.len());
+            copy.append(&mut span.attributes);
+            emptied.push(std::mem::replace(&mut span.attributes, copy));
         }
         if emptied.is_empty() {
             return;
