@@ -5,13 +5,19 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::hint::black_box;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
-/// Per-iteration times of every case, in nanoseconds, one entry per criterion sample.
+/// Per-iteration times of every case, in nanoseconds, one entry per call of its routine.
 static SAMPLES: Mutex<BTreeMap<&'static str, Vec<f64>>> = Mutex::new(BTreeMap::new());
+
+/// The sample size [`config`] gave criterion. Criterion calls a routine through its warm-up
+/// too, with 1, 2, 4, … iterations, before the `sample_size` calls it measures: only those
+/// last calls are samples.
+static SAMPLE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 /// Benchmarks `call` as `name` and keeps its per-iteration times for [`median_of`].
 pub fn measure(c: &mut Criterion, name: &'static str, mut call: impl FnMut() -> u64) {
@@ -32,8 +38,15 @@ pub fn measure(c: &mut Criterion, name: &'static str, mut call: impl FnMut() -> 
 /// (`cargo bench -- --test` runs each case once).
 pub fn median_of(name: &str) -> Option<f64> {
     let samples = SAMPLES.lock().unwrap();
-    let values = samples.get(name).filter(|v| v.len() >= 10)?;
-    Some(median(values))
+    let values = samples.get(name)?;
+    Some(median(measured(values, SAMPLE_SIZE.load(Ordering::Relaxed))?))
+}
+
+/// The samples criterion measured among a routine's per-call times: the last `sample_size`,
+/// or `None` when there are too few for a median (`cargo bench -- --test` calls each once).
+fn measured(values: &[f64], sample_size: usize) -> Option<&[f64]> {
+    let measured = &values[values.len().saturating_sub(sample_size)..];
+    (measured.len() >= 10).then_some(measured)
 }
 
 /// The names of every measured case, in order.
@@ -74,6 +87,10 @@ pub fn run<F: Future>(future: F) -> F::Output {
 
 /// Short enough for a shared 2-core machine, long enough for stable medians.
 pub fn config(sample_size: usize) -> Criterion {
+    // What criterion will use: this, unless the command line says otherwise.
+    let args: Vec<String> = std::env::args().collect();
+    let given = args.iter().position(|a| a == "--sample-size").and_then(|i| args.get(i + 1)?.parse().ok());
+    SAMPLE_SIZE.store(given.unwrap_or(sample_size), Ordering::Relaxed);
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
