@@ -28,3 +28,94 @@ fn attach_moves_an_exported_call_under_its_new_parent_with_everything_it_recorde
     assert_eq!(user.trace_id, call.trace_id, "a span opened after the move is in the new trace");
     assert_eq!(user.parent_span_id.as_deref(), Some(call.span_id.as_str()));
 }
+
+/// Under `init()`'s pipeline, in a child process (the subscriber is global).
+#[cfg(feature = "db")]
+mod handed_back_lists {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+
+    use obs_tests::child::run_in_child;
+    use opentelemetry::{KeyValue, Value};
+    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+    static EXPORTED: Mutex<Vec<SpanData>> = Mutex::new(Vec::new());
+
+    /// Keeps every exported span, behind obs's own pipeline (the batch processor, and the exporter
+    /// wrapper that hands attribute lists back).
+    #[derive(Debug)]
+    struct Collect;
+
+    impl SpanExporter for Collect {
+        fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+            EXPORTED.lock().unwrap().extend(batch);
+            std::future::ready(Ok(()))
+        }
+    }
+
+    #[obs_runtime::instrument_db(table = "users", fields(call.n = n))]
+    fn find_numbered(n: i64) -> Result<i64, std::io::Error> {
+        Ok(n)
+    }
+
+    /// The exporting thread moves each span's attributes into a list of its own and hands the
+    /// emptied list back to the threads that make spans. With four threads making spans while small
+    /// batches are exported, every span still carries exactly its own call's attributes, each once.
+    #[test]
+    fn handed_back_attribute_lists_carry_nothing_from_one_call_into_another() {
+        const THREADS: i64 = 4;
+        const CALLS: i64 = 2_000;
+        let env = [
+            ("PROMETHEUS_ENABLED", "false"),
+            ("LOG_LEVEL", "off"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "1"),
+            // Room for every span: none is dropped for want of it.
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "16384"),
+        ];
+        let Some(_) = run_in_child("", &env, || {
+            let guard = obs_runtime::Config::from_env().unwrap().span_exporter(Collect).install().unwrap();
+            std::thread::scope(|scope| {
+                for thread in 0..THREADS {
+                    scope.spawn(move || {
+                        for call in 0..CALLS {
+                            find_numbered(thread * 1_000_000 + call).unwrap();
+                        }
+                    });
+                }
+            });
+            guard.tracer_provider().unwrap().force_flush().unwrap();
+            let exported = EXPORTED.lock().unwrap();
+            let calls: Vec<&SpanData> = exported.iter().filter(|s| s.name == "SELECT users").collect();
+            assert_eq!(calls.len() as i64, THREADS * CALLS, "every call exported");
+            let mut numbers = BTreeSet::new();
+            for call in calls {
+                let keys: Vec<&str> = call.attributes.iter().map(|kv| kv.key.as_str()).collect();
+                assert_eq!(
+                    keys,
+                    ["db.system.name", "db.operation.name", "db.collection.name", "call.n"],
+                    "{:?}",
+                    call.attributes
+                );
+                assert!(
+                    call.attributes.contains(&KeyValue::new("db.collection.name", "users")),
+                    "{:?}",
+                    call.attributes
+                );
+                let Some(Value::I64(n)) =
+                    call.attributes.iter().find(|kv| kv.key.as_str() == "call.n").map(|kv| &kv.value)
+                else {
+                    panic!("call.n: {:?}", call.attributes)
+                };
+                assert!(numbers.insert(*n), "call {n} exported twice");
+            }
+            let expected: BTreeSet<i64> =
+                (0..THREADS).flat_map(|thread| (0..CALLS).map(move |call| thread * 1_000_000 + call)).collect();
+            assert_eq!(numbers, expected, "each call's own number");
+            drop(exported);
+            drop(guard);
+        }) else {
+            return;
+        };
+    }
+}
