@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 pub mod child;
+pub mod collected_spans;
 pub mod fixtures;
 pub mod horizon_stub;
 pub mod otlp_receiver;

@@ -33,25 +33,11 @@ fn attach_moves_an_exported_call_under_its_new_parent_with_everything_it_recorde
 #[cfg(feature = "db")]
 mod handed_back_lists {
     use std::collections::BTreeSet;
-    use std::sync::Mutex;
 
     use obs_tests::child::run_in_child;
+    use obs_tests::collected_spans::{Collect, exported};
     use opentelemetry::{KeyValue, Value};
-    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-
-    static EXPORTED: Mutex<Vec<SpanData>> = Mutex::new(Vec::new());
-
-    /// Keeps every exported span, behind obs's own pipeline (the batch processor, and the exporter
-    /// wrapper that hands attribute lists back).
-    #[derive(Debug)]
-    struct Collect;
-
-    impl SpanExporter for Collect {
-        fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
-            EXPORTED.lock().unwrap().extend(batch);
-            std::future::ready(Ok(()))
-        }
-    }
+    use opentelemetry_sdk::trace::SpanData;
 
     #[obs_runtime::instrument_db(table = "users", fields(call.n = n))]
     fn find_numbered(n: i64) -> Result<i64, std::io::Error> {
@@ -85,7 +71,7 @@ mod handed_back_lists {
                 }
             });
             guard.tracer_provider().unwrap().force_flush().unwrap();
-            let exported = EXPORTED.lock().unwrap();
+            let exported = exported();
             let calls: Vec<&SpanData> = exported.iter().filter(|s| s.name == "SELECT users").collect();
             assert_eq!(calls.len() as i64, THREADS * CALLS, "every call exported");
             let mut numbers = BTreeSet::new();

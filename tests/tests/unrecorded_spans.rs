@@ -4,14 +4,13 @@
 //! take a job's parent, and leave every sampled span exactly as exported before.
 #![cfg(all(feature = "db", feature = "queue"))]
 
-use std::sync::Mutex;
-
 use obs_runtime::propagation::TraceContext;
 use obs_runtime::queue_job;
 use obs_runtime::testing::capture_async;
 use obs_tests::CapturedSpans as _;
 use obs_tests::child::run_in_child;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use obs_tests::collected_spans::{Collect, exported};
+use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value;
 
 #[obs_runtime::instrument_db(table = "users")]
@@ -155,19 +154,6 @@ async fn a_job_under_an_unsampled_parent_is_dropped_in_the_parents_trace() {
     assert_eq!(user.parent_span_id.as_deref(), Some(job_span.span_id.as_str()));
 }
 
-/// Every span the app's exporter is handed.
-static EXPORTED: Mutex<Vec<SpanData>> = Mutex::new(Vec::new());
-
-#[derive(Debug)]
-struct Collect;
-
-impl SpanExporter for Collect {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
-        EXPORTED.lock().unwrap().extend(batch);
-        std::future::ready(Ok(()))
-    }
-}
-
 #[test]
 fn under_a_ratio_only_the_sampled_requests_calls_are_exported_and_whole() {
     let env = [
@@ -191,7 +177,7 @@ fn under_a_ratio_only_the_sampled_requests_calls_are_exported_and_whole() {
             }
         }
         guard.tracer_provider().unwrap().force_flush().unwrap();
-        let exported = EXPORTED.lock().unwrap();
+        let exported = exported();
         let calls: Vec<&SpanData> = exported.iter().filter(|s| s.name == "SELECT rows").collect();
         let requests: Vec<&SpanData> = exported.iter().filter(|s| s.name == "request").collect();
         assert!(!sampled.is_empty() && dropped > 0, "both decisions: {} sampled, {dropped} dropped", sampled.len());
