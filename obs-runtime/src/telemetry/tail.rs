@@ -99,7 +99,7 @@ impl<P: SpanProcessor> TailSampling<P> {
 
     /// Holds `span` under its trace, or decides: the spans to hand on now, and the bound that
     /// forced an early decision.
-    fn hold(&self, span: SpanData) -> (Vec<SpanData>, Option<&'static str>) {
+    fn hold(&self, mut span: SpanData) -> (Vec<SpanData>, Option<&'static str>) {
         let trace = span.span_context.trace_id();
         let matters = self.matters(&span);
         let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,7 +119,7 @@ impl<P: SpanProcessor> TailSampling<P> {
             return (if keep { vec![span] } else { Vec::new() }, None);
         }
         held.keep |= matters;
-        let size = estimate(&span);
+        let size = estimate(&mut span);
         held.bytes += size;
         state.bytes += size;
         held.spans.push(span);
