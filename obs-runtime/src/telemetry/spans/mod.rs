@@ -54,7 +54,7 @@ use table::{Closed, SpanTable};
 use super::local::LocalSpan;
 use crate::call::timer::SLOW_FIELD;
 use crate::config::Sampler;
-use recorded::{Recorded, SpanEvent};
+use recorded::{ParentIds, Recorded, SpanEvent};
 
 thread_local! {
     /// How many spans are entered on this thread, and obs's among them with the depth each was
@@ -80,8 +80,8 @@ enum Opening {
     Tracer,
     /// Kept as ids already.
     Unrecorded,
-    /// To record, with its ids and a copy of its parent.
-    Recorded(Ids, Option<SpanContext>),
+    /// To record, with its ids, its parent's trace state and what it keeps of its parent.
+    Recorded(Ids, TraceState, ParentIds),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -172,8 +172,8 @@ impl<L> SpanLayer<L> {
     }
 
     /// Opens an obs span of obs's own, if the decision is obs's: an unrecorded one while its
-    /// parent is borrowed, a recorded one with a copy of its parent (reading its attributes
-    /// may run code that makes a context current).
+    /// parent is borrowed, a recorded one with what it keeps of its parent (reading its
+    /// attributes may run code that makes a context current).
     fn open_obs(&self, attrs: &Attributes<'_>, id: &Id) -> bool {
         let records = self.output.is_some();
         let decided = self.with_obs_parent(attrs, |parent| match self.table.decider.decide(parent, records) {
@@ -182,17 +182,19 @@ impl<L> SpanLayer<L> {
                 self.table.insert_unrecorded(id, ids, parent.map_or(&TraceState::NONE, SpanContext::trace_state));
                 Opening::Unrecorded
             }
-            Decision::Recorded(ids) => Opening::Recorded(ids, parent.cloned()),
+            Decision::Recorded(ids) => {
+                let state = parent.map_or(TraceState::NONE, |parent| parent.trace_state().clone());
+                Opening::Recorded(ids, state, ParentIds::of(parent))
+            }
         });
         let recorded = match decided.unwrap_or(Opening::Tracer) {
             Opening::Tracer => return false,
             Opening::Unrecorded => false,
-            Opening::Recorded(ids, parent) => {
+            Opening::Recorded(ids, state, parent) => {
                 // Decided only with an output.
                 let Some(output) = &self.output else { return false };
                 let opened = Recorded::read(attrs, &output.limits);
-                let state = parent.as_ref().map_or(TraceState::NONE, |parent| parent.trace_state().clone());
-                self.table.insert_recorded(id, || (ids.context(state), opened.into_span(parent.as_ref())));
+                self.table.insert_recorded(id, || (ids.context(state), opened.into_span(parent)));
                 true
             }
         };

@@ -142,16 +142,33 @@ pub(crate) struct Opened {
     status: Status,
 }
 
+/// What a recorded span keeps of its parent, taken while the parent is borrowed: its span id
+/// (invalid for a new trace) and whether it is remote.
+#[derive(Clone, Copy)]
+pub(crate) struct ParentIds {
+    span_id: SpanId,
+    remote: bool,
+}
+
+impl ParentIds {
+    pub(crate) fn of(parent: Option<&SpanContext>) -> Self {
+        Self {
+            span_id: parent.map_or(SpanId::INVALID, SpanContext::span_id),
+            remote: parent.is_some_and(SpanContext::is_remote),
+        }
+    }
+}
+
 impl Opened {
-    /// The span under `parent` (none for a new trace).
+    /// The span under `parent`.
     #[inline(always)]
-    pub(crate) fn into_span(self, parent: Option<&SpanContext>) -> Recorded {
+    pub(crate) fn into_span(self, parent: ParentIds) -> Recorded {
         let Self { name, kind, start, attributes, dropped_attributes, status } = self;
         Recorded {
             name,
             kind,
-            parent_span_id: parent.map_or(SpanId::INVALID, SpanContext::span_id),
-            parent_span_is_remote: parent.is_some_and(SpanContext::is_remote),
+            parent_span_id: parent.span_id,
+            parent_span_is_remote: parent.remote,
             start,
             end: None,
             attributes,
