@@ -6,9 +6,10 @@
 //! word. A writer claims a free slot (`FREE` to `WRITING`), writes the ids, then publishes the
 //! registry id with a release store; a reader matches the id, reads the words, and checks the
 //! id again after an acquire fence, so a slot freed and taken by another span while it read
-//! is a miss, not a torn read. Registry ids are unique among open spans, and only the span's
-//! close frees its slot. A span whose bucket is full, or whose context carries a trace state,
-//! is not taken here (the table keeps it under its lock instead: its caller knows the state).
+//! is a miss, not a torn read. Registry ids are unique among open spans and not soon taken
+//! again (a reused slab slot gets a new generation), and only the span's close frees its slot.
+//! A span whose bucket is full, or whose context carries a trace state, is not taken here (the
+//! table keeps it under its lock instead: its caller knows the state).
 
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
@@ -154,32 +155,42 @@ mod tests {
         }
     }
 
+    /// Regression: this test once reused four ids, each taken again four rounds later, so a
+    /// reader that checked an id, was descheduled, and checked it again after the same id had
+    /// come back took a mix of two spans' words for one (it failed with the other core busy).
+    /// The registry never does that: a reused slab slot gets a new generation, so each span
+    /// here has an id of its own, as there.
     #[test]
     fn readers_on_other_threads_see_a_span_whole_or_not_at_all() {
         let slots = Arc::new(Slots::new());
         // Spans of one bucket, so that each takes the slot the one before it gave back.
         let target = slots.bucket(1) as *const Bucket;
-        let ids: Arc<Vec<u64>> = Arc::new((1..).filter(|id| std::ptr::eq(slots.bucket(*id), target)).take(4).collect());
+        let next_in_bucket = |after: u64| (after + 1..).find(|id| std::ptr::eq(slots.bucket(*id), target)).unwrap();
+        // The span being written now, which the readers ask for.
+        let current = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let readers: Vec<_> = (0..2)
             .map(|_| {
-                let (slots, ids, stop) = (slots.clone(), ids.clone(), stop.clone());
+                let (slots, current, stop) = (slots.clone(), current.clone(), stop.clone());
                 std::thread::spawn(move || {
                     let mut seen = 0u64;
                     while !stop.load(Ordering::Relaxed) {
-                        for id in ids.iter() {
-                            if let Some(found) = slots.get(*id) {
-                                assert_eq!(found, context(*id), "a torn or foreign read for {id}");
-                                seen += 1;
-                            }
+                        let id = current.load(Ordering::Acquire);
+                        if id != FREE
+                            && let Some(found) = slots.get(id)
+                        {
+                            assert_eq!(found, context(id), "a torn or foreign read for {id}");
+                            seen += 1;
                         }
                     }
                     seen
                 })
             })
             .collect();
-        for round in 0..400_000 {
-            let id = ids[round % ids.len()];
+        let mut id = 0;
+        for _ in 0..200_000 {
+            id = next_in_bucket(id);
+            current.store(id, Ordering::Release);
             assert!(slots.insert(id, context(id)));
             assert!(slots.remove(id));
         }
