@@ -255,8 +255,9 @@ fn main() {
                 ["median", name, ns] => {
                     medians.insert(name.to_owned(), ns.parse::<f64>().unwrap());
                 }
+                // A setup's two counts come on two lines, in either order.
                 ["exported", setup, n] => {
-                    exported.insert(setup.to_owned(), (n.parse::<u64>().unwrap(), 0));
+                    exported.entry(setup.to_owned()).or_insert((0, 0)).0 = n.parse::<u64>().unwrap();
                 }
                 ["dropped", setup, n] => {
                     exported.entry(setup.to_owned()).or_insert((0, 0)).1 = n.parse::<f64>().unwrap() as u64;
