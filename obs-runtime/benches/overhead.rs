@@ -18,6 +18,7 @@
 //!
 //! `cargo bench -p obs-runtime --bench overhead`
 
+#[allow(dead_code)]
 mod support;
 
 use std::hint::black_box;

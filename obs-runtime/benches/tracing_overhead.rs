@@ -15,6 +15,11 @@
 //!   reference), which no layer can avoid;
 //! - (e) `LOG_LEVEL=warn`, export as in (a): spans must still be exported.
 //!
+//! Each setup also measures the macro against the ideal in turns (`support::turns`): a bare
+//! call, the ideal and the macro timed back to back within every sample, the ratio the median
+//! of the samples' ratios, which cancels the machine's drift over the seconds between the
+//! separate cases.
+//!
 //! `cargo bench -p obs-runtime --bench tracing_overhead` (one setup: `-- --setup b`)
 
 mod support;
@@ -156,6 +161,20 @@ fn common(c: &mut Criterion, setup: &str, suffix: &str) {
     support::measure(c, m("async/bare"), || value(run(work_async(black_box(7)))));
     support::measure(c, m("async/ideal"), || value(run(ideal_async(black_box(7)))));
     support::measure(c, m("async/macro"), || value(run(find_user_async(black_box(7)))));
+    support::turns::measure(
+        c,
+        m("sync/in_turns"),
+        || value(work(black_box(7))),
+        || value(ideal(black_box(7))),
+        || value(find_user(black_box(7))),
+    );
+    support::turns::measure(
+        c,
+        m("async/in_turns"),
+        || value(run(work_async(black_box(7)))),
+        || value(run(ideal_async(black_box(7)))),
+        || value(run(find_user_async(black_box(7)))),
+    );
 }
 
 /// One setup, in this process: installs obs as `init()` would with the setup's environment.
@@ -224,6 +243,11 @@ fn child(setup: &str, discard: bool) {
             out.push_str(&format!("median {name} {median}\n"));
         }
     }
+    for name in support::turns::cases() {
+        if let Some(t) = support::turns::ratio(name) {
+            out.push_str(&format!("turns {name} {} {} {} {}\n", t.ratio, t.reference, t.subject, t.samples));
+        }
+    }
     out.push_str(&format!("exported {setup} {}\n", EXPORTED.load(Ordering::Relaxed)));
     std::fs::write(std::env::var("OBS_BENCH_RESULTS").expect("set by the parent"), out).expect("write results");
 }
@@ -238,6 +262,7 @@ fn main() {
     let passed: Vec<&String> = args.iter().filter(|a| Some(*a) != only.as_ref() && *a != "--setup").collect();
     let mut medians = BTreeMap::new();
     let mut exported = BTreeMap::new();
+    let mut in_turns = BTreeMap::new();
     let results = std::env::temp_dir().join(format!("obs-tracing-bench-{}", std::process::id()));
     for Setup { key, env, .. } in SETUPS.iter().filter(|s| only.as_deref().is_none_or(|o| o == s.key)) {
         let status = Command::new(std::env::current_exe().expect("this bench"))
@@ -255,6 +280,10 @@ fn main() {
                 ["median", name, ns] => {
                     medians.insert(name.to_owned(), ns.parse::<f64>().unwrap());
                 }
+                ["turns", name, ratio, ideal, obs, samples] => {
+                    let [ratio, ideal, obs] = [ratio, ideal, obs].map(|x| x.parse::<f64>().unwrap());
+                    in_turns.insert(name.to_owned(), (ratio, ideal, obs, samples.parse::<usize>().unwrap()));
+                }
                 // A setup's two counts come on two lines, in either order.
                 ["exported", setup, n] => {
                     exported.entry(setup.to_owned()).or_insert((0, 0)).0 = n.parse::<u64>().unwrap();
@@ -271,10 +300,14 @@ fn main() {
     if let Some((n, _)) = exported.get("e") {
         assert!(*n > 0, "LOG_LEVEL=warn exported no span");
     }
-    print_ratios(&medians, &exported);
+    print_ratios(&medians, &in_turns, &exported);
 }
 
-fn print_ratios(medians: &BTreeMap<String, f64>, exported: &BTreeMap<String, (u64, u64)>) {
+fn print_ratios(
+    medians: &BTreeMap<String, f64>,
+    in_turns: &BTreeMap<String, (f64, f64, f64, usize)>,
+    exported: &BTreeMap<String, (u64, u64)>,
+) {
     if medians.is_empty() {
         println!("\n(too few samples for ratios: run without --test)");
         return;
@@ -292,6 +325,11 @@ fn print_ratios(medians: &BTreeMap<String, f64>, exported: &BTreeMap<String, (u6
             };
             let (ideal, obs) = (ideal - bare, obs - bare);
             print!("  {flavour:5} {what:30} obs +{obs:7.0} ns = {:5.2}x ideal (+{ideal:.0} ns)", obs / ideal);
+            if let Some((ratio, ideal, obs, samples)) = in_turns.get(&format!("{key}/{flavour}/in_turns")) {
+                print!(
+                    "; in turns +{obs:.0} ns vs +{ideal:.0} ns: {ratio:.2}x ideal (median of {samples} samples' ratios)"
+                );
+            }
             if let Some(hand) = t(format!("{key}/{flavour}/hand_written")) {
                 let hand = hand - bare;
                 print!("; hand-written tracing::instrument + metrics +{hand:.0} ns: obs/hand = {:.2}x", obs / hand);

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
+pub mod turns;
+
 /// Per-iteration times of every case, in nanoseconds, one entry per call of its routine.
 static SAMPLES: Mutex<BTreeMap<&'static str, Vec<f64>>> = Mutex::new(BTreeMap::new());
 
@@ -44,7 +46,7 @@ pub fn median_of(name: &str) -> Option<f64> {
 
 /// The samples criterion measured among a routine's per-call times: the last `sample_size`,
 /// or `None` when there are too few for a median (`cargo bench -- --test` calls each once).
-fn measured(values: &[f64], sample_size: usize) -> Option<&[f64]> {
+fn measured<T>(values: &[T], sample_size: usize) -> Option<&[T]> {
     let measured = &values[values.len().saturating_sub(sample_size)..];
     (measured.len() >= 10).then_some(measured)
 }
