@@ -197,6 +197,15 @@ fn child(setup: &str, discard: bool) {
                 support::measure(&mut c, case(setup, "async/hand_written"), || {
                     value(run(hand_written_async(black_box(7))))
                 });
+                // The estimator's own bias, where the ratio is closest to its target: the ideal
+                // in turns against itself reads 1.00x when the order of the turns favours none.
+                support::turns::measure(
+                    &mut c,
+                    case(setup, "sync/ideal_in_turns"),
+                    || value(work(black_box(7))),
+                    || value(ideal(black_box(7))),
+                    || value(ideal(black_box(7))),
+                );
             });
             let floor = Dispatch::new(tracing_subscriber::registry().with(Nothing));
             tracing::dispatcher::with_default(&floor, || {
@@ -329,6 +338,9 @@ fn print_ratios(
                 print!(
                     "; in turns +{obs:.0} ns vs +{ideal:.0} ns: {ratio:.2}x ideal (median of {samples} samples' ratios)"
                 );
+            }
+            if let Some((ratio, ..)) = in_turns.get(&format!("{key}/{flavour}/ideal_in_turns")) {
+                print!("; the ideal against itself in turns {ratio:.2}x");
             }
             if let Some(hand) = t(format!("{key}/{flavour}/hand_written")) {
                 let hand = hand - bare;
