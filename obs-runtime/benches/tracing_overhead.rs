@@ -41,6 +41,7 @@ use tracing::Dispatch;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::layer::SubscriberExt;
 
+use support::turns::InTurns;
 use support::{run, value, work, work_async};
 
 /// Spans the discarding exporter was handed.
@@ -253,8 +254,8 @@ fn child(setup: &str, discard: bool) {
         }
     }
     for name in support::turns::cases() {
-        if let Some(t) = support::turns::ratio(name) {
-            out.push_str(&format!("turns {name} {} {} {} {}\n", t.ratio, t.reference, t.subject, t.samples));
+        if let Some(figures) = support::turns::figures(name) {
+            out.push_str(&figures.to_line(name));
         }
     }
     out.push_str(&format!("exported {setup} {}\n", EXPORTED.load(Ordering::Relaxed)));
@@ -285,13 +286,13 @@ fn main() {
             .expect("run a setup");
         assert!(status.success(), "setup {key} failed: {status}");
         for line in std::fs::read_to_string(&results).expect("the setup's results").lines() {
+            if let Some((name, figures)) = InTurns::from_line(line) {
+                in_turns.insert(name.to_owned(), figures);
+                continue;
+            }
             match line.split(' ').collect::<Vec<_>>()[..] {
                 ["median", name, ns] => {
                     medians.insert(name.to_owned(), ns.parse::<f64>().unwrap());
-                }
-                ["turns", name, ratio, ideal, obs, samples] => {
-                    let [ratio, ideal, obs] = [ratio, ideal, obs].map(|x| x.parse::<f64>().unwrap());
-                    in_turns.insert(name.to_owned(), (ratio, ideal, obs, samples.parse::<usize>().unwrap()));
                 }
                 // A setup's two counts come on two lines, in either order.
                 ["exported", setup, n] => {
@@ -314,7 +315,7 @@ fn main() {
 
 fn print_ratios(
     medians: &BTreeMap<String, f64>,
-    in_turns: &BTreeMap<String, (f64, f64, f64, usize)>,
+    in_turns: &BTreeMap<String, InTurns>,
     exported: &BTreeMap<String, (u64, u64)>,
 ) {
     if medians.is_empty() {
@@ -334,13 +335,15 @@ fn print_ratios(
             };
             let (ideal, obs) = (ideal - bare, obs - bare);
             print!("  {flavour:5} {what:30} obs +{obs:7.0} ns = {:5.2}x ideal (+{ideal:.0} ns)", obs / ideal);
-            if let Some((ratio, ideal, obs, samples)) = in_turns.get(&format!("{key}/{flavour}/in_turns")) {
+            if let Some(InTurns { ratio, reference, subject, samples }) =
+                in_turns.get(&format!("{key}/{flavour}/in_turns"))
+            {
                 print!(
-                    "; in turns +{obs:.0} ns vs +{ideal:.0} ns: {ratio:.2}x ideal (median of {samples} samples' ratios)"
+                    "; in turns +{subject:.0} ns vs +{reference:.0} ns: {ratio:.2}x ideal (median of {samples} samples' ratios)"
                 );
             }
-            if let Some((ratio, ..)) = in_turns.get(&format!("{key}/{flavour}/ideal_in_turns")) {
-                print!("; the ideal against itself in turns {ratio:.2}x");
+            if let Some(itself) = in_turns.get(&format!("{key}/{flavour}/ideal_in_turns")) {
+                print!("; the ideal against itself in turns {:.2}x", itself.ratio);
             }
             if let Some(hand) = t(format!("{key}/{flavour}/hand_written")) {
                 let hand = hand - bare;

@@ -24,7 +24,7 @@ static SAMPLES: Mutex<BTreeMap<&'static str, Vec<[f64; 3]>>> = Mutex::new(BTreeM
 const ORDERS: [[usize; 3]; 6] = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
 
 /// Benchmarks `subject` as `name` (criterion reports the subject's time), timing `bare` and
-/// `reference` for as many iterations in the same sample, for [`ratio`].
+/// `reference` for as many iterations in the same sample, for [`figures`].
 pub fn measure(
     c: &mut Criterion,
     name: &'static str,
@@ -69,7 +69,7 @@ fn time(iters: u64, call: &mut impl FnMut() -> u64) -> Duration {
 
 /// What `name`'s measured samples say, medians over the samples; `None` when the run was too
 /// short to say (`--test`).
-pub fn ratio(name: &str) -> Option<InTurns> {
+pub fn figures(name: &str) -> Option<InTurns> {
     let samples = SAMPLES.lock().unwrap();
     let measured = super::measured(samples.get(name)?, super::SAMPLE_SIZE.load(Ordering::Relaxed))?;
     let over_bare = |i: usize| super::median(&measured.iter().map(|s| s[i] - s[0]).collect::<Vec<_>>());
@@ -84,6 +84,7 @@ pub fn ratio(name: &str) -> Option<InTurns> {
 }
 
 /// A case measured in turns.
+#[derive(Clone, Copy, Debug)]
 pub struct InTurns {
     /// The median of the samples' `(subject - bare) / (reference - bare)`.
     pub ratio: f64,
@@ -92,4 +93,26 @@ pub struct InTurns {
     /// The median of the samples' subject time over bare, in ns.
     pub subject: f64,
     pub samples: usize,
+}
+
+impl InTurns {
+    /// Case `name`'s figures as a line of a setup's results, read back by [`InTurns::from_line`].
+    pub fn to_line(&self, name: &str) -> String {
+        format!("turns {name} {} {} {} {}\n", self.ratio, self.reference, self.subject, self.samples)
+    }
+
+    /// A line written by [`InTurns::to_line`]: the case's name and its figures.
+    pub fn from_line(line: &str) -> Option<(&str, InTurns)> {
+        let ["turns", name, ratio, reference, subject, samples] = line.split(' ').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let number = |x: &str| x.parse::<f64>().ok();
+        let figures = InTurns {
+            ratio: number(ratio)?,
+            reference: number(reference)?,
+            subject: number(subject)?,
+            samples: samples.parse().ok()?,
+        };
+        Some((name, figures))
+    }
 }
