@@ -97,7 +97,7 @@ pub struct InTurns {
 
 impl InTurns {
     /// Case `name`'s figures as a line of a setup's results, read back by [`InTurns::from_line`].
-    pub fn to_line(&self, name: &str) -> String {
+    pub fn to_line(self, name: &str) -> String {
         format!("turns {name} {} {} {} {}\n", self.ratio, self.reference, self.subject, self.samples)
     }
 
