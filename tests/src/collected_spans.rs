@@ -25,3 +25,8 @@ impl SpanExporter for Collect {
 pub fn exported() -> MutexGuard<'static, Vec<SpanData>> {
     EXPORTED.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Installs obs as the environment says, with [`Collect`] as the app's span exporter.
+pub fn install() -> obs_runtime::ObsGuard {
+    obs_runtime::Config::from_env().unwrap().span_exporter(Collect).install().unwrap()
+}

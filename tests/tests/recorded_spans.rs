@@ -35,7 +35,7 @@ mod handed_back_lists {
     use std::collections::BTreeSet;
 
     use obs_tests::child::run_in_child;
-    use obs_tests::collected_spans::{Collect, exported};
+    use obs_tests::collected_spans::{self, exported};
     use opentelemetry::{KeyValue, Value};
     use opentelemetry_sdk::trace::SpanData;
 
@@ -60,7 +60,7 @@ mod handed_back_lists {
             ("OTEL_BSP_MAX_QUEUE_SIZE", "16384"),
         ];
         let Some(_) = run_in_child("", &env, || {
-            let guard = obs_runtime::Config::from_env().unwrap().span_exporter(Collect).install().unwrap();
+            let guard = collected_spans::install();
             std::thread::scope(|scope| {
                 for thread in 0..THREADS {
                     scope.spawn(move || {

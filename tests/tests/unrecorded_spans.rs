@@ -9,7 +9,7 @@ use obs_runtime::queue_job;
 use obs_runtime::testing::capture_async;
 use obs_tests::CapturedSpans as _;
 use obs_tests::child::run_in_child;
-use obs_tests::collected_spans::{Collect, exported};
+use obs_tests::collected_spans::{self, exported};
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value;
 
@@ -165,7 +165,7 @@ fn under_a_ratio_only_the_sampled_requests_calls_are_exported_and_whole() {
     let Some(stdout) = run_in_child("", &env, || {
         use opentelemetry::trace::TraceContextExt as _;
         use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-        let guard = obs_runtime::Config::from_env().unwrap().span_exporter(Collect).install().unwrap();
+        let guard = collected_spans::install();
         let (mut sampled, mut dropped) = (Vec::new(), 0);
         for _ in 0..40 {
             let request = tracing::info_span!("request");
