@@ -44,6 +44,7 @@ impl SendTraced for reqwest::RequestBuilder {
             let method = method_label(request.method());
             let url = request.url();
             let server = url.host_str().unwrap_or_default().to_owned();
+            crate::catalogue::register_client(&server);
             let span = tracing::info_span!(
                 "http.client.request",
                 otel.name = method,
@@ -87,6 +88,20 @@ impl SendTraced for reqwest::RequestBuilder {
             result
         }
     }
+}
+
+/// Enters the server of `url` (or a bare host name) into the catalogue as a dependency the
+/// service sends requests to, before any request is made: the monitoring generated from the
+/// catalogue (`--ops-out` runs before any traffic) then has the outgoing requests' panels,
+/// rules and alert. `SendTraced` enters every server it reaches too.
+///
+/// ```
+/// obs_runtime::client::catalogue_server("https://horizon-testnet.stellar.org");
+/// assert!(obs_runtime::catalogue().clients().iter().any(|s| s == "horizon-testnet.stellar.org"));
+/// ```
+pub fn catalogue_server(url: &str) {
+    let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned));
+    crate::catalogue::register_client(&normalise_label(host.as_deref().unwrap_or(url)));
 }
 
 /// A bounded `error.type` for a request that got no response.

@@ -45,7 +45,7 @@ fn each_attribute_registers_its_site_with_place_labels_and_objective() {
     assert!(!db.can_be_cancelled() && job.can_be_cancelled(), "only a future can be dropped half-way");
     assert_eq!(db.metric_names(), ["db_queries_total", "db_query_duration_seconds"]);
     assert!(sites.iter().any(|s| s.kind() == SiteKind::Connections && s.function().ends_with("::catalogue_socket")));
-    assert!(catalogue.objectives().contains(&&LOOKUPS));
+    assert!(catalogue.objectives().contains(&LOOKUPS));
     // Ordered by file and line, so generated files are stable.
     let places: Vec<_> = sites.iter().map(|s| s.location()).collect();
     assert!(places.windows(2).all(|w| w[0] <= w[1]), "{places:?}");
@@ -78,11 +78,35 @@ fn an_objective_threshold_off_the_buckets_is_refused_at_install() {
 #[test]
 fn an_objective_for_an_unknown_family_names_the_known_ones() {
     static CACHE: Objective = Objective::new("cache", 99.99);
-    let config = Config::default().objective_for("redis_call_total", &CACHE);
+    let config = Config::default().objective_for("redis_call_total", CACHE);
     let error = obs_runtime::ops::Ops::new(&config).files().expect_err("no such family").to_string();
     assert!(
         error.starts_with("objective `cache`: it names the family \"redis_call_total\", which obs does not record"),
         "{error}"
     );
     assert!(error.contains("redis_calls_total"), "{error}");
+}
+
+/// The SRE review's `payments`: a route and a dependency's call counted in one ratio. Refused at
+/// install (when the routes are built first) and by the generator, naming both members.
+#[test]
+fn an_objective_over_a_route_and_a_call_site_is_refused_with_the_fix() {
+    use obs_runtime::http::RouteCatalogue as _;
+    let output = run_in_child("mixed", &[("PROMETHEUS_PORT", "0"), ("OTEL_EXPORTER", "none")], || {
+        let _router: axum::Router =
+            axum::Router::new().route_with_objective("/lookups", LOOKUPS, axum::routing::get(|| async { "ok" }));
+        let config = Config::from_env().unwrap();
+        let generated = obs_runtime::ops::Ops::new(&config).files().expect_err("two kinds of events").to_string();
+        let installed = obs_runtime::init().map(drop).expect_err("two kinds of events").to_string();
+        for error in [generated, installed] {
+            println!("refused: {error}");
+        }
+    });
+    let Some(output) = output else { return };
+    let refusals: Vec<&str> = output.lines().filter_map(|l| l.split_once("refused: ").map(|(_, e)| e)).collect();
+    assert_eq!(refusals.len(), 2, "{output}");
+    for error in refusals {
+        assert!(error.starts_with("objective `lookups`: it counts different kinds of events together: database queries (`catalogue::find_catalogue_user`) and HTTP requests (route `/lookups`)"), "{error}");
+        assert!(error.contains("declare one objective per kind, e.g. `lookups` on the database queries and `lookups_http` on the HTTP requests"), "{error}");
+    }
 }

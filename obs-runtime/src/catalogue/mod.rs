@@ -24,9 +24,12 @@ pub(crate) use docs::markdown as metrics_markdown;
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
 pub(crate) use names::{Names, metric_named};
+pub(crate) use objective::DEFAULT_PERIOD_DAYS;
 pub use objective::{LatencyTarget, Objective};
 pub use rename::MetricRename;
 pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};
+#[cfg(feature = "reqwest")]
+pub(crate) use sites::register_client;
 #[cfg(feature = "http")]
 pub(crate) use sites::register_route;
 pub use sites::{CALL_SITES, CallSite, Catalogue, Route, SiteKind, catalogue};

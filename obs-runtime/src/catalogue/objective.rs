@@ -30,7 +30,13 @@ pub struct Objective {
     success_percent: f64,
     latency: Option<LatencyTarget>,
     description: &'static str,
+    period_days: u32,
+    min_events: Option<u32>,
+    shared_series: bool,
 }
+
+/// The error budget's period when an objective names none: 30 days.
+pub const DEFAULT_PERIOD_DAYS: u32 = 30;
 
 /// The latency part of an [`Objective`]: `percent` % of calls finish within `threshold`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,7 +61,15 @@ impl Objective {
             success_percent > 0.0 && success_percent < 100.0,
             "an objective's success target is a percentage above 0 and below 100, e.g. 99.9"
         );
-        Self { name, success_percent, latency: None, description: "" }
+        Self {
+            name,
+            success_percent,
+            latency: None,
+            description: "",
+            period_days: DEFAULT_PERIOD_DAYS,
+            min_events: None,
+            shared_series: false,
+        }
     }
 
     /// Adds a latency target: `percent` % of calls (above 0, below 100) finish within
@@ -73,6 +87,35 @@ impl Objective {
     /// What the objective protects, in a sentence, for the runbook and alert descriptions.
     pub const fn description(mut self, text: &'static str) -> Self {
         self.description = text;
+        self
+    }
+
+    /// The period the error budget is counted over, in days (1 to 366; default 30): the
+    /// budget-remaining rule and the dashboard's budget panel read this window, and the
+    /// generated Prometheus keeps a day more than the longest period.
+    pub const fn period_days(mut self, days: u32) -> Self {
+        assert!(days >= 1 && days <= 366, "an objective's period is 1 to 366 days, e.g. 28 or 30");
+        self.period_days = days;
+        self
+    }
+
+    /// The fewest events (calls or requests) a burn-rate alert's long window must hold before
+    /// the alert may fire, for every tier. Without it, each tier needs as many events as it
+    /// takes for one bad event alone to stay within the tier's threshold (`1 / (factor ×
+    /// budget)`: 14 in the hour for a 99.5 % objective's fastest page, 200 in three days for
+    /// its slowest ticket), so a single failure at low traffic never alerts.
+    pub const fn min_events(mut self, events: u32) -> Self {
+        assert!(events >= 1, "an objective's minimum number of events is at least 1");
+        self.min_events = Some(events);
+        self
+    }
+
+    /// Says that the objective knowingly covers series other call sites feed too: a member
+    /// site whose labels another catalogued site shares (two functions with
+    /// `#[instrument_db(table = "users")]` and the same operation) is otherwise refused by the
+    /// ops generator, since the objective would count the other site's calls as its own.
+    pub const fn covers_shared_series(mut self) -> Self {
+        self.shared_series = true;
         self
     }
 
@@ -99,6 +142,21 @@ impl Objective {
     /// The description given, or `""`.
     pub const fn describe(&self) -> &'static str {
         self.description
+    }
+
+    /// The error budget's period in days.
+    pub const fn period(&self) -> u32 {
+        self.period_days
+    }
+
+    /// The minimum number of events set with [`Self::min_events`], if any.
+    pub const fn min_events_set(&self) -> Option<u32> {
+        self.min_events
+    }
+
+    /// Whether [`Self::covers_shared_series`] was said.
+    pub const fn shares_series(&self) -> bool {
+        self.shared_series
     }
 }
 

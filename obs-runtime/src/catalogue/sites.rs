@@ -172,10 +172,26 @@ pub struct Route {
     /// The route template, as axum matches it (`/users/{id}`): the `path` label's value.
     pub path: String,
     /// The objective the route serves, if any.
-    pub objective: Option<&'static Objective>,
+    pub objective: Option<Objective>,
 }
 
 static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
+
+/// The servers outgoing requests go to, as `client::catalogue_server` and `SendTraced` saw
+/// them; at most [`MAX_CLIENT_SERVERS`], so a service calling arbitrary hosts cannot grow it.
+static CLIENT_SERVERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// How many distinct servers the catalogue keeps.
+pub(crate) const MAX_CLIENT_SERVERS: usize = 64;
+
+/// Adds a server outgoing requests go to (a host name), once.
+#[cfg(feature = "reqwest")]
+pub(crate) fn register_client(server: &str) {
+    let mut servers = CLIENT_SERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    if servers.len() < MAX_CLIENT_SERVERS && !servers.iter().any(|s| s == server) {
+        servers.push(server.to_owned());
+    }
+}
 
 /// Adds `route` to the catalogue; a path registered again replaces its entry, so routers
 /// built more than once (tests) do not grow it.
@@ -193,12 +209,24 @@ pub(crate) fn register_route(route: Route) {
 pub struct Catalogue {
     sites: Vec<&'static CallSite>,
     routes: Vec<Route>,
+    clients: Vec<String>,
 }
 
 impl Catalogue {
     #[cfg(test)]
     pub(crate) fn from_parts(sites: Vec<&'static CallSite>, routes: Vec<Route>) -> Self {
-        Self { sites, routes }
+        Self { sites, routes, clients: Vec::new() }
+    }
+
+    /// The servers the service sends HTTP requests to through `client::SendTraced`, as
+    /// `client::catalogue_server` named them or requests so far reached them.
+    pub fn clients(&self) -> &[String] {
+        &self.clients
+    }
+
+    /// Whether the service makes outgoing HTTP requests obs records.
+    pub(crate) fn has_client(&self) -> bool {
+        !self.clients.is_empty()
     }
 
     /// Every instrumented function linked into the binary, ordered by file and line.
@@ -212,9 +240,13 @@ impl Catalogue {
     }
 
     /// Every objective a site or route names, once each, by name.
-    pub fn objectives(&self) -> Vec<&'static Objective> {
-        let named = self.sites.iter().filter_map(|s| s.objective).chain(self.routes.iter().filter_map(|r| r.objective));
-        let mut objectives: Vec<&'static Objective> = Vec::new();
+    pub fn objectives(&self) -> Vec<Objective> {
+        let named = self
+            .sites
+            .iter()
+            .filter_map(|s| s.objective.copied())
+            .chain(self.routes.iter().filter_map(|r| r.objective));
+        let mut objectives: Vec<Objective> = Vec::new();
         for objective in named {
             if !objectives.iter().any(|o| o.name() == objective.name()) {
                 objectives.push(objective);
@@ -249,5 +281,6 @@ pub fn catalogue() -> Catalogue {
     let mut sites: Vec<&'static CallSite> = CALL_SITES.iter().collect();
     sites.sort_by(|a, b| (a.file, a.line, a.function, a.span_name).cmp(&(b.file, b.line, b.function, b.span_name)));
     let routes = ROUTES.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Catalogue { sites, routes }
+    let clients = CLIENT_SERVERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Catalogue { sites, routes, clients }
 }

@@ -69,7 +69,7 @@ pub struct MetricsSettings {
     pub stellar_network: String,
     /// Objectives covering a whole family (its counter or histogram name, without the prefix),
     /// from [`crate::Config::objective_for`].
-    pub objectives: Vec<(String, &'static crate::catalogue::Objective)>,
+    pub objectives: Vec<(String, crate::catalogue::Objective)>,
 }
 
 impl Default for MetricsSettings {
@@ -208,7 +208,7 @@ impl MetricsSettings {
     }
 
     /// Whole-family objectives by catalogue name: a family may be named by its new name too.
-    pub(crate) fn objectives_by_catalogue_name(&self) -> Vec<(String, &'static crate::catalogue::Objective)> {
+    pub(crate) fn objectives_by_catalogue_name(&self) -> Vec<(String, crate::catalogue::Objective)> {
         let names = self.names().unwrap_or_default();
         self.objectives
             .iter()

@@ -199,7 +199,7 @@ impl Config {
     }
 
     /// Applies `objective` to every series of a family, named by its counter or histogram
-    /// (without the prefix): `objective_for("redis_calls_total", &CACHE)`. An unknown family,
+    /// (without the prefix): `objective_for("redis_calls_total", CACHE)`. An unknown family,
     /// or a latency threshold that is not one of the family's bucket bounds, is an
     /// [`InitError::InvalidObjective`](crate::InitError::InvalidObjective) at install.
     ///
@@ -207,10 +207,10 @@ impl Config {
     /// use obs_runtime::{Config, Objective};
     ///
     /// const CACHE: Objective = Objective::new("cache", 99.99);
-    /// let config = Config::default().objective_for("redis_calls_total", &CACHE);
+    /// let config = Config::default().objective_for("redis_calls_total", CACHE);
     /// assert_eq!(config.metrics().objectives.len(), 1);
     /// ```
-    pub fn objective_for(mut self, family: impl Into<String>, objective: &'static crate::catalogue::Objective) -> Self {
+    pub fn objective_for(mut self, family: impl Into<String>, objective: crate::catalogue::Objective) -> Self {
         self.metrics.objectives.push((family.into(), objective));
         self
     }

@@ -19,19 +19,20 @@ use crate::catalogue::{Objective, Route, register_route};
 ///
 /// let app: Router = Router::new()
 ///     .catalogued_route("/users/{id}", get(|| async { "user" }))
-///     .route_with_objective("/payments", &PAYMENTS, post(|| async { "paid" }))
+///     .route_with_objective("/payments", PAYMENTS, post(|| async { "paid" }))
 ///     .layer(ObsLayer::new());
 /// let routes = obs_runtime::catalogue();
-/// assert!(routes.routes().iter().any(|r| r.path == "/payments" && r.objective == Some(&PAYMENTS)));
+/// assert!(routes.routes().iter().any(|r| r.path == "/payments" && r.objective == Some(PAYMENTS)));
 /// ```
 pub trait RouteCatalogue<S>: Sized {
     /// Adds the route, and enters its template into the catalogue.
     #[must_use]
     fn catalogued_route(self, path: &str, method_router: MethodRouter<S>) -> Self;
 
-    /// Adds the route, and enters it into the catalogue as part of `objective`.
+    /// Adds the route, and enters it into the catalogue as part of `objective`, named as
+    /// attributes name it (`objective = PAYMENTS`): the const itself.
     #[must_use]
-    fn route_with_objective(self, path: &str, objective: &'static Objective, method_router: MethodRouter<S>) -> Self;
+    fn route_with_objective(self, path: &str, objective: Objective, method_router: MethodRouter<S>) -> Self;
 }
 
 impl<S> RouteCatalogue<S> for Router<S>
@@ -43,7 +44,7 @@ where
         self.route(path, method_router)
     }
 
-    fn route_with_objective(self, path: &str, objective: &'static Objective, method_router: MethodRouter<S>) -> Self {
+    fn route_with_objective(self, path: &str, objective: Objective, method_router: MethodRouter<S>) -> Self {
         register_route(Route { path: path.to_owned(), objective: Some(objective) });
         self.route(path, method_router)
     }
