@@ -7,6 +7,7 @@
 pub mod business;
 mod demo;
 mod events;
+pub mod objectives;
 mod routes;
 pub mod settings;
 pub mod store;
@@ -84,6 +85,8 @@ pub fn obs_config() -> Result<Config, InitError> {
     for (metric, bounds) in BUCKETS {
         config = config.buckets_for(*metric, bounds);
     }
+    // The store's operations, all of them: a dependency's objective, by the team's name.
+    config = config.objective_for("db_operations_total", objectives::WORKFLOW_STORE);
     config.with_env()
 }
 
@@ -109,13 +112,22 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Where the team publishes the generated runbook: alerts link to its sections.
+pub const RUNBOOK_URL: &str = "https://gemini-flow.example/ops/runbook.md";
+
 /// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes, under
 /// the team's names (its `metrics.md` lists every metric as this service exposes it).
 fn write_ops(dir: &std::path::Path) -> ExitCode {
     drop(routes::routes());
-    let written = obs_config()
-        .map_err(|e| e.to_string())
-        .and_then(|config| obs_runtime::ops::Ops::new(&config).write_to(dir).map_err(|e| e.to_string()));
+    let written = obs_config().map_err(|e| e.to_string()).and_then(|config| {
+        // The team's Prometheus scrapes the app's own port 3001 (`PORT` moves it).
+        let port = Settings::load().map(|s| s.port).unwrap_or(3001);
+        obs_runtime::ops::Ops::new(&config)
+            .scrape_at(port, "/metrics")
+            .runbook_url(RUNBOOK_URL)
+            .write_to(dir)
+            .map_err(|e| e.to_string())
+    });
     match written {
         Ok(files) => {
             files.iter().for_each(|file| println!("{}", file.display()));

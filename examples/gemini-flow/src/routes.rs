@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::App;
 use super::business;
+use super::objectives::{EDITOR_SESSIONS, WORKFLOWS};
 use super::store::{Node, Session, StoreError, Workflow};
 
 /// Every route, recorded by `ObsLayer` (which leaves `/metrics` and `/health` out).
@@ -25,11 +26,15 @@ pub fn router(app: App) -> Router {
 /// The routes, before the state: building them enters the API into obs's catalogue.
 pub fn routes() -> Router<App> {
     Router::new()
-        .catalogued_route("/api/workflows", get(list_workflows).post(create_workflow))
-        .catalogued_route("/api/workflows/{id}", get(get_workflow).put(update_workflow).delete(delete_workflow))
+        .route_with_objective("/api/workflows", WORKFLOWS, get(list_workflows).post(create_workflow))
+        .route_with_objective(
+            "/api/workflows/{id}",
+            WORKFLOWS,
+            get(get_workflow).put(update_workflow).delete(delete_workflow),
+        )
         .catalogued_route("/api/store/{key}", get(get_value).put(put_value))
-        .catalogued_route("/api/sessions", axum::routing::post(create_session))
-        .catalogued_route("/api/sessions/{id}", axum::routing::delete(delete_session))
+        .route_with_objective("/api/sessions", EDITOR_SESSIONS, axum::routing::post(create_session))
+        .route_with_objective("/api/sessions/{id}", EDITOR_SESSIONS, axum::routing::delete(delete_session))
         .route("/ws", get(events))
         .route("/metrics", get(obs_runtime::http::metrics_handler))
         .route("/health", get(|| async { Json(json!({ "status": "ok" })) }))

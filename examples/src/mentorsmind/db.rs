@@ -85,7 +85,7 @@ impl Db {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
     }
 
-    #[instrument_db(table = "users", system = "other_sql", objective = super::objectives::PROFILES)]
+    #[instrument_db(table = "users", system = "other_sql")]
     pub async fn find_user(&self, id: &str) -> Result<Option<User>, sqlx::Error> {
         sqlx::query("SELECT id, name, email FROM users WHERE id = $1")
             .bind(id.to_owned())

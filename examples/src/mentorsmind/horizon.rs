@@ -55,6 +55,8 @@ pub struct Horizon {
 impl Horizon {
     /// A client for the Horizon at `base`, giving up on a call after `timeout`.
     pub fn new(base: String, timeout: std::time::Duration) -> Self {
+        // The generated monitoring has the outgoing requests' panels and alert from the start.
+        obs_runtime::client::catalogue_server(&base);
         let client = reqwest::Client::builder().timeout(timeout).build().expect("a plain HTTP client");
         Self { client, base }
     }
@@ -73,7 +75,7 @@ impl Horizon {
     }
 
     /// `POST /transactions` with a signed envelope; returns the transaction hash.
-    #[stellar_call(operation = "submitTransaction", objective = super::objectives::PAYMENTS)]
+    #[stellar_call(operation = "submitTransaction", objective = super::objectives::HORIZON_SUBMIT)]
     pub async fn submit_transaction(&self, envelope: &str) -> Result<String, HorizonError> {
         let url = format!("{}/transactions", self.base);
         let request = self.client.post(url).form(&[("tx", envelope)]);

@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(dir) = &settings.ops_out {
+        drop(horizon::Horizon::new(settings.horizon_url.clone(), settings.horizon_timeout));
         return write_ops(dir);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
@@ -85,12 +86,15 @@ fn print_catalogue() {
     }
 }
 
+/// Where the service's generated runbook is published: every alert links to its section there.
+pub const RUNBOOK_URL: &str = "https://mentorsmind.example/docs/ops/runbook.md";
+
 /// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes.
 fn write_ops(dir: &std::path::Path) -> ExitCode {
     drop(routes::routes());
-    let written = obs_config()
-        .map_err(|e| e.to_string())
-        .and_then(|config| obs_runtime::ops::Ops::new(&config).write_to(dir).map_err(|e| e.to_string()));
+    let written = obs_config().map_err(|e| e.to_string()).and_then(|config| {
+        obs_runtime::ops::Ops::new(&config).runbook_url(RUNBOOK_URL).write_to(dir).map_err(|e| e.to_string())
+    });
     match written {
         Ok(files) => {
             for file in files {

@@ -26,10 +26,10 @@ pub fn router(app: App) -> Router {
 /// `--ops-out` needs.
 pub fn routes() -> Router<App> {
     Router::new()
-        .route_with_objective("/users", &PROFILES, get(list_users).post(create_user))
-        .route_with_objective("/users/{id}", &PROFILES, get(get_user).patch(update_user).delete(delete_user))
+        .route_with_objective("/users", PROFILES, get(list_users).post(create_user))
+        .route_with_objective("/users/{id}", PROFILES, get(get_user).patch(update_user).delete(delete_user))
         .catalogued_route("/sessions", axum::routing::post(create_session))
-        .route_with_objective("/payments", &PAYMENTS, axum::routing::post(create_payment))
+        .route_with_objective("/payments", PAYMENTS, axum::routing::post(create_payment))
         .catalogued_route("/ws", get(notifications))
         .route("/healthz", get(|| async { "ok" }))
         .route("/ready", get(ready))

@@ -15,12 +15,16 @@
 //! # Ok(()) }
 //! ```
 
+mod alertmanager;
+mod alerts;
 mod alerts_test;
 mod dashboard;
 mod model;
+mod objectives;
 mod rule_files;
 mod rules;
 mod runbook;
+mod slo;
 mod stack;
 mod write;
 mod yaml;
@@ -48,13 +52,17 @@ pub struct GeneratedFile {
 pub struct Ops<'a> {
     config: &'a Config,
     job: Option<String>,
-    runbook_url: String,
+    runbook_url: Option<String>,
+    scrape_at: Option<(u16, String)>,
 }
+
+/// The variable that gives the runbook's address when the code gives none.
+pub const RUNBOOK_URL_VARIABLE: &str = "OBS_RUNBOOK_URL";
 
 impl<'a> Ops<'a> {
     /// The generator for a service installed with `config`; the catalogue is this binary's.
     pub fn new(config: &'a Config) -> Self {
-        Self { config, job: None, runbook_url: "runbook.md".to_owned() }
+        Self { config, job: None, runbook_url: None, scrape_at: None }
     }
 
     /// The Prometheus job the rules select and `prometheus.yml` scrapes; default the service name.
@@ -63,11 +71,35 @@ impl<'a> Ops<'a> {
         self
     }
 
-    /// Where alerts link to the runbook (each adds `#<alert>`); default `runbook.md`, relative
-    /// to the generated folder. Give the URL where your repository serves it.
+    /// Where alerts link to the runbook (each adds `#<alert>`): give the absolute URL where your
+    /// repository or wiki serves the generated `runbook.md`, so the link opens from a pager.
+    /// Without it, `OBS_RUNBOOK_URL`; without that, `runbook.md`, relative to the generated
+    /// folder.
     pub fn runbook_url(mut self, url: impl Into<String>) -> Self {
-        self.runbook_url = url.into();
+        self.runbook_url = Some(url.into());
         self
+    }
+
+    /// Where Prometheus scrapes the service when it is not obs's scrape server: the app's own
+    /// port and path (a service that serves `http::metrics_handler` on its router).
+    pub fn scrape_at(mut self, port: u16, path: impl Into<String>) -> Self {
+        self.scrape_at = Some((port, path.into()));
+        self
+    }
+
+    fn runbook(&self) -> Result<String, OpsError> {
+        if let Some(url) = &self.runbook_url {
+            return Ok(url.clone());
+        }
+        match std::env::var(RUNBOOK_URL_VARIABLE) {
+            Ok(url) if url.starts_with("https://") || url.starts_with("http://") => Ok(url),
+            Ok(url) if !url.is_empty() => Err(OpsError::Objective(InitError::invalid(
+                RUNBOOK_URL_VARIABLE,
+                url,
+                "an absolute http(s) URL of the runbook, e.g. https://github.com/acme/shop/blob/main/docs/ops/runbook.md",
+            ))),
+            _ => Ok("runbook.md".to_owned()),
+        }
     }
 
     /// Every file, in a fixed order, without writing anything.
@@ -76,14 +108,19 @@ impl<'a> Ops<'a> {
     /// let config = obs_runtime::Config::default().service_name("shop");
     /// let files = obs_runtime::ops::Ops::new(&config).files().unwrap();
     /// let alerts = files.iter().find(|f| f.path == "prometheus/alerts.yml").unwrap();
-    /// assert!(alerts.contents.contains("alert: \"HighErrorRate\""));
+    /// assert!(alerts.contents.contains("alert: \"TargetDown\""));
     /// ```
     pub fn files(&self) -> Result<Vec<GeneratedFile>, OpsError> {
         let job = self.job.clone().unwrap_or_else(|| self.config.service().name.clone());
-        let model = model::Model::new(self.config, crate::catalogue::catalogue(), job, self.runbook_url.clone())
+        let mut model = model::Model::new(self.config, crate::catalogue::catalogue(), job, self.runbook()?)
             .map_err(OpsError::Objective)?;
-        let groups = rules::groups(&model);
-        let alerts = rules::alerts(&model, &groups);
+        if let Some((port, path)) = &self.scrape_at {
+            model.scrape.port = *port;
+            model.scrape.endpoint = path.clone();
+        }
+        let mut groups = rules::groups(&model);
+        groups.extend(slo::groups(&model));
+        let alerts = alerts::alerts(&model, &groups);
         let dashboard = dashboard::dashboard(&model);
         let json = serde_json::to_string_pretty(&dashboard).unwrap_or_default() + "\n";
         let file = |path, contents| GeneratedFile { path, contents };
@@ -95,7 +132,8 @@ impl<'a> Ops<'a> {
             file("prometheus/recording-rules.yml", rule_files::recording_rules(&groups)),
             file("prometheus/alerts.yml", rule_files::alerts(&model, &alerts)),
             file("prometheus/alerts_test.yml", alerts_test::alerts_test(&model, &alerts)),
-            file("alertmanager/alertmanager.yml", stack::alertmanager_yml(&model)),
+            file("alertmanager/alertmanager.yml", alertmanager::alertmanager_yml(&model)),
+            file("promtail/promtail.yml", stack::promtail_yml(&model)),
             file("runbook.md", runbook::runbook(&model, &alerts)),
             file("metrics.md", metrics_md(&model, self.config)),
             file("docker-compose.yml", stack::compose_yml(&model)),
@@ -124,7 +162,8 @@ pub fn dashboard_queries(dashboard_json: &str) -> Result<Vec<String>, serde_json
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OpsError {
-    /// An objective cannot be measured (unknown family, threshold not a bucket boundary…).
+    /// An objective cannot be measured (unknown family, two kinds of events, shared series,
+    /// threshold not a bucket boundary…), or a setting is not valid.
     Objective(InitError),
     /// The output path exists and is not a directory.
     NotADirectory(PathBuf),

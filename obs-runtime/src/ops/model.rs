@@ -1,32 +1,13 @@
 //! What the generators read: the catalogue and the config turned into final metric names,
 //! label matchers and objectives with the series that make them up.
 
-use crate::catalogue::{self, Catalogue, Covered, Metric, Names, Objective, Status, Subsystem};
+use super::objectives::{self, ObjectiveModel};
+use crate::catalogue::{self, Catalogue, Covered, HTTP_REQUEST_DURATION, Metric, Names, Status, Subsystem};
 use crate::config::{Config, ScrapeSettings};
 use crate::error::InitError;
 
-/// The rate windows the rules define: the burn-rate alerts' pairs, and the budget's month.
-pub(crate) const WINDOWS: [&str; 4] = ["5m", "30m", "1h", "6h"];
-/// The error budget's period.
-pub(crate) const BUDGET_WINDOW: &str = "30d";
-
-/// The series of one family that count towards an objective.
-#[derive(Clone, Debug)]
-pub(crate) struct Member {
-    pub(crate) covered: Covered,
-    /// The labels selecting the member's series by catalogue names, e.g. `operation`, `table`;
-    /// none for a whole family.
-    pub(crate) labels: Vec<(&'static str, String)>,
-}
-
-/// An objective and every series it covers.
-#[derive(Clone, Debug)]
-pub(crate) struct ObjectiveModel {
-    pub(crate) objective: &'static Objective,
-    pub(crate) members: Vec<Member>,
-    /// Where it is named: function paths and route templates, for the runbook.
-    pub(crate) named_by: Vec<String>,
-}
+/// The Apdex threshold T when no HTTP objective names a latency: a quarter of a second.
+pub(crate) const DEFAULT_APDEX_SECONDS: f64 = 0.25;
 
 /// Everything the artefacts are generated from.
 #[derive(Debug)]
@@ -44,7 +25,10 @@ pub(crate) struct Model {
     pub(crate) catalogue: Catalogue,
     pub(crate) subsystems: Vec<Subsystem>,
     pub(crate) has_websockets: bool,
+    /// Whether error series carry `error_type` (`Config::error_type_label`).
+    pub(crate) error_type_label: bool,
     pub(crate) objectives: Vec<ObjectiveModel>,
+    /// Where alerts link to: the runbook's address, each alert adding `#<alert>`.
     pub(crate) runbook_url: String,
 }
 
@@ -60,9 +44,9 @@ impl Model {
         let buckets = metrics.buckets_by_catalogue_name();
         let family_objectives = metrics.objectives_by_catalogue_name();
         catalogue::check_objectives(&catalogue, &family_objectives, &buckets)?;
+        let objectives = objectives::build(&catalogue, &family_objectives, &metrics.stellar_network)?;
         let subsystems = Subsystem::ALL.into_iter().filter(|s| catalogue.sites_of(*s).next().is_some()).collect();
         let has_websockets = catalogue.sites().iter().any(|s| s.kind() == catalogue::SiteKind::Connections);
-        let objectives = objectives(&catalogue, &family_objectives, &metrics.stellar_network);
         Ok(Self {
             service: config.service().name.clone(),
             job,
@@ -73,6 +57,7 @@ impl Model {
             catalogue,
             subsystems,
             has_websockets,
+            error_type_label: metrics.error_type_label,
             objectives,
             runbook_url,
         })
@@ -93,14 +78,34 @@ impl Model {
         !self.names.is_disabled(metric.name)
     }
 
+    /// Whether the service serves HTTP routes obs records.
+    pub(crate) fn has_routes(&self) -> bool {
+        !self.catalogue.routes().is_empty()
+    }
+
+    /// Whether the service makes outgoing HTTP requests obs records (`client::SendTraced`).
+    pub(crate) fn has_client(&self) -> bool {
+        self.catalogue.has_client() && self.records(&catalogue::HTTP_CLIENT_REQUEST_DURATION)
+    }
+
+    /// A metric every instance of the service exposes from its start, whatever it does: the
+    /// `absent()` alert watches it.
+    pub(crate) fn anchor_metric(&self) -> String {
+        let start = catalogue::PROCESS.iter().find(|m| m.name == "process_start_time_seconds");
+        match start.filter(|m| self.records(m)) {
+            Some(metric) => self.name(metric),
+            None => self.name(&catalogue::SERIES_OVERFLOW_TOTAL),
+        }
+    }
+
     /// `label` of `metric` (a catalogue name) matched as `op` `value`: `route="/x"`.
     pub(crate) fn matcher(&self, metric: &Metric, label: &str, op: &str, value: &str) -> String {
         format!("{}{op}\"{value}\"", self.label(metric, label))
     }
 
-    /// A member's labels as PromQL matchers on `metric`: `operation="SELECT",table="users"`.
-    pub(crate) fn member_matchers(&self, member: &Member, metric: &Metric) -> String {
-        let matchers: Vec<String> = member.labels.iter().map(|(k, v)| self.matcher(metric, k, "=", v)).collect();
+    /// Labels (catalogue names) as PromQL matchers on `metric`: `operation="SELECT",table="users"`.
+    pub(crate) fn label_matchers(&self, labels: &[(&'static str, String)], metric: &Metric) -> String {
+        let matchers: Vec<String> = labels.iter().map(|(k, v)| self.matcher(metric, k, "=", &escape(v))).collect();
         matchers.join(",")
     }
 
@@ -116,11 +121,14 @@ impl Model {
         }
     }
 
+    /// The rules' scope: this service's job.
+    pub(crate) fn job_scope(&self) -> String {
+        format!("job=\"{}\"", self.job)
+    }
+
     /// `name{job="…",matchers}`: one metric of this service's job.
     pub(crate) fn series(&self, metric: &str, matchers: &[&str]) -> String {
-        let mut all = vec![format!("job=\"{}\"", self.job)];
-        all.extend(matchers.iter().filter(|m| !m.is_empty()).map(|m| (*m).to_owned()));
-        format!("{metric}{{{}}}", all.join(","))
+        scoped(metric, &self.job_scope(), matchers)
     }
 
     /// A histogram's bucket bounds after the config's overrides.
@@ -128,15 +136,62 @@ impl Model {
         catalogue::bounds_of(metric, &self.buckets)
     }
 
-    /// The `le` label value obs writes for `bound` of `metric`; `None` when it is not one of
-    /// its bounds, so no expression can name a bucket that does not exist.
+    /// The `le` matcher of `bound` of `metric`, or `None` when it is not one of its bounds, so
+    /// no expression can name a bucket that does not exist. An integral bound matches both
+    /// spellings, `1` (Prometheus 2) and `1.0` (Prometheus 3 normalises classic histograms'
+    /// `le` to a float), as Pyrra does: `le=~"1(\\.0)?"`.
     pub(crate) fn le(&self, metric: &'static Metric, bound: f64) -> Option<String> {
-        self.bounds(metric).iter().find(|b| (*b - bound).abs() <= bound * 1e-9).map(|b| b.to_string())
+        let found = self.bounds(metric).iter().find(|b| (*b - bound).abs() <= bound * 1e-9)?;
+        Some(le_matcher(*found))
     }
 
+    /// The largest bound of `metric` at or under `seconds`.
+    pub(crate) fn bound_at_most(&self, metric: &'static Metric, seconds: f64) -> Option<f64> {
+        self.bounds(metric).iter().copied().rfind(|b| *b <= seconds * (1.0 + 1e-9))
+    }
+
+    /// The Apdex threshold T: the tightest latency threshold of an objective on HTTP requests,
+    /// else [`DEFAULT_APDEX_SECONDS`].
+    pub(crate) fn apdex_seconds(&self) -> f64 {
+        self.objectives
+            .iter()
+            .filter(|o| o.covered.is(&Covered::HTTP))
+            .filter_map(|o| o.objective.latency_target())
+            .map(|l| l.threshold_seconds)
+            .fold(None, |min: Option<f64>, t| Some(min.map_or(t, |m| m.min(t))))
+            .unwrap_or(DEFAULT_APDEX_SECONDS)
+    }
+
+    /// The HTTP histogram's buckets the Apdex rule reads: T and the largest bound at or under
+    /// 4T (4T itself when it is one), so no request slower than 4T counts as tolerated.
+    pub(crate) fn apdex_bounds(&self) -> Option<(f64, f64)> {
+        let t = self.apdex_seconds();
+        self.le(&HTTP_REQUEST_DURATION, t)?;
+        let tolerated = self.bound_at_most(&HTTP_REQUEST_DURATION, 4.0 * t).filter(|b| *b > t)?;
+        Some((t, tolerated))
+    }
+
+    /// The link to `alert`'s section of the runbook.
     pub(crate) fn runbook_link(&self, alert: &str) -> String {
         format!("{}#{}", self.runbook_url, alert.to_lowercase())
     }
+}
+
+/// `name{scope,matchers}`.
+pub(crate) fn scoped(metric: &str, scope: &str, matchers: &[&str]) -> String {
+    let mut all = vec![scope.to_owned()];
+    all.extend(matchers.iter().filter(|m| !m.is_empty()).map(|m| (*m).to_owned()));
+    format!("{metric}{{{}}}", all.join(","))
+}
+
+/// A label value inside a PromQL double-quoted string.
+pub(crate) fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// `le="0.25"`, or `le=~"1(\\.0)?"` for an integral bound (see [`Model::le`]).
+pub(crate) fn le_matcher(bound: f64) -> String {
+    if bound.fract() == 0.0 { format!("le=~\"{bound}(\\\\.0)?\"") } else { format!("le=\"{bound}\"") }
 }
 
 /// The label (by catalogue name) and value of a family's good and bad outcome: `status_code` 200
@@ -150,46 +205,14 @@ pub(crate) fn outcomes(covered: &Covered) -> [(&'static str, &'static str); 2] {
     }
 }
 
-fn objectives(
-    catalogue: &Catalogue,
-    family_objectives: &[(String, &'static Objective)],
-    default_network: &str,
-) -> Vec<ObjectiveModel> {
-    let mut named: Vec<(&'static Objective, Member, String)> = Vec::new();
-    for site in catalogue.sites() {
-        let (Some(objective), Some(subsystem)) = (site.objective_of(), site.subsystem()) else { continue };
-        let member = Member { covered: Covered::of(subsystem), labels: site.labels(default_network) };
-        named.push((objective, member, format!("`{}`", site.function())));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_bounds_match_both_spellings_of_le() {
+        assert_eq!(le_matcher(1.0), "le=~\"1(\\\\.0)?\"");
+        assert_eq!(le_matcher(0.25), "le=\"0.25\"");
+        assert_eq!(le_matcher(30.0), "le=~\"30(\\\\.0)?\"");
     }
-    for route in catalogue.routes() {
-        let Some(objective) = route.objective else { continue };
-        let member = Member { covered: Covered::HTTP, labels: vec![("path", route.path.clone())] };
-        named.push((objective, member, format!("route `{}`", route.path)));
-    }
-    // `check_objectives` has refused unknown families already.
-    for (family, objective) in family_objectives {
-        let Some(covered) = catalogue::family_named(family) else { continue };
-        let member = Member { covered, labels: Vec::new() };
-        named.push((objective, member, format!("every series of `{}`", covered.total.name)));
-    }
-    let mut models: Vec<ObjectiveModel> = Vec::new();
-    for (objective, member, by) in named {
-        let i = match models.iter().position(|m| m.objective.name() == objective.name()) {
-            Some(i) => i,
-            None => {
-                models.push(ObjectiveModel { objective, members: Vec::new(), named_by: Vec::new() });
-                models.len() - 1
-            }
-        };
-        let model = &mut models[i];
-        let same = |m: &Member| m.labels == member.labels && m.covered.total.name == member.covered.total.name;
-        if !model.members.iter().any(same) {
-            model.members.push(member);
-        }
-        if !model.named_by.contains(&by) {
-            model.named_by.push(by);
-        }
-    }
-    models.sort_by_key(|m| m.objective.name());
-    models
 }

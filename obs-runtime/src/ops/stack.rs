@@ -1,5 +1,6 @@
-//! The stack around the service: Prometheus's scrape config, Alertmanager's routing, Grafana's
-//! provisioning, and a Compose file that runs them all with Jaeger and Loki.
+//! The stack around the service: Prometheus's scrape config, Grafana's provisioning, Promtail's
+//! log shipping, and a Compose file that runs them all with Alertmanager, Jaeger and Loki, its
+//! state on named volumes.
 
 use super::model::Model;
 use super::rule_files::HEADER;
@@ -8,6 +9,20 @@ use super::yaml::{Yaml, list, map, plain, s};
 /// The scrape token's file, beside `prometheus.yml` (Prometheus resolves it against the config's
 /// folder): the token itself never goes into a generated file.
 pub(crate) const TOKEN_FILE: &str = "scrape-token";
+
+/// Where Grafana reads the dashboard in the Compose stack.
+const DASHBOARDS: &str = "/etc/grafana/dashboards";
+
+/// The longest error-budget period of the service's objectives, in days, or the default.
+fn longest_period(model: &Model) -> u32 {
+    model.objectives.iter().map(|o| o.objective.period()).max().unwrap_or(crate::catalogue::DEFAULT_PERIOD_DAYS)
+}
+
+/// How long the Compose stack's Prometheus keeps data: a day more than the longest period, so
+/// the budget's window is always whole, and never under 31 days.
+pub(crate) fn retention_days(model: &Model) -> u32 {
+    (longest_period(model) + 1).max(31)
+}
 
 pub(crate) fn prometheus_yml(model: &Model) -> String {
     let scrape = &model.scrape;
@@ -35,49 +50,6 @@ pub(crate) fn prometheus_yml(model: &Model) -> String {
     .document(HEADER)
 }
 
-pub(crate) fn alertmanager_yml(model: &Model) -> String {
-    let webhook = |url: &str| list([map([("url", s(url)), ("send_resolved", plain(true))])]);
-    map([
-        (
-            "route",
-            map([
-                ("receiver", s("chat")),
-                ("group_by", list([s("alertname"), s("job")])),
-                ("group_wait", s("30s")),
-                ("group_interval", s("5m")),
-                ("repeat_interval", s("4h")),
-                (
-                    "routes",
-                    list([
-                        map([("matchers", list([s("severity=\"critical\"")])), ("receiver", s("pager"))]),
-                        map([("matchers", list([s("severity=\"warning\"")])), ("receiver", s("chat"))]),
-                    ]),
-                ),
-            ]),
-        ),
-        (
-            "inhibit_rules",
-            list([map([
-                ("source_matchers", list([s("severity=\"critical\"")])),
-                ("target_matchers", list([s("severity=\"warning\"")])),
-                ("equal", list([s("alertname"), s("job")])),
-            ])]),
-        ),
-        (
-            "receivers",
-            list([
-                map([("name", s("pager")), ("webhook_configs", webhook("http://pager.example.invalid/alerts"))]),
-                map([("name", s("chat")), ("webhook_configs", webhook("http://chat.example.invalid/alerts"))]),
-            ]),
-        ),
-    ])
-    .document(&format!(
-        "{HEADER}\nCritical alerts page ({}); warnings go to chat. Replace the two webhook URLs with your pager and chat \
-         integrations.",
-        model.service
-    ))
-}
-
 pub(crate) fn datasources_yml() -> String {
     let derived = map([
         ("name", s("trace_id")),
@@ -85,42 +57,27 @@ pub(crate) fn datasources_yml() -> String {
         ("url", s("$${__value.raw}")),
         ("datasourceUid", s("jaeger")),
     ]);
+    let source = |name: &str, uid: &str, kind: &str, url: &str| {
+        map([("name", s(name)), ("uid", s(uid)), ("type", s(kind)), ("access", s("proxy")), ("url", s(url))])
+    };
     map([
         ("apiVersion", plain(1)),
         (
             "datasources",
             list([
-                map([
-                    ("name", s("Prometheus")),
-                    ("uid", s("prometheus")),
-                    ("type", s("prometheus")),
-                    ("access", s("proxy")),
-                    ("url", s("http://prometheus:9090")),
-                    ("isDefault", plain(true)),
-                    (
+                source("Prometheus", "prometheus", "prometheus", "http://prometheus:9090")
+                    .with("isDefault", plain(true))
+                    .with(
                         "jsonData",
                         map([(
                             "exemplarTraceIdDestinations",
                             list([map([("name", s("trace_id")), ("datasourceUid", s("jaeger"))])]),
                         )]),
                     ),
-                ]),
-                map([
-                    ("name", s("Jaeger")),
-                    ("uid", s("jaeger")),
-                    ("type", s("jaeger")),
-                    ("access", s("proxy")),
-                    ("url", s("http://jaeger:16686")),
-                ]),
-                map([
-                    ("name", s("Loki")),
-                    ("uid", s("loki")),
-                    ("type", s("loki")),
-                    ("access", s("proxy")),
-                    ("url", s("http://loki:3100")),
-                    // A JSON log line's trace_id opens its trace in Jaeger.
-                    ("jsonData", map([("derivedFields", list([derived]))])),
-                ]),
+                source("Jaeger", "jaeger", "jaeger", "http://jaeger:16686"),
+                // A JSON log line's trace_id opens its trace in Jaeger.
+                source("Loki", "loki", "loki", "http://loki:3100")
+                    .with("jsonData", map([("derivedFields", list([derived]))])),
             ]),
         ),
     ])
@@ -137,7 +94,40 @@ pub(crate) fn dashboards_yml() -> String {
                 ("type", s("file")),
                 ("disableDeletion", plain(false)),
                 ("allowUiUpdates", plain(false)),
-                ("options", map([("path", s("/var/lib/grafana/dashboards"))])),
+                ("options", map([("path", s(DASHBOARDS))])),
+            ])]),
+        ),
+    ])
+    .document(HEADER)
+}
+
+/// Promtail reads the service container's output through Docker and ships every line to Loki
+/// with `service="<service>"`, the label the runbook's LogQL selects; the JSON fields (`level`,
+/// `trace_id`, `request_id`) are read at query time with `| json`.
+pub(crate) fn promtail_yml(model: &Model) -> String {
+    let filter =
+        map([("name", s("label")), ("values", list([s(format!("com.docker.compose.service={}", model.service))]))]);
+    let relabel = map([
+        ("source_labels", list([s("__meta_docker_container_label_com_docker_compose_service")])),
+        ("target_label", s("service")),
+    ]);
+    map([
+        ("server", map([("http_listen_port", plain(9080)), ("grpc_listen_port", plain(0))])),
+        ("positions", map([("filename", s("/tmp/positions.yaml"))])),
+        ("clients", list([map([("url", s("http://loki:3100/loki/api/v1/push"))])])),
+        (
+            "scrape_configs",
+            list([map([
+                ("job_name", s(&model.service)),
+                (
+                    "docker_sd_configs",
+                    list([map([
+                        ("host", s("unix:///var/run/docker.sock")),
+                        ("refresh_interval", s("5s")),
+                        ("filters", list([filter])),
+                    ])]),
+                ),
+                ("relabel_configs", list([relabel])),
             ])]),
         ),
     ])
@@ -161,60 +151,75 @@ pub(crate) fn compose_yml(model: &Model) -> String {
         ("expose", list([s(&port)])),
         ("logging", map([("driver", s("json-file"))])),
     ]);
-    let prometheus_volumes = vec![s("./prometheus:/etc/prometheus:ro")];
-    let compose = map([(
-        "services",
-        Yaml::Map(vec![
-            (service.clone(), app),
-            (
-                "prometheus".into(),
-                map([
-                    ("image", s("prom/prometheus:v2.53.0")),
-                    (
-                        "command",
-                        list([
-                            s("--config.file=/etc/prometheus/prometheus.yml"),
-                            s("--enable-feature=exemplar-storage"),
-                        ]),
-                    ),
-                    ("volumes", list(prometheus_volumes)),
-                    ("ports", list([s("9090:9090")])),
-                ]),
-            ),
-            (
-                "alertmanager".into(),
-                map([
-                    ("image", s("prom/alertmanager:v0.27.0")),
-                    ("command", list([s("--config.file=/etc/alertmanager/alertmanager.yml")])),
-                    ("volumes", list([s("./alertmanager:/etc/alertmanager:ro")])),
-                    ("ports", list([s("9093:9093")])),
-                ]),
-            ),
-            (
-                "grafana".into(),
-                map([
-                    ("image", s("grafana/grafana:11.1.0")),
-                    (
-                        "volumes",
-                        list([
-                            s("./grafana/provisioning:/etc/grafana/provisioning:ro"),
-                            s("./grafana/dashboard.json:/var/lib/grafana/dashboards/dashboard.json:ro"),
-                        ]),
-                    ),
-                    ("ports", list([s("3000:3000")])),
-                ]),
-            ),
-            (
-                "jaeger".into(),
-                map([
-                    ("image", s("jaegertracing/all-in-one:1.58")),
-                    ("environment", map([("COLLECTOR_OTLP_ENABLED", s("true"))])),
-                    ("ports", list([s("16686:16686"), s("4317:4317"), s("4318:4318")])),
-                ]),
-            ),
-            ("loki".into(), map([("image", s("grafana/loki:3.1.0")), ("ports", list([s("3100:3100")]))])),
-        ]),
-    )]);
+    let image = |image: &str, command: &[String], volumes: &[&str], ports: &[&str]| {
+        let mut entries = vec![("image".to_owned(), s(image))];
+        if !command.is_empty() {
+            entries.push(("command".to_owned(), list(command.iter().map(s))));
+        }
+        if !volumes.is_empty() {
+            entries.push(("volumes".to_owned(), list(volumes.iter().copied().map(s))));
+        }
+        if !ports.is_empty() {
+            entries.push(("ports".to_owned(), list(ports.iter().copied().map(s))));
+        }
+        Yaml::Map(entries)
+    };
+    let prometheus = image(
+        "prom/prometheus:v2.53.0",
+        &[
+            "--config.file=/etc/prometheus/prometheus.yml".into(),
+            "--storage.tsdb.path=/prometheus".into(),
+            format!("--storage.tsdb.retention.time={}d", retention_days(model)),
+            "--enable-feature=exemplar-storage".into(),
+        ],
+        &["./prometheus:/etc/prometheus:ro", "prometheus-data:/prometheus"],
+        &["9090:9090"],
+    );
+    let alertmanager = image(
+        "prom/alertmanager:v0.27.0",
+        &["--config.file=/etc/alertmanager/alertmanager.yml".into(), "--storage.path=/alertmanager".into()],
+        &["./alertmanager:/etc/alertmanager:ro", "alertmanager-data:/alertmanager"],
+        &["9093:9093"],
+    );
+    let dashboard = format!("./grafana/dashboard.json:{DASHBOARDS}/dashboard.json:ro");
+    let grafana = image(
+        "grafana/grafana:11.1.0",
+        &[],
+        &["./grafana/provisioning:/etc/grafana/provisioning:ro", &dashboard, "grafana-data:/var/lib/grafana"],
+        &["3000:3000"],
+    );
+    let jaeger = image("jaegertracing/all-in-one:1.58", &[], &[], &["16686:16686", "4317:4317", "4318:4318"])
+        .with("environment", map([("COLLECTOR_OTLP_ENABLED", s("true"))]));
+    let loki = image("grafana/loki:3.1.0", &[], &["loki-data:/loki"], &["3100:3100"]);
+    let promtail = image(
+        "grafana/promtail:3.1.0",
+        &["-config.file=/etc/promtail/promtail.yml".into()],
+        &["./promtail/promtail.yml:/etc/promtail/promtail.yml:ro", "/var/run/docker.sock:/var/run/docker.sock:ro"],
+        &[],
+    );
+    let compose = map([
+        (
+            "services",
+            Yaml::Map(vec![
+                (service.clone(), app),
+                ("prometheus".into(), prometheus),
+                ("alertmanager".into(), alertmanager),
+                ("grafana".into(), grafana),
+                ("jaeger".into(), jaeger),
+                ("loki".into(), loki),
+                ("promtail".into(), promtail),
+            ]),
+        ),
+        (
+            "volumes",
+            map([
+                ("prometheus-data", map([])),
+                ("alertmanager-data", map([])),
+                ("grafana-data", map([])),
+                ("loki-data", map([])),
+            ]),
+        ),
+    ]);
     let compose = match model.scrape.bearer_token {
         Some(_) => {
             compose.with("secrets", map([("scrape-token", map([("file", s("${SCRAPE_TOKEN_FILE:-./scrape-token}"))]))]))
@@ -222,7 +227,9 @@ pub(crate) fn compose_yml(model: &Model) -> String {
         None => compose,
     };
     compose.document(&format!(
-        "{HEADER}\nThe whole stack: `docker compose up` here, with SERVICE_IMAGE naming the service's image. Ship the \
-         service's JSON logs to Loki with your log agent (or Docker's Loki logging driver)."
+        "{HEADER}\nThe whole stack: `docker compose up` here, with SERVICE_IMAGE naming the service's image. Prometheus \
+         keeps {} days on a named volume (the longest objective period and a day), so a 30-day budget is whole; \
+         Promtail ships the service's JSON logs to Loki.",
+        retention_days(model)
     ))
 }
