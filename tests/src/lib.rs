@@ -4,10 +4,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+pub mod alertmanager;
 pub mod child;
 pub mod collected_spans;
 pub mod fixtures;
 pub mod horizon_stub;
+pub mod logql;
+pub mod ops;
 pub mod otlp_receiver;
 pub mod prometheus;
 pub mod service;

@@ -1,0 +1,149 @@
+//! What the generated-monitoring tests share: running a reference service's `--ops-out` with
+//! only the environment a test names, scratch folders, running the real tools, and the checks
+//! every service's generated set must pass (promtool, amtool, compose, a real Prometheus).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::prometheus::{PROMTOOL, PrometheusServer, Target};
+
+/// Every file the generator writes, in its order.
+pub const FILES: &[&str] = &[
+    "grafana/dashboard.json",
+    "grafana/provisioning/datasources/datasources.yml",
+    "grafana/provisioning/dashboards/dashboards.yml",
+    "prometheus/prometheus.yml",
+    "prometheus/recording-rules.yml",
+    "prometheus/alerts.yml",
+    "prometheus/alerts_test.yml",
+    "alertmanager/alertmanager.yml",
+    "promtail/promtail.yml",
+    "runbook.md",
+    "metrics.md",
+    "docker-compose.yml",
+];
+
+/// The reference service's checked-in set, `docs/ops`.
+pub fn mentorsmind_ops() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ops")
+}
+
+/// A fresh scratch path for `name` (removed if it exists).
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("obs-ops-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `exe` with `args` and only `env` of obs's variables.
+pub fn service(exe: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(exe);
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if crate::child::OBS_VARIABLES.iter().any(|p| key.starts_with(p)) {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied()).output().expect("run the reference service")
+}
+
+/// `exe --ops-out dir` with `env`, which must succeed.
+pub fn generate(exe: &str, dir: &Path, env: &[(&str, &str)]) {
+    let output = service(exe, &["--ops-out", dir.to_str().unwrap()], env);
+    assert!(output.status.success(), "--ops-out failed: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Runs `command`; its success and its output.
+pub fn run(command: &mut Command) -> (bool, String) {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}: run scripts/test, which installs it"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// The checked-in set under `dir` is what the generator writes now; with `OBS_UPDATE_OPS` set
+/// the generator rewrites it first.
+pub fn assert_matches_generator(exe: &str, dir: &Path, regenerate: &str) {
+    if std::env::var_os("OBS_UPDATE_OPS").is_some() {
+        generate(exe, dir, &[]);
+    }
+    let fresh = scratch(&format!("fresh-{}", dir.file_name().unwrap().to_string_lossy()));
+    generate(exe, &fresh, &[]);
+    for file in FILES {
+        let want = std::fs::read_to_string(fresh.join(file)).unwrap();
+        let have = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|_| panic!("{}/{file} is missing; regenerate with {regenerate}", dir.display()));
+        assert!(
+            have == want,
+            "{}/{file} drifted from what the generator writes; regenerate with {regenerate}",
+            dir.display()
+        );
+    }
+    std::fs::remove_dir_all(&fresh).unwrap();
+}
+
+/// promtool checks and tests the rules and config, amtool the routing, compose the stack.
+pub fn assert_tools_accept(ops: &Path) {
+    let prometheus = ops.join("prometheus");
+    let (ok, out) = run(Command::new(PROMTOOL)
+        .args(["check", "rules", "recording-rules.yml", "alerts.yml"])
+        .current_dir(&prometheus));
+    assert!(ok, "promtool check rules: {out}");
+    let (ok, out) = run(Command::new(PROMTOOL).args(["test", "rules", "alerts_test.yml"]).current_dir(&prometheus));
+    assert!(ok && out.contains("SUCCESS"), "promtool test rules: {out}");
+    let (ok, out) = run(Command::new(PROMTOOL).args(["check", "config", "prometheus.yml"]).current_dir(&prometheus));
+    assert!(ok, "promtool check config: {out}");
+    let (ok, out) =
+        run(Command::new("amtool").args(["check-config", "alertmanager/alertmanager.yml"]).current_dir(ops));
+    assert!(ok, "amtool check-config: {out}");
+    // Docker's compose plugin where it is installed, else Debian's docker-compose (1.29, which
+    // reads the Compose Specification too); scripts/test installs the latter.
+    let plugin = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
+    let (ok, out) = if plugin {
+        run(Command::new("docker").args(["compose", "config", "--quiet"]).current_dir(ops))
+    } else {
+        run(Command::new("docker-compose").args(["config", "--quiet"]).current_dir(ops))
+    };
+    assert!(ok, "compose config: {out}");
+}
+
+/// Prometheus with the generated rules (the once-a-minute groups every second, like the
+/// others) scraping `targets` as `job`.
+pub fn prometheus_with_rules(ops: &Path, job: &str, targets: &[Target]) -> PrometheusServer {
+    let rules = ops.join("prometheus/recording-rules.yml");
+    let text = std::fs::read_to_string(&rules).unwrap().replace("interval: \"1m\"", "interval: \"1s\"");
+    std::fs::write(&rules, text).unwrap();
+    let jobs: Vec<(String, Target)> = targets.iter().map(|t| (job.to_owned(), t.clone())).collect();
+    PrometheusServer::start_with_rules(&jobs, &[rules, ops.join("prometheus/alerts.yml")])
+}
+
+/// Every rule group evaluates without error and every recording rule has a value; every
+/// dashboard query, with `$job`, `$instance` and the rate interval filled in, returns a series.
+pub fn assert_every_rule_and_query_answers(prometheus: &PrometheusServer, ops: &Path, job: &str, instance: &str) {
+    let groups = prometheus.api("rules");
+    let mut records = Vec::new();
+    for group in groups["groups"].as_array().unwrap() {
+        for rule in group["rules"].as_array().unwrap() {
+            assert_eq!(rule["health"], "ok", "{} in {}: {rule}", rule["name"], group["name"]);
+            if rule["type"] == "recording" {
+                let labels = rule["labels"].as_object().map(|l| {
+                    l.iter().map(|(k, v)| format!("{k}=\"{}\"", v.as_str().unwrap_or_default())).collect::<Vec<_>>()
+                });
+                records.push(format!("{}{{{}}}", rule["name"].as_str().unwrap(), labels.unwrap_or_default().join(",")));
+            }
+        }
+    }
+    assert!(records.len() >= 40, "{records:?}");
+    for record in &records {
+        let result = prometheus.wait_for_series(record, Duration::from_secs(30));
+        assert!(!result.is_empty(), "{record} has no value");
+    }
+    let dashboard = std::fs::read_to_string(ops.join("grafana/dashboard.json")).unwrap();
+    let queries = obs_runtime::ops::dashboard_queries(&dashboard).unwrap();
+    assert!(queries.len() >= 20, "{queries:?}");
+    for query in queries {
+        let concrete = query.replace("$job", job).replace("$instance", instance).replace("$__rate_interval", "1m");
+        let result = prometheus.wait_for_series(&concrete, Duration::from_secs(30));
+        assert!(!result.is_empty(), "dashboard query returned nothing: {concrete}");
+    }
+}
