@@ -68,6 +68,18 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
 
     let prelude = prelude(model, span_spec, &function, &private);
     let outcome = outcome(model, &private);
+    // A job run with a limit of attempts: a failure on the last is a give-up.
+    let (outcome, closure) = match model.expr("max_attempts").filter(|_| job_run(model)) {
+        Some(_) => (
+            quote!({
+                let __obs_outcome = #outcome;
+                __OBS_JOB.finished(&__obs_outcome, __obs_attempt, __obs_max_attempts);
+                __obs_outcome
+            }),
+            quote!(move),
+        ),
+        None => (outcome, quote!()),
+    };
     // Tokens, not a parsed `Block`: parsing the generated code back was half the macro's time.
     let body: TokenStream = match shape {
         Shape::Sync => {
@@ -90,14 +102,14 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
             let hinted = hinted(&function.block, &function.sig.output);
             quote!(
                 #prelude
-                #private::Instrumented::new(__obs_timer, async move #hinted, |__obs_ref| #outcome).await
+                #private::Instrumented::new(__obs_timer, async move #hinted, #closure |__obs_ref| #outcome).await
             )
         }
         Shape::AsyncTrait { stmt } => {
             let block = replace_boxed_future(&function.block, stmt, |inner| {
                 quote!({
                     #prelude
-                    #private::Instrumented::new(__obs_timer, #inner, |__obs_ref| #outcome).await
+                    #private::Instrumented::new(__obs_timer, #inner, #closure |__obs_ref| #outcome).await
                 })
             });
             let stmts = &block.stmts;
@@ -107,7 +119,8 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
             // The body runs now, inside the span, and may return early; the future it returns
             // is what is timed and classified.
             let hinted = hinted(&function.block, &function.sig.output);
-            let instrumented = quote!(#private::Instrumented::new(__obs_timer, __obs_future, |__obs_ref| #outcome));
+            let instrumented =
+                quote!(#private::Instrumented::new(__obs_timer, __obs_future, #closure |__obs_ref| #outcome));
             let instrumented = if boxed { quote!(::std::boxed::Box::pin(#instrumented)) } else { instrumented };
             quote!(
                 #prelude
@@ -204,21 +217,58 @@ fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &Tok
         quote!(#private::Timer::untimed(__obs_span))
     };
     let span = span(model, span_spec, name, private);
+    let job = job_run(model);
     // A parent is current while the span opens, so the sampler decides with it; the guard
-    // ends with the block, before anything is awaited.
-    let span = match model.expr("parent") {
-        Some(parent) => quote! {{
-            let __obs_parent = #private::enter_parent(&(#parent));
-            #span
-        }},
-        None => span,
+    // ends with the block, before anything is awaited. A job's parent also says when it was
+    // enqueued: read there, once.
+    let (span, enqueued) = match model.expr("parent") {
+        Some(parent) if job => (
+            quote! {{
+                let __obs_parent_value = &(#parent);
+                __obs_enqueued = #private::enqueued_at(__obs_parent_value);
+                let __obs_parent = #private::enter_parent(__obs_parent_value);
+                #span
+            }},
+            quote!(let __obs_enqueued: ::core::option::Option<u64>;),
+        ),
+        Some(parent) => (
+            quote! {{
+                let __obs_parent = #private::enter_parent(&(#parent));
+                #span
+            }},
+            quote!(),
+        ),
+        None if job => (span, quote!(let __obs_enqueued: ::core::option::Option<u64> = ::core::option::Option::None;)),
+        None => (span, quote!()),
     };
+    let job_run = job.then(|| {
+        let attempt = match model.expr("attempt") {
+            Some(attempt) => quote!(#private::attempt(#attempt)),
+            None => quote!(1u32),
+        };
+        let max = model.expr("max_attempts").map(|max| quote!(let __obs_max_attempts: u32 = #private::attempt(#max);));
+        quote! {
+            static __OBS_JOB: #private::JobSite = #private::JobSite::new(&__OBS_CALL_SITE);
+            let __obs_attempt: u32 = #attempt;
+            #max
+            #enqueued
+        }
+    });
+    let started = job.then(|| quote!(__OBS_JOB.started(__obs_timer.span(), __obs_enqueued, __obs_attempt);));
     quote! {
         #site
         #registration
+        #job_run
         let __obs_span = #span;
         let __obs_timer = #timer;
+        #started
     }
+}
+
+/// Whether the call site is a job run whose wait or attempt is known: its parent says when it
+/// was enqueued, or its attribute names the attempt.
+fn job_run(model: &Model) -> bool {
+    model.kind.job_run && (model.expr("parent").is_some() || model.expr("attempt").is_some())
 }
 
 /// The span name: given, filled from the macro's template, or `module::function`.
@@ -251,6 +301,10 @@ fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream
                 Some(expr) => quote!(&#private::tracing::field::display(&(#expr))),
                 None => continue,
             },
+            AttrValue::Attempt => match model.expr("attempt") {
+                Some(_) => quote!(&__obs_attempt),
+                None => continue,
+            },
         };
         names.push((*attribute).to_owned());
         values.push(value);
@@ -268,6 +322,10 @@ fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream
     // when the call's future is dropped before it completes; `obs.slow` when the call missed
     // its objective's latency threshold.
     names.extend(["otel.status_description", "error.type", "obs.cancelled", "obs.slow"].map(str::to_owned));
+    // A job run's wait between its enqueue and its start, once the parent says when.
+    if job_run(model) && model.expr("parent").is_some() {
+        names.push("job.wait_seconds".to_owned());
+    }
     let tracing = quote!(#private::tracing);
     quote! {{
         static __OBS_SPAN_META: #tracing::Metadata<'static> = #private::span_metadata(

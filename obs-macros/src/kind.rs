@@ -21,6 +21,8 @@ pub(crate) struct Kind {
     pub(crate) metrics: Option<(&'static str, &'static [&'static str])>,
     /// `None`: no span (and no outcome).
     pub(crate) span: Option<SpanSpec>,
+    /// A background job's run: its wait since enqueue, retries and give-ups are recorded too.
+    pub(crate) job_run: bool,
 }
 
 /// What a key left out takes.
@@ -53,6 +55,9 @@ pub(crate) enum AttrValue {
     Constant(&'static str),
     /// An expression key's value, recorded with `Display`; left out when the key is.
     Display(&'static str),
+    /// The job run's attempt number, `attempt = …` read once as a number from 1; left out
+    /// without the key.
+    Attempt,
 }
 
 /// Keys every macro with a span takes.
@@ -77,6 +82,7 @@ pub(crate) static DB: Kind = Kind {
             ("db.collection.name", Key("table")),
         ],
     }),
+    job_run: false,
 };
 
 pub(crate) static REDIS: Kind = Kind {
@@ -92,12 +98,13 @@ pub(crate) static REDIS: Kind = Kind {
         name: Some("{command}"),
         attributes: &[("db.system.name", Constant("redis")), ("db.operation.name", Key("command"))],
     }),
+    job_run: false,
 };
 
 pub(crate) static QUEUE: Kind = Kind {
     attr: "queue_job",
     feature: Some("queue"),
-    keys: &["queue", "job", "id", "parent", "system", "objective"],
+    keys: &["queue", "job", "id", "parent", "attempt", "max_attempts", "system", "objective"],
     common: true,
     required: Some(("queue", "sessionReminder")),
     defaults: &[("job", Default::FnName), ("system", Default::Literal("in_process"))],
@@ -110,8 +117,10 @@ pub(crate) static QUEUE: Kind = Kind {
             ("messaging.destination.name", Key("queue")),
             ("messaging.operation.type", Constant("process")),
             ("job.id", Display("id")),
+            ("job.attempt", AttrValue::Attempt),
         ],
     }),
+    job_run: true,
 };
 
 pub(crate) static STELLAR: Kind = Kind {
@@ -127,6 +136,7 @@ pub(crate) static STELLAR: Kind = Kind {
         name: Some("stellar.{operation}"),
         attributes: &[("stellar.operation", Key("operation")), ("stellar.network", Key("network"))],
     }),
+    job_run: false,
 };
 
 pub(crate) static TRACED: Kind = Kind {
@@ -138,6 +148,7 @@ pub(crate) static TRACED: Kind = Kind {
     defaults: &[],
     metrics: None,
     span: Some(SpanSpec { kind: "internal", name: None, attributes: &[] }),
+    job_run: false,
 };
 
 pub(crate) static WS: Kind = Kind {
@@ -150,6 +161,7 @@ pub(crate) static WS: Kind = Kind {
     defaults: &[],
     metrics: None,
     span: None,
+    job_run: false,
 };
 
 /// How a key's value is written and what it becomes.
@@ -173,7 +185,7 @@ pub(crate) enum KeyType {
 
 pub(crate) fn key_type(key: &str) -> KeyType {
     match key {
-        "id" | "parent" => KeyType::Expr,
+        "id" | "parent" | "attempt" | "max_attempts" => KeyType::Expr,
         "name" => KeyType::SpanName,
         "fields" => KeyType::Fields,
         "error_if" | "ok_if" => KeyType::Predicate,

@@ -124,6 +124,18 @@ pub(crate) fn build(kind: &'static Kind, entries: Vec<Entry>, function: &ItemFn)
         );
     }
     let is_given = |key: &str| given.iter().any(|k| k == key);
+    if let Some(max) = given.iter().find(|k| *k == "max_attempts")
+        && !is_given("attempt")
+    {
+        errors.at(
+            max.span(),
+            format!(
+                "#[{}] needs the attempt too, to tell the last one: add `attempt = job.attempt` next to \
+                 `max_attempts`",
+                kind.attr
+            ),
+        );
+    }
     if let Some((key, example)) = kind.required
         && !is_given(key)
     {

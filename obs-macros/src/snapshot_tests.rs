@@ -62,7 +62,7 @@ const CASES: &[Case] = &[
     Case {
         file: "queue_job_async",
         kind: &kind::QUEUE,
-        args: r#"queue = "sessionReminder", id = job.id, parent = job.trace"#,
+        args: r#"queue = "sessionReminder", id = job.id, parent = job.trace, attempt = job.attempt, max_attempts = 3"#,
         item: "async fn send_reminder(job: ReminderJob) -> Result<(), JobError> { notify(job.user_id).await }",
     },
     Case {

@@ -5,13 +5,14 @@ pub use tracing;
 
 pub use crate::call::connection::WsConnection;
 pub use crate::call::instrumented::Instrumented;
+pub use crate::call::job::{JobSite, attempt};
 pub use crate::call::network::default_network;
 pub use crate::call::outcome::{Outcome, Ret};
 pub use crate::call::site::{GaugeSite, Site};
 pub use crate::call::span::{new_span, span_metadata};
 pub use crate::call::timer::Timer;
 pub use crate::catalogue::{CALL_SITES, CallSite, SiteKind, Subsystem};
-pub use crate::telemetry::propagation::{ParentContext, enter_parent};
+pub use crate::telemetry::propagation::{ParentContext, enqueued_at, enter_parent};
 
 /// The classification traits, for the expansion's one `use classify::*`: each is implemented
 /// at a different autoref depth of `Ret`, so the most specific applies.

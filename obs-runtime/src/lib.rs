@@ -14,6 +14,8 @@ mod catalogue;
 #[cfg(feature = "reqwest")]
 pub mod client;
 mod config;
+#[cfg(feature = "sqlx")]
+pub mod db;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
@@ -21,6 +23,8 @@ mod install;
 pub mod ops;
 mod prometheus;
 mod push;
+#[cfg(feature = "queue")]
+pub mod queue;
 #[cfg(any(feature = "http", feature = "reqwest"))]
 mod semconv;
 mod telemetry;
@@ -30,7 +34,7 @@ pub mod ws;
 
 pub use call::outcome::BoundedKind;
 pub use catalogue::{
-    CallSite, Catalogue, LatencyTarget, MetricRename, Objective, Route, SiteKind, Subsystem, catalogue,
+    CallSite, Catalogue, LatencyTarget, MetricRename, Objective, QueueEntry, Route, SiteKind, Subsystem, catalogue,
 };
 pub use config::{
     BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, PushSettings, Sampler,

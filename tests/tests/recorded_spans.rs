@@ -9,7 +9,8 @@ const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 #[obs_runtime::instrument_db(table = "users")]
 fn get_moved_then_failed() -> Result<(), std::io::Error> {
-    TraceContext { traceparent: PARENT.into(), tracestate: String::new() }.attach(&tracing::Span::current());
+    TraceContext { traceparent: PARENT.into(), tracestate: String::new(), enqueued_at_ms: None }
+        .attach(&tracing::Span::current());
     tracing::info_span!("user step").in_scope(|| tracing::info!("inside"));
     Err(std::io::Error::other("disk on fire"))
 }

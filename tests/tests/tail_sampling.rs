@@ -111,7 +111,7 @@ fn failed_cancelled_and_slow_traces_are_kept_whole_and_a_tenth_of_the_rest() {
             for id in 1..=SAMPLED_PARENTS {
                 // Low bits near the top: the ratio alone would drop every one of these traces.
                 let traceparent = format!("00-{:016x}{:016x}-{:016x}-01", 0x1234 + id, u64::MAX - id, 0x77 + id);
-                let _ = export_job(TraceContext { traceparent, tracestate: String::new() }).await;
+                let _ = export_job(TraceContext { traceparent, tracestate: String::new(), enqueued_at_ms: None }).await;
             }
             drop(guard);
         });

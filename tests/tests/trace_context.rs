@@ -102,7 +102,7 @@ async fn regression_unknown_flag_bits_are_passed_on_and_no_empty_tracestate_is_s
     let mut headers = http::HeaderMap::new();
     let (_, _) = capture(|| {
         let span = tracing::info_span!("outgoing");
-        TraceContext { traceparent: VALID.into(), tracestate: String::new() }.attach(&span);
+        TraceContext { traceparent: VALID.into(), tracestate: String::new(), enqueued_at_ms: None }.attach(&span);
         propagation::inject_span(&span, &mut headers);
     });
     assert!(headers.get("traceparent").is_some_and(|v| v.to_str().unwrap().contains(TRACE)), "{headers:?}");
@@ -114,12 +114,12 @@ fn run_job(parent: &TraceContext) {}
 
 #[test]
 fn regression_a_malformed_job_context_starts_a_new_trace() {
-    let good = TraceContext { traceparent: VALID.into(), tracestate: String::new() };
+    let good = TraceContext { traceparent: VALID.into(), tracestate: String::new(), enqueued_at_ms: None };
     let (_, captured) = capture(|| run_job(&good));
     let span = captured.only_span("queue.jobs");
     assert_eq!((span.trace_id.as_str(), span.parent_span_id.as_deref()), (TRACE, Some(PARENT)));
     for bad in ["00-1-1-01", "00-4bf92f35-00f067aa-01", "garbage"] {
-        let context = TraceContext { traceparent: bad.into(), tracestate: "foo=bar".into() };
+        let context = TraceContext { traceparent: bad.into(), tracestate: "foo=bar".into(), enqueued_at_ms: None };
         let (_, captured) = capture(|| run_job(&context));
         let span = captured.only_span("queue.jobs");
         assert_eq!(span.parent_span_id, None, "{bad:?}");

@@ -110,6 +110,7 @@ fn get_moved() -> Result<(), String> {
     let parent = TraceContext {
         traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
         tracestate: String::new(),
+        enqueued_at_ms: None,
     };
     parent.attach(&tracing::Span::current());
     tracing::info!("moved");
@@ -128,7 +129,8 @@ async fn build_report(job: &Job) -> Result<TraceContext, String> {
 #[tokio::test]
 async fn a_job_under_an_unsampled_parent_is_dropped_in_the_parents_trace() {
     let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-    let job = Job { trace: TraceContext { traceparent: unsampled.into(), tracestate: "k=v".into() } };
+    let job =
+        Job { trace: TraceContext { traceparent: unsampled.into(), tracestate: "k=v".into(), enqueued_at_ms: None } };
     let (carried, captured) = capture_async(build_report(&job)).await;
     let carried = carried.unwrap();
     let fields: Vec<&str> = carried.traceparent.split('-').collect();
@@ -144,6 +146,7 @@ async fn a_job_under_an_unsampled_parent_is_dropped_in_the_parents_trace() {
         trace: TraceContext {
             traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
             tracestate: String::new(),
+            enqueued_at_ms: None,
         },
     };
     let (_, captured) = capture_async(build_report(&sampled)).await;

@@ -57,6 +57,7 @@ pub const DISABLED: &[&str] = &[
     "tokio_workers",
     "tokio_alive_tasks",
     "tokio_global_queue_depth",
+    "build_info",
 ];
 
 /// The team's buckets, by the names they expose.

@@ -5,9 +5,10 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use obs_runtime::db::ObservedPool;
 use obs_runtime::instrument_db;
 use serde::{Deserialize, Serialize};
-use sqlx::AnyPool;
+use sqlx::Any;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Row, SqlSafeStr};
@@ -50,25 +51,28 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// The connection pool.
+/// The connection pool, observed by obs as `main`: its connections by state, the requests
+/// waiting, the wait and the timeouts are exported, and every query takes its connection
+/// through it.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: AnyPool,
+    pool: ObservedPool<Any>,
+}
+
+/// The pool's name in `db_client_connections{pool}`.
+pub const POOL: &str = "main";
+
+fn options() -> AnyPoolOptions {
+    // No ping before every query (sqlx's default costs a round trip each time): a connection
+    // the server dropped fails its next query once, is discarded, and shows as an error.
+    AnyPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(3)).test_before_acquire(false)
 }
 
 impl Db {
     /// Connects and runs the migrations.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
-        let pool =
-            // No ping before every query (sqlx's default costs a round trip each time): a connection
-            // the server dropped fails its next query once, is discarded, and shows as an error.
-            AnyPoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(3))
-                .test_before_acquire(false)
-                .connect(url)
-                .await?;
+        let pool = options().connect(url).await?;
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, name, sql)| {
@@ -76,20 +80,28 @@ impl Db {
             })
             .collect();
         Migrator::with_migrations(migrations).run(&pool).await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        let pool = obs_runtime::db::observe_pool(pool, POOL).map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+        Ok(Self { pool })
+    }
+
+    /// The pool observed without connecting: for `--ops-out`, which needs its name only.
+    pub fn unconnected(url: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        sqlx::any::install_default_drivers();
+        let pool = obs_runtime::db::observe_pool(options().connect_lazy(url)?, POOL)?;
         Ok(Self { pool })
     }
 
     /// Whether the database answers.
     #[instrument_db(table = "health", operation = "SELECT", system = "other_sql")]
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1").execute(&mut *self.pool.acquire().await?).await.map(|_| ())
     }
 
     #[instrument_db(table = "users", system = "other_sql")]
     pub async fn find_user(&self, id: &str) -> Result<Option<User>, sqlx::Error> {
         sqlx::query("SELECT id, name, email FROM users WHERE id = $1")
             .bind(id.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.pool.acquire().await?)
             .await?
             .map(|row| user(&row))
             .transpose()
@@ -98,7 +110,7 @@ impl Db {
     #[instrument_db(table = "users", system = "other_sql")]
     pub async fn list_users(&self) -> Result<Vec<User>, sqlx::Error> {
         sqlx::query("SELECT id, name, email FROM users ORDER BY name LIMIT 100")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.pool.acquire().await?)
             .await?
             .iter()
             .map(user)
@@ -111,7 +123,7 @@ impl Db {
             .bind(user.id.clone())
             .bind(user.name.clone())
             .bind(user.email.clone())
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await
             .map(|_| ())
     }
@@ -123,7 +135,7 @@ impl Db {
             .bind(user.name.clone())
             .bind(user.email.clone())
             .bind(user.id.clone())
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await
             .map(|done| done.rows_affected() > 0)
     }
@@ -133,7 +145,7 @@ impl Db {
     pub async fn delete_user(&self, id: &str) -> Result<bool, sqlx::Error> {
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id.to_owned())
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await
             .map(|done| done.rows_affected() > 0)
     }
@@ -145,7 +157,7 @@ impl Db {
             .bind(session.mentor_id.clone())
             .bind(session.mentee_id.clone())
             .bind(session.starts_at)
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await
             .map(|_| ())
     }
@@ -163,7 +175,7 @@ impl Db {
             .bind(user_id.to_owned())
             .bind(amount.to_owned())
             .bind(tx_hash.to_owned())
-            .execute(&self.pool)
+            .execute(&mut *self.pool.acquire().await?)
             .await
             .map(|_| ())
     }

@@ -32,8 +32,13 @@ async fn listen(url: String) {
 }
 
 async fn one_round(http: &reqwest::Client, base: &str, round: u64) -> Result<(), reqwest::Error> {
-    let bounce = round.is_multiple_of(7);
-    let email = if bounce { format!("mentee{round}@bounce.invalid") } else { format!("mentee{round}@example.com") };
+    // Every 7th reminder bounces on every attempt and is given up on; every 5th fails its first
+    // attempt and is retried.
+    let email = match round {
+        r if r.is_multiple_of(7) => format!("mentee{round}@bounce.invalid"),
+        r if r.is_multiple_of(5) => format!("mentee{round}@flaky.invalid"),
+        _ => format!("mentee{round}@example.com"),
+    };
     let mentee: Value = http
         .post(format!("{base}/users"))
         .json(&json!({ "name": format!("Mentee {round}"), "email": email }))

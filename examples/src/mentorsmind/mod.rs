@@ -42,11 +42,20 @@ pub fn main() -> ExitCode {
         print_catalogue();
         return ExitCode::SUCCESS;
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
     if let Some(dir) = &settings.ops_out {
+        // What the generated monitoring covers joins the catalogue as the service builds it:
+        // its outgoing client, its pool, its queue, its routes (in `write_ops`).
+        let _runtime = runtime.enter();
         drop(horizon::Horizon::new(settings.horizon_url.clone(), settings.horizon_timeout));
+        let pool = db::Db::unconnected(&settings.database_url);
+        let queued = pool.and_then(|pool| Ok((pool, jobs::Queue::in_process().0.observe()?)));
+        if let Err(e) = queued {
+            eprintln!("mentorsmind: {e}");
+            return ExitCode::FAILURE;
+        }
         return write_ops(dir);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
     match runtime.block_on(run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -58,7 +67,11 @@ pub fn main() -> ExitCode {
 
 /// obs's settings for this service, which the environment may still override.
 fn obs_config() -> Result<obs_runtime::Config, obs_runtime::InitError> {
-    obs_runtime::Config::default().service_name("mentorsmind").service_version(env!("CARGO_PKG_VERSION")).with_env()
+    obs_runtime::Config::default()
+        .service_name("mentorsmind")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .service_revision(env!("OBS_EXAMPLES_REVISION"))
+        .with_env()
 }
 
 /// `--catalogue`: what this binary instruments, one JSON line per call site.
@@ -130,8 +143,9 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
             (cache::Cache::disabled(), queue, source)
         }
     };
+    queue.observe()?;
     let (stop, stopped) = watch::channel(false);
-    let worker = tokio::spawn(jobs::work(source, stopped.clone()));
+    let worker = tokio::spawn(jobs::work(source, queue.clone(), stopped.clone()));
     let horizon = horizon::Horizon::new(settings.horizon_url.clone(), settings.horizon_timeout);
     let app = App { db: db.clone(), cache, queue, horizon, notifier: notify::Notifier::default() };
 

@@ -169,6 +169,7 @@ async fn create_session(State(app): State<App>, Json(new): Json<NewSession>) -> 
         session_id: session.id.clone(),
         email: mentee.email,
         trace: TraceContext::current(),
+        attempt: 1,
     };
     app.queue.push(job).await.map_err(ApiError::Internal)?;
     app.notifier.publish(json!({ "event": "session.created", "session_id": session.id }).to_string());

@@ -6,6 +6,7 @@ pub(crate) mod cache;
 pub(crate) mod clock;
 pub(crate) mod connection;
 pub(crate) mod instrumented;
+pub(crate) mod job;
 mod kinds;
 pub(crate) mod network;
 pub(crate) mod outcome;

@@ -30,6 +30,9 @@ pub(crate) fn register_catalogued_series() {
             catalogue::SiteKind::Calls(subsystem) => {
                 let family = subsystem.family();
                 registry.stats_for(family, site_labels(site), site.can_be_cancelled());
+                if subsystem == catalogue::Subsystem::Queue {
+                    super::job::register_at_zero(site);
+                }
             }
             catalogue::SiteKind::Connections => metrics::gauge!(catalogue::WS_CONNECTIONS.name).increment(0.0),
             catalogue::SiteKind::Span => {}
@@ -156,11 +159,11 @@ impl Site {
 /// Whether handles from `recorder` must not be cached: `metrics` hands out its `NoopRecorder`,
 /// a zero-sized type, until a recorder is installed, and a capture's own recorder lives only
 /// as long as the capture (the capture sees the call through the timer anyway).
-fn is_noop(recorder: &dyn Recorder) -> bool {
+pub(crate) fn is_noop(recorder: &dyn Recorder) -> bool {
     std::mem::size_of_val(recorder) == 0 || crate::testing::recorder::recording_locally()
 }
 
-fn metadata() -> Metadata<'static> {
+pub(crate) fn metadata() -> Metadata<'static> {
     Metadata::new(METADATA_TARGET, Level::INFO, Some(module_path!()))
 }
 

@@ -116,6 +116,9 @@ impl Drop for Timer {
             self.record(Status::Cancelled, None);
             if !self.span.is_disabled() {
                 self.span.record(CANCELLED_FIELD, true);
+                // A span ends at its last exit: entered once more here, it ends now, when the
+                // call was given up, as its duration histogram says, not at its last poll.
+                drop(self.span.enter());
             }
         }
     }

@@ -9,10 +9,16 @@ use super::{MetricKind, Names, all};
 /// catalogue name): disabled metrics left out, renamed ones under their new names with the
 /// catalogue name beside them; `error_type` listed only when `error_type_label` is on. `intro`
 /// is the paragraph under the title.
-pub(crate) fn markdown(names: &Names, buckets: &[(String, Vec<f64>)], error_type_label: bool, intro: &str) -> String {
+pub(crate) fn markdown(
+    names: &Names,
+    buckets: &[(String, Vec<f64>)],
+    error_type_label: bool,
+    intro: &str,
+    emitted: impl Fn(&super::Metric) -> bool,
+) -> String {
     let mut out =
         format!("# Metrics\n\n{intro}\n\n| metric | type | labels | HELP | recorded by |\n|---|---|---|---|---|\n");
-    for metric in all().filter(|m| !names.is_disabled(m.name)) {
+    for metric in all().filter(|m| !names.is_disabled(m.name) && emitted(m)) {
         let labels: Vec<String> = metric
             .labels
             .iter()
@@ -71,6 +77,7 @@ mod tests {
              list their default buckets in seconds (`Config::buckets_for` overrides them). `error_type` is on\n\
              error series only (`OBS_ERROR_TYPE_LABEL=false` leaves it off); it splits them, so sums by `status`\n\
              keep their meaning.",
+            |_| true,
         );
         if std::env::var_os("OBS_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &expected).unwrap();

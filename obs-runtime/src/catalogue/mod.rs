@@ -15,6 +15,7 @@ mod family;
 mod names;
 mod objective;
 mod rename;
+mod saturation;
 mod sites;
 
 use metrics::Unit;
@@ -28,11 +29,17 @@ pub(crate) use objective::DEFAULT_PERIOD_DAYS;
 pub use objective::{LatencyTarget, Objective};
 pub use rename::MetricRename;
 pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};
+pub(crate) use saturation::*;
+pub(crate) use sites::is_plain_label;
 #[cfg(feature = "reqwest")]
 pub(crate) use sites::register_client;
+#[cfg(feature = "sqlx")]
+pub(crate) use sites::register_pool;
+#[cfg(feature = "queue")]
+pub(crate) use sites::register_queue;
 #[cfg(feature = "http")]
 pub(crate) use sites::register_route;
-pub use sites::{CALL_SITES, CallSite, Catalogue, Route, SiteKind, catalogue};
+pub use sites::{CALL_SITES, CallSite, Catalogue, QueueEntry, Route, SiteKind, catalogue};
 
 /// The label of a call site's error series that says which kind of error it was (the span's
 /// `error.type`); see `prometheus::error_kinds`.
@@ -309,9 +316,21 @@ pub(crate) const METRICS: &[&Metric] = &[
     &TOKIO_WORKERS,
     &TOKIO_ALIVE_TASKS,
     &TOKIO_GLOBAL_QUEUE_DEPTH,
+    &DB_CLIENT_CONNECTIONS,
+    &DB_CLIENT_CONNECTIONS_MAX,
+    &DB_CLIENT_CONNECTION_PENDING,
+    &DB_CLIENT_CONNECTION_WAIT,
+    &DB_CLIENT_CONNECTION_TIMEOUTS,
+    &QUEUE_DEPTH,
+    &QUEUE_OLDEST_JOB_AGE,
+    &QUEUE_JOB_WAIT,
+    &QUEUE_JOB_RETRIES,
+    &QUEUE_JOBS_DEAD_LETTERED,
+    &BUILD_INFO,
     &SERIES_OVERFLOW_TOTAL,
     &SPANS_DROPPED_TOTAL,
     &TRACES_DECIDED_EARLY_TOTAL,
+    &QUEUE_READ_FAILURES,
 ];
 
 /// Every metric obs emits, the process metrics last.

@@ -177,6 +177,41 @@ pub struct Route {
 
 static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
 
+/// A queue the app observes (`queue::ObservedQueue`): its name and the age its oldest job
+/// must not pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    /// The `queue_name` label.
+    pub name: String,
+    /// The declared limit of the oldest job's age, if any.
+    pub max_age: Option<std::time::Duration>,
+}
+
+static QUEUES: Mutex<Vec<QueueEntry>> = Mutex::new(Vec::new());
+static POOLS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Adds an observed queue; its name is checked unique by the caller.
+#[cfg(feature = "queue")]
+pub(crate) fn register_queue(entry: QueueEntry) {
+    QUEUES.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
+}
+
+/// Adds an observed connection pool's name, once.
+#[cfg(feature = "sqlx")]
+pub(crate) fn register_pool(name: &str) {
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if !pools.iter().any(|p| p == name) {
+        pools.push(name.to_owned());
+    }
+}
+
+/// Whether `name` can be a label value as it is, the way the exposition writes it.
+pub(crate) fn is_plain_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= crate::prometheus::label::MAX_LABEL_CHARS
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
+}
+
 /// The servers outgoing requests go to, as `client::catalogue_server` and `SendTraced` saw
 /// them; at most [`MAX_CLIENT_SERVERS`], so a service calling arbitrary hosts cannot grow it.
 static CLIENT_SERVERS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -210,12 +245,24 @@ pub struct Catalogue {
     sites: Vec<&'static CallSite>,
     routes: Vec<Route>,
     clients: Vec<String>,
+    pools: Vec<String>,
+    queues: Vec<QueueEntry>,
 }
 
 impl Catalogue {
     #[cfg(test)]
     pub(crate) fn from_parts(sites: Vec<&'static CallSite>, routes: Vec<Route>) -> Self {
-        Self { sites, routes, clients: Vec::new() }
+        Self { sites, routes, clients: Vec::new(), pools: Vec::new(), queues: Vec::new() }
+    }
+
+    /// The connection pools the app observes (`db::observe_pool`), by name.
+    pub fn pools(&self) -> &[String] {
+        &self.pools
+    }
+
+    /// The queues the app observes (`queue::ObservedQueue`).
+    pub fn queues(&self) -> &[QueueEntry] {
+        &self.queues
     }
 
     /// The servers the service sends HTTP requests to through `client::SendTraced`, as
@@ -282,5 +329,7 @@ pub fn catalogue() -> Catalogue {
     sites.sort_by(|a, b| (a.file, a.line, a.function, a.span_name).cmp(&(b.file, b.line, b.function, b.span_name)));
     let routes = ROUTES.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let clients = CLIENT_SERVERS.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Catalogue { sites, routes, clients }
+    let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let queues = QUEUES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Catalogue { sites, routes, clients, pools, queues }
 }

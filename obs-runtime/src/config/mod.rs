@@ -125,9 +125,23 @@ impl Config {
         self
     }
 
-    /// The `service.version` resource attribute.
+    /// The `service.version` resource attribute, and `build_info{version}`: give it the
+    /// service's `env!("CARGO_PKG_VERSION")`.
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
         self.service.version = Some(version.into());
+        self
+    }
+
+    /// The source revision the service was built from (a git commit), for
+    /// `build_info{revision}` (`OBS_SERVICE_REVISION`). The dashboard marks a deploy where a
+    /// service's version or revision changes.
+    ///
+    /// ```
+    /// let config = obs_runtime::Config::default().service_revision("3f2a9c1");
+    /// assert_eq!(config.service().revision.as_deref(), Some("3f2a9c1"));
+    /// ```
+    pub fn service_revision(mut self, revision: impl Into<String>) -> Self {
+        self.service.revision = Some(revision.into());
         self
     }
 

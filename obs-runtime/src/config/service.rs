@@ -12,13 +12,16 @@ pub struct ServiceSettings {
     pub name: String,
     /// `service.version` of `OTEL_RESOURCE_ATTRIBUTES`, or [`crate::Config::service_version`].
     pub version: Option<String>,
+    /// The source revision the service was built from (a git commit): `OBS_SERVICE_REVISION`,
+    /// or [`crate::Config::service_revision`]; `build_info{revision}` shows it.
+    pub revision: Option<String>,
     /// `OTEL_RESOURCE_ATTRIBUTES`, percent-decoded, in order.
     pub resource: Vec<(String, String)>,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { name: "unknown_service".to_owned(), version: None, resource: Vec::new() }
+        Self { name: "unknown_service".to_owned(), version: None, revision: None, resource: Vec::new() }
     }
 }
 
@@ -40,6 +43,16 @@ impl ServiceSettings {
         }
         if let Some(version) = attribute("service.version") {
             self.version = Some(version);
+        }
+        if let Some(revision) = vars.get("OBS_SERVICE_REVISION") {
+            if revision.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(InitError::invalid(
+                    "OBS_SERVICE_REVISION",
+                    revision,
+                    "a revision without spaces or control characters, e.g. a git commit",
+                ));
+            }
+            self.revision = Some(revision.to_owned());
         }
         if let Some(name) = vars.get("OTEL_SERVICE_NAME") {
             if name.chars().any(char::is_control) {

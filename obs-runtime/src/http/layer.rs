@@ -23,6 +23,11 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The path label of a request that matched no route.
 pub const UNMATCHED: &str = "unmatched";
 
+/// The status a request is counted under when its client went away before the response
+/// (nginx's `499 Client Closed Request`, which operators know): no response was sent, and the
+/// failure is the client's, so it is not a 5xx.
+pub const CLIENT_CLOSED_REQUEST: u16 = 499;
+
 /// A tower layer for axum 0.8 routers: records `http_requests_total{method,path,status_code}`,
 /// `http_request_duration_seconds{method,path,status_code}` and
 /// `http_requests_in_flight{method,path}` with the matched route template as `path`; opens the
@@ -140,6 +145,7 @@ where
             "url.scheme" = request.uri().scheme_str().unwrap_or("http"),
             "http.response.status_code" = tracing::field::Empty,
             "error.type" = tracing::field::Empty,
+            "otel.status_description" = tracing::field::Empty,
             "client.address" = tracing::field::Empty,
             "user_agent.original" = tracing::field::Empty,
             request_id = request_id.to_str().unwrap_or_default(),
@@ -163,7 +169,16 @@ where
         };
         ResponseFuture {
             inner,
-            state: Some(State { span, method, route, path, request_id, start: clock::now(), _in_flight: in_flight }),
+            state: Some(State {
+                done: false,
+                span,
+                method,
+                route,
+                path,
+                request_id,
+                start: clock::now(),
+                _in_flight: in_flight,
+            }),
         }
     }
 }
@@ -191,6 +206,8 @@ impl Drop for InFlight {
 }
 
 struct State {
+    /// Whether the response was recorded; dropped without, the client went away.
+    done: bool,
     span: Span,
     method: &'static str,
     route: Arc<str>,
@@ -202,20 +219,43 @@ struct State {
 }
 
 impl State {
-    fn finish<B>(self, response: &mut Response<B>) {
-        let status = response.status();
-        let code = status.as_u16().to_string();
+    /// Counts the request under `code` and returns its duration in nanoseconds.
+    fn record(&self, code: u16) -> u64 {
         let nanos = clock::nanos_since(self.start);
         let seconds = nanos as f64 * 1e-9;
-        let path = self.route.to_string();
+        let (path, code) = (self.route.to_string(), code.to_string());
         metrics::counter!(HTTP_REQUESTS_TOTAL.name, "method" => self.method, "path" => path.clone(), "status_code" => code.clone())
             .increment(1);
-        let duration = metrics::histogram!(HTTP_REQUEST_DURATION.name, "method" => self.method, "path" => path.clone(), "status_code" => code);
+        let duration = metrics::histogram!(HTTP_REQUEST_DURATION.name, "method" => self.method, "path" => path, "status_code" => code);
         // Recorded inside the server span when exemplars are wanted, so its bucket keeps the trace.
         match crate::prometheus::exemplar::wanted() {
             true => self.span.in_scope(|| duration.record(seconds)),
             false => duration.record(seconds),
         }
+        nanos
+    }
+
+    /// The access-log line, inside the server span, so it carries its request id and trace
+    /// ids; the OpenTelemetry layer leaves this target out of the span.
+    fn log(&self, status_code: u16, nanos: u64) {
+        if let Some(path) = &self.path {
+            tracing::info!(
+                target: crate::telemetry::ACCESS_LOG_TARGET,
+                parent: &self.span,
+                method = self.method,
+                route = &*self.route,
+                path = path.as_str(),
+                status_code,
+                duration_ms = nanos as f64 / 1e6,
+                "request completed"
+            );
+        }
+    }
+
+    fn finish<B>(mut self, response: &mut Response<B>) {
+        self.done = true;
+        let status = response.status();
+        let nanos = self.record(status.as_u16());
         self.span.record("http.response.status_code", status.as_u16());
         let named = response.extensions().get::<super::ErrorType>().map(super::ErrorType::name);
         if status.is_server_error() {
@@ -224,25 +264,32 @@ impl State {
             self.span.record("error.type", status.as_str());
         }
         match named {
-            Some(name) => record_error(name, &path),
-            None if status.is_server_error() => record_error(&format!("http_{}", status.as_u16()), &path),
+            Some(name) => record_error(name, &self.route),
+            None if status.is_server_error() => record_error(&format!("http_{}", status.as_u16()), &self.route),
             None => {}
         }
-        if let Some(path) = &self.path {
-            // Inside the server span, so the line carries its request id and trace ids; the
-            // OpenTelemetry layer leaves this target out of the span.
-            tracing::info!(
-                target: crate::telemetry::ACCESS_LOG_TARGET,
-                parent: &self.span,
-                method = self.method,
-                route = &*self.route,
-                path = path.as_str(),
-                status_code = status.as_u16(),
-                duration_ms = nanos as f64 / 1e6,
-                "request completed"
-            );
+        self.log(status.as_u16(), nanos);
+        response.headers_mut().insert(REQUEST_ID_HEADER, self.request_id.clone());
+    }
+}
+
+impl Drop for State {
+    /// The response future was dropped before the response: the client went away (a timeout,
+    /// a closed tab, a load balancer's deadline). Counted under 499, logged, and the server
+    /// span ends now, failed, with `error.type` saying why.
+    fn drop(&mut self) {
+        if self.done {
+            return;
         }
-        response.headers_mut().insert(REQUEST_ID_HEADER, self.request_id);
+        let nanos = self.record(CLIENT_CLOSED_REQUEST);
+        if !self.span.is_disabled() {
+            self.span.record("otel.status_code", "ERROR");
+            self.span.record("error.type", "client_closed_request");
+            self.span.record("otel.status_description", "the client went away before the response");
+        }
+        self.log(CLIENT_CLOSED_REQUEST, nanos);
+        // A span ends at its last exit: entered once more, it ends at the drop.
+        drop(self.span.enter());
     }
 }
 

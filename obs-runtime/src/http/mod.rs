@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 pub use error_type::ErrorType;
-pub use layer::{ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
+pub use layer::{CLIENT_CLOSED_REQUEST, ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
 pub use routes::RouteCatalogue;
 
 /// An axum handler serving obs's exposition, for apps that mount `/metrics` on their own router
@@ -22,6 +22,7 @@ pub use routes::RouteCatalogue;
 /// let app: Router = Router::new().route("/metrics", get(obs_runtime::http::metrics_handler));
 /// ```
 pub async fn metrics_handler(headers: axum::http::HeaderMap) -> impl IntoResponse {
+    crate::prometheus::sampled::refresh(crate::prometheus::sampled::REFRESH_DEADLINE).await;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = crate::prometheus::render_negotiated(accept);
     ([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], body)

@@ -91,6 +91,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
             recorder = recorder.disable(metric.clone());
         }
         recorder.install()?;
+        crate::prometheus::build_info::set(service.version.as_deref(), service.revision.as_deref());
         crate::catalogue::describe_all();
         crate::call::site::register_catalogued_series();
     }

@@ -47,6 +47,12 @@ pub(crate) enum Topic {
     Watchdog,
     /// An objective over a family.
     Objective(Covered),
+    /// A connection pool.
+    Pool,
+    /// A queue's backlog and give-ups.
+    Queue,
+    /// The process's resources.
+    Process,
 }
 
 /// An alert's runbook section.
@@ -73,7 +79,19 @@ pub(crate) enum Watch {
     TargetDown,
     Absent,
     Watchdog,
-    Burn { objective: usize, sli: Sli, tier: usize },
+    Burn {
+        objective: usize,
+        sli: Sli,
+        tier: usize,
+    },
+    PoolWaiting,
+    PoolSlow,
+    PoolTimeouts,
+    QueueBacklog(String),
+    /// A queue and its oldest job's limit in seconds.
+    QueueAge(String, f64),
+    QueueDeadLetters(String),
+    Fds,
 }
 
 /// One alerting rule of `alerts.yml`. Several may share a name (an objective's page has two
@@ -169,6 +187,7 @@ pub(crate) fn alerts(model: &Model, groups: &[Group]) -> Vec<Alert> {
     if model.has_client() {
         alerts.push(client_alert(groups));
     }
+    alerts.extend(super::saturation::alerts(model));
     alerts.extend(availability(model));
     alerts.extend(slo::alerts(model, groups));
     alerts

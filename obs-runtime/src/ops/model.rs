@@ -9,6 +9,39 @@ use crate::error::InitError;
 /// The Apdex threshold T when no HTTP objective names a latency: a quarter of a second.
 pub(crate) const DEFAULT_APDEX_SECONDS: f64 = 0.25;
 
+/// A queue of the service.
+#[derive(Clone, Debug)]
+pub(crate) struct QueueModel {
+    pub(crate) name: String,
+    /// Observed (`queue::ObservedQueue`): its depth and oldest job's age are exported.
+    pub(crate) observed: bool,
+    /// The oldest job's declared limit, in seconds.
+    pub(crate) max_age: Option<f64>,
+    /// `#[queue_job]` sites run its jobs: their wait, retries and give-ups are exported.
+    pub(crate) has_sites: bool,
+}
+
+fn queues(catalogue: &Catalogue) -> Vec<QueueModel> {
+    let mut queues: Vec<QueueModel> = Vec::new();
+    for site in catalogue.sites_of(Subsystem::Queue) {
+        let Some(name) = site.label_values().first() else { continue };
+        if !queues.iter().any(|q| q.name == *name) {
+            queues.push(QueueModel { name: (*name).to_owned(), observed: false, max_age: None, has_sites: true });
+        }
+    }
+    for entry in catalogue.queues() {
+        let max_age = entry.max_age.map(|d| d.as_secs_f64());
+        match queues.iter_mut().find(|q| q.name == entry.name) {
+            Some(queue) => {
+                queue.observed = true;
+                queue.max_age = max_age;
+            }
+            None => queues.push(QueueModel { name: entry.name.clone(), observed: true, max_age, has_sites: false }),
+        }
+    }
+    queues
+}
+
 /// Everything the artefacts are generated from.
 #[derive(Debug)]
 pub(crate) struct Model {
@@ -28,6 +61,9 @@ pub(crate) struct Model {
     /// Whether error series carry `error_type` (`Config::error_type_label`).
     pub(crate) error_type_label: bool,
     pub(crate) objectives: Vec<ObjectiveModel>,
+    /// The queues: every name a `#[queue_job]` site or an observed queue gives, with what is
+    /// known of each.
+    pub(crate) queues: Vec<QueueModel>,
     /// Where alerts link to: the runbook's address, each alert adding `#<alert>`.
     pub(crate) runbook_url: String,
 }
@@ -47,6 +83,7 @@ impl Model {
         let objectives = objectives::build(&catalogue, &family_objectives, &metrics.stellar_network)?;
         let subsystems = Subsystem::ALL.into_iter().filter(|s| catalogue.sites_of(*s).next().is_some()).collect();
         let has_websockets = catalogue.sites().iter().any(|s| s.kind() == catalogue::SiteKind::Connections);
+        let queues = queues(&catalogue);
         Ok(Self {
             service: config.service().name.clone(),
             job,
@@ -59,6 +96,7 @@ impl Model {
             has_websockets,
             error_type_label: metrics.error_type_label,
             objectives,
+            queues,
             runbook_url,
         })
     }
@@ -76,6 +114,51 @@ impl Model {
     /// Whether the service records `metric` (it may be switched off).
     pub(crate) fn records(&self, metric: &Metric) -> bool {
         !self.names.is_disabled(metric.name)
+    }
+
+    /// Whether the service's binary emits or registers `metric`: the families of what its
+    /// catalogue holds (routes, call sites, clients, pools, queues), and what every install
+    /// registers (process and runtime metrics, obs's own counters, the build).
+    pub(crate) fn emits(&self, metric: &Metric) -> bool {
+        use catalogue::*;
+        let is = |other: &Metric| std::ptr::eq(metric, other) || metric.name == other.name;
+        let family = |subsystem: Subsystem| {
+            let f = subsystem.family();
+            self.subsystems.contains(&subsystem) && (is(f.total) || is(f.duration))
+        };
+        if Subsystem::ALL.into_iter().any(|s| is(s.family().total) || is(s.family().duration)) {
+            return Subsystem::ALL.into_iter().any(family);
+        }
+        if [&HTTP_REQUESTS_TOTAL, &HTTP_REQUEST_DURATION, &HTTP_REQUESTS_IN_FLIGHT, &ERRORS_TOTAL].into_iter().any(is) {
+            return self.has_routes();
+        }
+        if is(&HTTP_CLIENT_REQUEST_DURATION) {
+            return self.has_client();
+        }
+        if is(&WS_CONNECTIONS) || is(&WS_MESSAGES_TOTAL) {
+            return self.has_websockets;
+        }
+        let pool = [&DB_CLIENT_CONNECTIONS, &DB_CLIENT_CONNECTIONS_MAX, &DB_CLIENT_CONNECTION_PENDING];
+        if pool.into_iter().chain([&DB_CLIENT_CONNECTION_WAIT, &DB_CLIENT_CONNECTION_TIMEOUTS]).any(is) {
+            return !self.pools().is_empty();
+        }
+        if [&QUEUE_DEPTH, &QUEUE_OLDEST_JOB_AGE, &QUEUE_READ_FAILURES].into_iter().any(is) {
+            return self.queues.iter().any(|q| q.observed);
+        }
+        if [&QUEUE_JOB_WAIT, &QUEUE_JOB_RETRIES, &QUEUE_JOBS_DEAD_LETTERED].into_iter().any(is) {
+            return self.queues.iter().any(|q| q.has_sites);
+        }
+        true
+    }
+
+    /// The connection pools the service observes, by name.
+    pub(crate) fn pools(&self) -> &[String] {
+        self.catalogue.pools()
+    }
+
+    /// A process metric, when the service records it.
+    pub(crate) fn process_metric(&self, name: &str) -> Option<&'static Metric> {
+        catalogue::PROCESS.iter().find(|m| m.name == name).filter(|m| self.records(m))
     }
 
     /// Whether the service serves HTTP routes obs records.

@@ -1,6 +1,7 @@
 //! Prometheus: obs's `metrics` recorder and its storage, the text exposition, the scrape server,
 //! the process and scheduler metrics, and the label normalisation that keeps values exact.
 
+pub(crate) mod build_info;
 pub(crate) mod call_stats;
 mod cardinality;
 mod connections;
@@ -13,6 +14,7 @@ pub(crate) mod label;
 pub(crate) mod openmetrics;
 pub(crate) mod process;
 mod recorder;
+pub(crate) mod sampled;
 mod scalars;
 pub(crate) mod scrape;
 mod text;
@@ -38,6 +40,7 @@ fn render_with(exemplars: bool) -> String {
             process::collect();
             let mut text = handle.render_with(exemplars);
             handle.render_process(&mut text);
+            handle.render_sampled(&mut text);
             text
         }
         None => String::new(),

@@ -345,6 +345,11 @@ impl MetricsHandle {
         super::process::render_exact(out, &self.shared.names, &self.shared.global_labels);
     }
 
+    /// Appends the gauges read at render time (pools, queues, the build; see `sampled`).
+    pub(crate) fn render_sampled(&self, out: &mut String) {
+        super::sampled::render(out, &self.shared.names, &self.shared.global_labels);
+    }
+
     /// Does nothing: obs's series are atomics that need no draining. Kept for code written
     /// against metrics-exporter-prometheus's handle.
     pub fn run_upkeep(&self) {}

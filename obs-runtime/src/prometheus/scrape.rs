@@ -76,10 +76,13 @@ pub(crate) fn spawn(
             tokio::spawn(async move {
                 let this = connection.clone();
                 let service = service_fn(move |request| {
-                    connections.serving(&this);
-                    let response = respond(&request, &settings);
-                    connections.waiting(&this);
-                    std::future::ready(Ok::<_, Infallible>(response))
+                    let (settings, connections, this) = (settings.clone(), connections.clone(), this.clone());
+                    async move {
+                        connections.serving(&this);
+                        let response = respond(&request, &settings).await;
+                        connections.waiting(&this);
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let serving = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -95,7 +98,7 @@ pub(crate) fn spawn(
     Ok(stop)
 }
 
-fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<Bytes>> {
+async fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<Bytes>> {
     if request.uri().path() != settings.endpoint {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     }
@@ -117,6 +120,8 @@ fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<By
             return response;
         }
     }
+    // Readers that need I/O (queues) answer within their deadline or are left out.
+    super::sampled::refresh(super::sampled::REFRESH_DEADLINE).await;
     let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (content_type, body) = super::render_negotiated(accept);
     let body = if request.method() == Method::HEAD { String::new() } else { body };

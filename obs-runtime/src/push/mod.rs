@@ -84,6 +84,7 @@ impl Push {
             }
             // A push in flight gives way to the last one: the guard's deadline is what counts.
             let mut transport = self.transport.clone();
+            crate::prometheus::sampled::refresh(crate::prometheus::sampled::REFRESH_DEADLINE).await;
             let request = self.request();
             tokio::select! {
                 result = transport.send(request, self.timeout) => self.report(result),

@@ -86,14 +86,17 @@ impl Extractor for HeaderExtractor<'_> {
 /// name it in `#[queue_job(parent = …)]` where the job runs: the job's span continues the
 /// producer's trace.
 ///
-/// It serialises with serde as `{"traceparent": "...", "tracestate": "..."}`.
+/// It serialises with serde as `{"traceparent": "...", "tracestate": "...", "enqueued_at_ms": …}`:
+/// taken when the job is enqueued, it also says when, so `#[queue_job]` records how long the job
+/// waited (`queue_job_wait_seconds`) and a queue's reader can tell its oldest job's age.
 ///
 /// ```
 /// use obs_runtime::propagation::TraceContext;
 ///
 /// let carried = TraceContext::current();
-/// // Outside any span there is no trace to continue.
+/// // Outside any span there is no trace to continue, but the time of the enqueue is kept.
 /// assert!(carried.traceparent.is_empty());
+/// assert!(carried.enqueued_at().is_some());
 /// let json = serde_json::to_string(&carried).unwrap();
 /// assert_eq!(serde_json::from_str::<TraceContext>(&json).unwrap(), carried);
 /// ```
@@ -104,6 +107,9 @@ pub struct TraceContext {
     pub traceparent: String,
     /// The `tracestate` header value; often empty.
     pub tracestate: String,
+    /// When the context was taken, in Unix milliseconds: the job's enqueue time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enqueued_at_ms: Option<u64>,
 }
 
 impl TraceContext {
@@ -112,11 +118,17 @@ impl TraceContext {
         Self::of(&Span::current())
     }
 
-    /// The context of `span`.
+    /// The context of `span`, stamped with the time now.
     pub fn of(span: &Span) -> Self {
         let (traceparent, tracestate) =
             spans::span_context_of(span).as_ref().and_then(trace_context::headers).unwrap_or_default();
-        Self { traceparent, tracestate: tracestate.unwrap_or_default() }
+        let enqueued_at_ms = Some(crate::call::job::unix_millis());
+        Self { traceparent, tracestate: tracestate.unwrap_or_default(), enqueued_at_ms }
+    }
+
+    /// When it was taken (the job's enqueue time), if it says.
+    pub fn enqueued_at(&self) -> Option<std::time::SystemTime> {
+        self.enqueued_at_ms.map(|ms| std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
     }
 
     /// Makes `span` a child of this context. A context that is empty or malformed (read as
@@ -135,6 +147,11 @@ pub trait ParentContext {
     /// The parent this names, if there is a valid one.
     fn parent(&self) -> Option<opentelemetry::Context>;
 
+    /// When the job carrying it was enqueued, in Unix milliseconds, if it says.
+    fn enqueued_at_ms(&self) -> Option<u64> {
+        None
+    }
+
     /// Makes `span` a child of this context, if there is one.
     fn attach_to(&self, span: &Span) {
         if let Some(cx) = self.parent().filter(|_| !span.is_disabled()) {
@@ -144,6 +161,10 @@ pub trait ParentContext {
 }
 
 impl ParentContext for TraceContext {
+    fn enqueued_at_ms(&self) -> Option<u64> {
+        self.enqueued_at_ms
+    }
+
     fn parent(&self) -> Option<opentelemetry::Context> {
         if self.traceparent.is_empty() {
             return None;
@@ -160,12 +181,27 @@ impl<T: ParentContext + ?Sized> ParentContext for &T {
     fn parent(&self) -> Option<opentelemetry::Context> {
         (**self).parent()
     }
+
+    fn enqueued_at_ms(&self) -> Option<u64> {
+        (**self).enqueued_at_ms()
+    }
 }
 
 impl<T: ParentContext> ParentContext for Option<T> {
     fn parent(&self) -> Option<opentelemetry::Context> {
         self.as_ref().and_then(ParentContext::parent)
     }
+
+    fn enqueued_at_ms(&self) -> Option<u64> {
+        self.as_ref().and_then(ParentContext::enqueued_at_ms)
+    }
+}
+
+/// When the job whose parent is `parent` was enqueued (Unix milliseconds), for the expansion.
+#[doc(hidden)]
+#[inline]
+pub fn enqueued_at(parent: &(impl ParentContext + ?Sized)) -> Option<u64> {
+    parent.enqueued_at_ms()
 }
 
 /// The parent of the span `#[queue_job(parent = …)]` opens while the guard lives: made

@@ -5,6 +5,7 @@
 //! Prometheus 3.
 
 mod burn;
+mod saturation;
 mod series;
 
 use series::{Input, Values, calls, durations, humanize_duration, render};
@@ -180,6 +181,7 @@ fn cases(model: &Model, alerts: &[Alert], index: usize) -> Vec<Case> {
         }
         Watch::Watchdog => vec![one("it always fires.", Vec::new(), 1, Some(1.0))],
         Watch::Burn { .. } => Vec::new(),
+        _ => saturation::cases(model, alerts, index),
     }
 }
 
@@ -190,11 +192,16 @@ fn expected(model: &Model, alerts: &[Alert], index: usize, value: f64) -> Yaml {
     if !alert.labels.iter().any(|(k, _)| *k == "job") {
         exp.push(("job".into(), s(&model.job)));
     }
-    if matches!(alert.watches, Watch::TargetDown) {
-        exp.push(("instance".into(), s(INSTANCE)));
+    let own = saturation::labels(model, &alert.watches);
+    for (name, value) in &own {
+        if !alert.labels.iter().any(|(k, _)| *k == name.as_str()) {
+            exp.push((name.clone(), s(value)));
+        }
     }
     exp.extend(labels(alert).into_iter().map(|(k, v)| (k.to_owned(), s(v))));
-    let fill = |text: &str| render(text, &model.job, INSTANCE, value);
+    let mut all = vec![("job".to_owned(), model.job.clone())];
+    all.extend(own);
+    let fill = |text: &str| render(text, &all, value);
     map([
         ("exp_labels", Yaml::Map(exp)),
         (

@@ -18,6 +18,8 @@ pub(crate) enum Values {
     Constant(f64),
     /// A counter at 0 until the minute given, then 1.
     StepAt(u64),
+    /// A gauge going between two values, minute by minute.
+    Alternating(f64, f64),
 }
 
 impl Input {
@@ -27,6 +29,10 @@ impl Input {
             Values::Rising(per_minute) => format!("0+{}x{minutes}", go_float(per_minute)),
             Values::Constant(value) => format!("{}x{minutes}", go_float(value)),
             Values::StepAt(at) => format!("0x{} 1x{}", at.saturating_sub(1), minutes.saturating_sub(at)),
+            Values::Alternating(a, b) => {
+                let pair = format!("{} {}", go_float(a), go_float(b));
+                vec![pair; minutes as usize / 2 + 1].join(" ")
+            }
         }
     }
 }
@@ -126,8 +132,21 @@ pub(crate) fn humanize_percentage(value: f64) -> String {
     format!("{}%", g4(value * 100.0))
 }
 
-/// Prometheus's `humanizeDuration`, for the values a test gives it (under a minute).
+/// Prometheus's `humanize`, for the values a test gives it (from 1 to 1 000).
+pub(crate) fn humanize(value: f64) -> String {
+    g4(value)
+}
+
+/// Prometheus's `humanizeDuration`, for the values a test gives it (under a day).
 pub(crate) fn humanize_duration(seconds: f64) -> String {
+    if seconds >= 60.0 {
+        let whole = seconds as u64;
+        let (hours, minutes, rest) = (whole / 3600, whole / 60 % 60, whole % 60);
+        return match hours {
+            0 => format!("{minutes}m {rest}s"),
+            _ => format!("{hours}h {minutes}m {rest}s"),
+        };
+    }
     if seconds >= 1.0 {
         return format!("{}s", g4(seconds));
     }
@@ -142,13 +161,16 @@ pub(crate) fn humanize_duration(seconds: f64) -> String {
     format!("{}{prefix}s", g4(value))
 }
 
-/// An annotation as Prometheus renders it for an alert of `job` (and `instance`) with `value`.
-pub(crate) fn render(template: &str, job: &str, instance: &str, value: f64) -> String {
-    template
-        .replace("{{ $labels.job }}", job)
-        .replace("{{ $labels.instance }}", instance)
-        .replace("{{ $value | humanizePercentage }}", &humanize_percentage(value))
+/// An annotation as Prometheus renders it for an alert with `labels` (its expression's) and
+/// `value`.
+pub(crate) fn render(template: &str, labels: &[(String, String)], value: f64) -> String {
+    let mut text = template.to_owned();
+    for (name, label) in labels {
+        text = text.replace(&format!("{{{{ $labels.{name} }}}}"), label);
+    }
+    text.replace("{{ $value | humanizePercentage }}", &humanize_percentage(value))
         .replace("{{ $value | humanizeDuration }}", &humanize_duration(value))
+        .replace("{{ $value | humanize }}", &humanize(value))
         .replace("{{ $value }}", &g4_plain(value))
 }
 
@@ -174,6 +196,8 @@ mod tests {
         assert_eq!(humanize_percentage(0.108), "10.8%");
         assert_eq!(humanize_duration(2.425), "2.425s");
         assert_eq!(humanize_duration(0.25), "250ms");
+        assert_eq!(humanize_duration(660.0), "11m 0s");
+        assert_eq!(humanize_duration(0.1 + 0.15 * 0.95), "242.5ms");
     }
 
     #[test]

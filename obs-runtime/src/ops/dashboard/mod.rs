@@ -4,6 +4,7 @@
 //! selects `job=~"$job"` and `instance=~"$instance"`, the objective rows included.
 
 mod objectives;
+mod saturation;
 mod service;
 
 pub(crate) use service::subsystem_panels;
@@ -137,10 +138,13 @@ pub(crate) fn dashboard(model: &Model) -> Value {
     let mut layout = Layout { panels: Vec::new(), next_id: 0, x: 0, y: 0 };
     service::overview(&mut layout, model);
     service::runtime(&mut layout, model);
+    saturation::fds(&mut layout, model);
     service::client(&mut layout, model);
     for subsystem in &model.subsystems {
         service::subsystem(&mut layout, model, *subsystem);
     }
+    saturation::pools(&mut layout, model);
+    saturation::queues(&mut layout, model);
     for objective in &model.objectives {
         objectives::row(&mut layout, model, objective);
     }
@@ -162,7 +166,7 @@ pub(crate) fn dashboard(model: &Model) -> Value {
         "version": 1,
         "time": {"from": "now-1h", "to": "now"},
         "refresh": "30s",
-        "annotations": {"list": service::annotations(model)},
+        "annotations": {"list": service::annotations(model).into_iter().chain(saturation::deploys(model)).collect::<Vec<_>>()},
         "templating": {"list": [
             {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus", "current": {}, "hide": 0},
             variable("job", "Job", "label_values(up, job)", json!({"text": model.job, "value": model.job}), false, 1),

@@ -19,6 +19,8 @@ const QUEUE: &str = include_str!("queue.md");
 const STELLAR: &str = include_str!("stellar.md");
 const CLIENT: &str = include_str!("client.md");
 const TARGET: &str = include_str!("target.md");
+const POOL: &str = include_str!("pool.md");
+const PROCESS: &str = include_str!("process.md");
 const TROUBLESHOOTING: &str = include_str!("troubleshooting.md");
 
 /// A heading's anchor as GitHub and most renderers make it.
@@ -48,6 +50,9 @@ fn topic_section(topic: &Topic) -> Option<&'static str> {
             None => HTTP,
             Some(subsystem) => return topic_section(&Topic::Subsystem(subsystem)),
         },
+        Topic::Pool => POOL,
+        Topic::Queue => QUEUE,
+        Topic::Process => PROCESS,
         Topic::Watchdog => return None,
     })
 }
