@@ -22,6 +22,11 @@ pub const FILES: &[&str] = &[
     "runbook.md",
     "metrics.md",
     "docker-compose.yml",
+    "kubernetes/prometheus-rule.yaml",
+    "kubernetes/service-monitor.yaml",
+    "kubernetes/dashboard-configmap.yaml",
+    "kubernetes/alertmanager-config.yaml",
+    "kubernetes/kustomization.yaml",
 ];
 
 /// The reference service's checked-in set, `docs/ops`.
@@ -105,6 +110,26 @@ pub fn assert_tools_accept(ops: &Path) {
         run(Command::new("docker-compose").args(["config", "--quiet"]).current_dir(ops))
     };
     assert!(ok, "compose config: {out}");
+}
+
+/// The Prometheus Operator's CRDs the `kubernetes/` objects are checked against (v0.93.0, as
+/// `../shared/schemas/` has them).
+pub fn crd_schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/prometheus-operator")
+}
+
+/// Validates `ops/kubernetes/` against the CRD schemas (Python's `jsonschema`), checks the
+/// PrometheusRule's groups with promtool; the validator's report.
+pub fn assert_kubernetes_valid(ops: &Path) -> String {
+    let rules = scratch(&format!("kubernetes-rules-{}", ops.file_name().unwrap_or_default().to_string_lossy()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/validate_kubernetes.py");
+    let (ok, out) =
+        run(Command::new("python3").arg(&script).arg(ops.join("kubernetes")).arg(crd_schemas()).arg(&rules));
+    assert!(ok, "the kubernetes/ objects are not valid (scripts/test installs jsonschema and pyyaml): {out}");
+    let (ok, checked) = run(Command::new(PROMTOOL).args(["check", "rules"]).arg(&rules));
+    let _ = std::fs::remove_file(&rules);
+    assert!(ok, "promtool check rules on the PrometheusRule's groups: {checked}");
+    out
 }
 
 /// Prometheus with the generated rules (the once-a-minute groups every second, like the

@@ -10,8 +10,12 @@ use obs_tests::child::run_in_child;
 use sqlx::postgres::PgPoolOptions;
 
 const DATABASE: &str = "postgres://postgres@127.0.0.1:5432/test";
-const ENV: &[(&str, &str)] =
-    &[("PROMETHEUS_PORT", "0"), ("PROMETHEUS_HOST", "127.0.0.1"), ("OTEL_EXPORTER", "none"), ("OTEL_SERVICE_NAME", "pools")];
+const ENV: &[(&str, &str)] = &[
+    ("PROMETHEUS_PORT", "0"),
+    ("PROMETHEUS_HOST", "127.0.0.1"),
+    ("OTEL_EXPORTER", "none"),
+    ("OTEL_SERVICE_NAME", "pools"),
+];
 
 /// The exposition obs serves now.
 fn scrape(guard: &obs_runtime::ObsGuard) -> String {
@@ -38,12 +42,17 @@ fn a_saturated_pool_shows_used_at_max_requests_waiting_and_the_waits() {
         let runtime = obs_tests::runtime();
         runtime.block_on(async {
             let guard = obs_tests::collected_spans::install();
-            let pool = PgPoolOptions::new().max_connections(2).connect(DATABASE).await.expect("PostgreSQL at 127.0.0.1");
+            let pool =
+                PgPoolOptions::new().max_connections(2).connect(DATABASE).await.expect("PostgreSQL at 127.0.0.1");
             let pool = observe_pool(pool, "saturated").unwrap();
-            let running: Vec<_> = (0..6).map(|_| tokio::spawn({
-                let pool = pool.clone();
-                async move { slow_query(&pool).await }
-            })).collect();
+            let running: Vec<_> = (0..6)
+                .map(|_| {
+                    tokio::spawn({
+                        let pool = pool.clone();
+                        async move { slow_query(&pool).await }
+                    })
+                })
+                .collect();
             tokio::time::sleep(Duration::from_millis(150)).await;
             let during = scrape(&guard);
             for task in running {
@@ -57,7 +66,8 @@ fn a_saturated_pool_shows_used_at_max_requests_waiting_and_the_waits() {
             assert_eq!(pending, Some(4.0), "{during}");
             assert_eq!(value(&during, &series("db_client_connections_max", "")), Some(2.0));
             assert_eq!(value(&after, &series("db_client_connection_pending_requests", "")), Some(0.0), "{after}");
-            let bucket = |le: &str| value(&after, &series("db_client_connection_wait_seconds_bucket", &format!(",le=\"{le}\"")));
+            let bucket =
+                |le: &str| value(&after, &series("db_client_connection_wait_seconds_bucket", &format!(",le=\"{le}\"")));
             assert_eq!(bucket("+Inf"), Some(6.0), "{after}");
             // The last four waited for a whole query (0.3 s) at least.
             assert!(bucket("0.25").unwrap() <= 2.0, "{after}");

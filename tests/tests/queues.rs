@@ -12,8 +12,12 @@ use obs_runtime::propagation::TraceContext;
 use obs_runtime::queue::{ObservedQueue, QueueReading};
 use obs_tests::child::run_in_child;
 
-const ENV: &[(&str, &str)] =
-    &[("PROMETHEUS_PORT", "0"), ("PROMETHEUS_HOST", "127.0.0.1"), ("OTEL_EXPORTER", "none"), ("OTEL_SERVICE_NAME", "queues")];
+const ENV: &[(&str, &str)] = &[
+    ("PROMETHEUS_PORT", "0"),
+    ("PROMETHEUS_HOST", "127.0.0.1"),
+    ("OTEL_EXPORTER", "none"),
+    ("OTEL_SERVICE_NAME", "queues"),
+];
 
 fn scrape(guard: &obs_runtime::ObsGuard) -> String {
     let (status, _, text) = obs_tests::raw_get(guard.scrape_addr().expect("a scrape server"), "/metrics", "");
@@ -70,8 +74,9 @@ fn a_queue_is_read_at_every_scrape_and_a_failing_reader_never_holds_a_scrape() {
             assert!((59.0..120.0).contains(&age), "{age}");
             for (queue, reason) in [("broken", "error"), ("panicking", "panic"), ("hanging", "timeout")] {
                 assert_eq!(value(&text, &series("queue_depth", queue)), None, "{queue} is left out:\n{text}");
-                let failures =
-                    format!("obs_queue_read_failures_total{{app=\"queues\",queue_name=\"{queue}\",reason=\"{reason}\"}}");
+                let failures = format!(
+                    "obs_queue_read_failures_total{{app=\"queues\",queue_name=\"{queue}\",reason=\"{reason}\"}}"
+                );
                 assert_eq!(value(&text, &failures), Some(1.0), "{failures}:\n{text}");
             }
             // Read again at the next scrape: the gauge follows the queue, not the first reading.

@@ -57,9 +57,11 @@ fn the_reference_service_reports_its_pool_queue_retries_give_ups_and_build() {
     assert!(build.contains("version=\"0.1.0\"") && !build.contains("revision=\"unknown\""), "{build}");
     let shown: Vec<&str> = text
         .lines()
-        .filter(|l| ["db_client_", "queue_depth", "queue_oldest", "queue_job_retries", "queue_jobs_dead", "build_info"]
-            .iter()
-            .any(|p| l.starts_with(p)))
+        .filter(|l| {
+            ["db_client_", "queue_depth", "queue_oldest", "queue_job_retries", "queue_jobs_dead", "build_info"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
         .collect();
     println!("{}", shown.join("\n"));
     service.terminate(Duration::from_secs(15));

@@ -126,6 +126,8 @@ fn write_ops(dir: &std::path::Path) -> ExitCode {
         obs_runtime::ops::Ops::new(&config)
             .scrape_at(port, "/metrics")
             .runbook_url(RUNBOOK_URL)
+            // The Service's port for the app, which serves `/metrics` too.
+            .kubernetes(obs_runtime::ops::Kubernetes::default().port_name("http"))
             .write_to(dir)
             .map_err(|e| e.to_string())
     });

@@ -19,6 +19,7 @@ mod alertmanager;
 mod alerts;
 mod alerts_test;
 mod dashboard;
+mod kubernetes;
 mod model;
 mod objectives;
 mod rule_files;
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::error::InitError;
 
+pub use kubernetes::Kubernetes;
 pub use write::MARKER;
 
 /// One generated file: its path under the output directory and its contents.
@@ -55,6 +57,7 @@ pub struct Ops<'a> {
     job: Option<String>,
     runbook_url: Option<String>,
     scrape_at: Option<(u16, String)>,
+    kubernetes: Kubernetes,
 }
 
 /// The variable that gives the runbook's address when the code gives none.
@@ -63,7 +66,7 @@ pub const RUNBOOK_URL_VARIABLE: &str = "OBS_RUNBOOK_URL";
 impl<'a> Ops<'a> {
     /// The generator for a service installed with `config`; the catalogue is this binary's.
     pub fn new(config: &'a Config) -> Self {
-        Self { config, job: None, runbook_url: None, scrape_at: None }
+        Self { config, job: None, runbook_url: None, scrape_at: None, kubernetes: Kubernetes::default() }
     }
 
     /// The Prometheus job the rules select and `prometheus.yml` scrapes; default the service name.
@@ -85,6 +88,12 @@ impl<'a> Ops<'a> {
     /// port and path (a service that serves `http::metrics_handler` on its router).
     pub fn scrape_at(mut self, port: u16, path: impl Into<String>) -> Self {
         self.scrape_at = Some((port, path.into()));
+        self
+    }
+
+    /// The Prometheus Operator objects' namespace and labels (see [`Kubernetes`]).
+    pub fn kubernetes(mut self, kubernetes: Kubernetes) -> Self {
+        self.kubernetes = kubernetes;
         self
     }
 
@@ -124,8 +133,9 @@ impl<'a> Ops<'a> {
         let alerts = alerts::alerts(&model, &groups);
         let dashboard = dashboard::dashboard(&model);
         let json = serde_json::to_string_pretty(&dashboard).unwrap_or_default() + "\n";
+        let kubernetes = kubernetes::files(&self.kubernetes, &model, &groups, &alerts, &json)?;
         let file = |path, contents| GeneratedFile { path, contents };
-        Ok(vec![
+        let mut files = vec![
             file("grafana/dashboard.json", json),
             file("grafana/provisioning/datasources/datasources.yml", stack::datasources_yml()),
             file("grafana/provisioning/dashboards/dashboards.yml", stack::dashboards_yml()),
@@ -138,7 +148,9 @@ impl<'a> Ops<'a> {
             file("runbook.md", runbook::runbook(&model, &alerts)),
             file("metrics.md", metrics_md(&model, self.config)),
             file("docker-compose.yml", stack::compose_yml(&model)),
-        ])
+        ];
+        files.extend(kubernetes);
+        Ok(files)
     }
 
     /// Writes every file under `dir`, replacing a folder this generator wrote before. All or
@@ -166,6 +178,15 @@ pub enum OpsError {
     /// An objective cannot be measured (unknown family, two kinds of events, shared series,
     /// threshold not a bucket boundary…), or a setting is not valid.
     Objective(InitError),
+    /// A generator option cannot be used as given (a Kubernetes name or label, say).
+    Invalid {
+        /// The option, as the builder method or variable calls it.
+        option: String,
+        /// The value given.
+        value: String,
+        /// What it must be.
+        fix: String,
+    },
     /// The output path exists and is not a directory.
     NotADirectory(PathBuf),
     /// The output directory holds files this generator did not write: it is not replaced.
@@ -188,6 +209,7 @@ impl fmt::Display for OpsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OpsError::Objective(error) => write!(f, "{error}"),
+            OpsError::Invalid { option, value, fix } => write!(f, "{option}={value:?} cannot be used: {fix}"),
             OpsError::NotADirectory(path) => {
                 write!(f, "{} is not a directory: give the ops generator a directory to write into", path.display())
             }
