@@ -21,6 +21,7 @@ mod error;
 pub mod http;
 mod install;
 pub mod ops;
+mod page;
 mod prometheus;
 mod push;
 #[cfg(feature = "queue")]

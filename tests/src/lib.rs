@@ -13,6 +13,7 @@ pub mod logql;
 pub mod ops;
 pub mod otlp_receiver;
 pub mod prometheus;
+pub mod relay;
 pub mod service;
 
 use obs_runtime::testing::{Captured, CapturedSpan};

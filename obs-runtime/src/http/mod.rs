@@ -12,6 +12,24 @@ pub use error_type::ErrorType;
 pub use layer::{CLIENT_CLOSED_REQUEST, ObsLayer, ObsService, REQUEST_ID_HEADER, RequestId, ResponseFuture, UNMATCHED};
 pub use routes::RouteCatalogue;
 
+/// An axum handler serving obs's live page, for apps without obs's scrape server: mount it on
+/// `/obs` (HTML) and `/obs.json` (the same as JSON), behind whatever guards the app's own
+/// `/metrics`.
+///
+/// ```
+/// use axum::{Router, routing::get};
+///
+/// let app: Router = Router::new()
+///     .route("/obs", get(obs_runtime::http::page_handler))
+///     .route("/obs.json", get(obs_runtime::http::page_handler));
+/// ```
+pub async fn page_handler(uri: axum::http::Uri) -> axum::response::Response {
+    match crate::page::respond(uri.path()) {
+        Some((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "obs is not installed, or no such page\n").into_response(),
+    }
+}
+
 /// An axum handler serving obs's exposition, for apps that mount `/metrics` on their own router
 /// instead of (or besides) obs's scrape server. It negotiates like the scrape server:
 /// OpenMetrics text for scrapers that prefer it, the Prometheus text format otherwise.

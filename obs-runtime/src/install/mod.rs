@@ -100,6 +100,14 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
         true => Some(crate::push::spawn(&runtime, &metrics.push, telemetry::otlp::resource_attributes(service))?),
         false => None,
     };
+    crate::page::install(crate::page::Context {
+        service: service.name.clone(),
+        version: service.version.clone().unwrap_or_else(|| "unknown".to_owned()),
+        revision: service.revision.clone().unwrap_or_else(|| "unknown".to_owned()),
+        started: std::time::Instant::now(),
+        family_objectives: metrics.objectives_by_catalogue_name(),
+    });
+    scrape::serve_also(scrape::Extra { paths: crate::page::PATHS, respond: crate::page::respond });
     if let Some(listener) = listener {
         scrape_addr = Some(listener.local_addr().map_err(InitError::Runtime)?);
         stop_scrape = Some(scrape::spawn(&runtime, listener, metrics.scrape.clone())?);

@@ -21,7 +21,7 @@ mod alerts_test;
 mod dashboard;
 mod kubernetes;
 mod model;
-mod objectives;
+pub(crate) mod objectives;
 mod rule_files;
 mod rules;
 mod runbook;

@@ -34,6 +34,12 @@ pub fn render() -> String {
     render_with(false)
 }
 
+/// The exposition with every kept exemplar, for the live page; calls keep exemplars from now on.
+pub(crate) fn render_with_exemplars() -> String {
+    exemplar::want();
+    render_with(true)
+}
+
 fn render_with(exemplars: bool) -> String {
     match installed() {
         Some(handle) => {

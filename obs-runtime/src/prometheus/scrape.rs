@@ -98,8 +98,25 @@ pub(crate) fn spawn(
     Ok(stop)
 }
 
+/// What else the scrape port serves, behind the same token (the live page): its paths, and
+/// what answers them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Extra {
+    pub(crate) paths: &'static [&'static str],
+    pub(crate) respond: fn(&str) -> Option<(&'static str, String)>,
+}
+
+static EXTRA: std::sync::OnceLock<Extra> = std::sync::OnceLock::new();
+
+/// Serves `extra`'s paths beside the endpoint; set once, at install.
+pub(crate) fn serve_also(extra: Extra) {
+    let _ = EXTRA.set(extra);
+}
+
 async fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<Full<Bytes>> {
-    if request.uri().path() != settings.endpoint {
+    let path = request.uri().path();
+    let extra = EXTRA.get().filter(|extra| path != settings.endpoint && extra.paths.contains(&path));
+    if path != settings.endpoint && extra.is_none() {
         return plain(StatusCode::NOT_FOUND, "not found\n");
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -123,7 +140,13 @@ async fn respond(request: &Request<Incoming>, settings: &Settings) -> Response<F
     // Readers that need I/O (queues) answer within their deadline or are left out.
     super::sampled::refresh(super::sampled::REFRESH_DEADLINE).await;
     let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let (content_type, body) = super::render_negotiated(accept);
+    let (content_type, body) = match extra {
+        Some(extra) => match (extra.respond)(path) {
+            Some(page) => page,
+            None => return plain(StatusCode::NOT_FOUND, "not found\n"),
+        },
+        None => super::render_negotiated(accept),
+    };
     let body = if request.method() == Method::HEAD { String::new() } else { body };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
