@@ -12,6 +12,7 @@ pub mod horizon_stub;
 pub mod logql;
 pub mod ops;
 pub mod otlp_receiver;
+pub mod postgres;
 pub mod prometheus;
 pub mod relay;
 pub mod service;

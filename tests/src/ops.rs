@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::prometheus::{PROMTOOL, PrometheusServer, Target};
 
 /// Every file the generator writes, in its order.
@@ -170,5 +172,67 @@ pub fn assert_every_rule_and_query_answers(prometheus: &PrometheusServer, ops: &
         let concrete = query.replace("$job", job).replace("$instance", instance).replace("$__rate_interval", "1m");
         let result = prometheus.wait_for_series(&concrete, Duration::from_secs(30));
         assert!(!result.is_empty(), "dashboard query returned nothing: {concrete}");
+    }
+}
+
+/// What `--catalogue` lists: every call site with metrics, as `(family total, labels)`.
+/// A catalogued call site's series: its counter, its label pairs, whether it can be cancelled.
+#[derive(Debug)]
+struct SiteSeries {
+    total: String,
+    labels: Vec<(String, String)>,
+    cancellable: bool,
+}
+
+fn catalogued_series(exe: &str) -> Vec<SiteSeries> {
+    let output = service(exe, &["--catalogue"], &[]);
+    assert!(output.status.success());
+    let mut series = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let site: Value = serde_json::from_str(line).unwrap();
+        if !site["kind"].as_str().is_some_and(|k| k.starts_with("Calls(")) {
+            continue;
+        }
+        // The counter first, then the histogram.
+        let total = site["metrics"][0].as_str().unwrap();
+        let names = site["label_names"].as_array().unwrap();
+        let values = site["label_values"].as_array().unwrap();
+        let labels = names
+            .iter()
+            .enumerate()
+            // A Stellar site without a network gets the service's default, testnet.
+            .map(|(i, n)| {
+                (n.as_str().unwrap().to_owned(), values.get(i).and_then(Value::as_str).unwrap_or("testnet").to_owned())
+            })
+            .collect();
+        let cancellable = site["cancellable"].as_bool().unwrap();
+        series.push(SiteSeries { total: total.to_owned(), labels, cancellable });
+    }
+    assert!(series.len() >= 10, "{series:?}");
+    series
+}
+
+/// Every series the reference service at `exe` catalogues is in `text` (its first scrape) at
+/// zero, each family's block once.
+pub fn assert_catalogued_at_zero(exe: &str, text: &str) {
+    for SiteSeries { total, labels, cancellable } in &catalogued_series(exe) {
+        let statuses: &[&str] = if total == "queue_jobs_total" {
+            &["completed", "failed", "cancelled"]
+        } else {
+            &["success", "error", "cancelled"]
+        };
+        // Only a future can be dropped half-way: a sync site has no `cancelled` series.
+        for status in statuses.iter().filter(|s| **s != "cancelled" || *cancellable) {
+            let body: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let line = format!("{total}{{app=\"mentorsmind\",{},status=\"{status}\"}} 0", body.join(","));
+            assert!(text.lines().any(|l| l == line), "no `{line}` before any traffic:\n{text}");
+        }
+    }
+    assert!(text.lines().any(|l| l == "active_websocket_connections{app=\"mentorsmind\"} 0"), "{text}");
+    // Regression: registering at install and at the first call once gave two blocks of one
+    // family, because each got its own copy of the family's promoted constant.
+    let mut types = std::collections::HashSet::new();
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        assert!(types.insert(line), "{line} twice:\n{text}");
     }
 }

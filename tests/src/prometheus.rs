@@ -70,10 +70,19 @@ impl PrometheusServer {
             }
         }
         config.push_str("scrape_configs:\n");
+        // One scrape config per job, with every target of that job (replicas of one service).
+        let mut seen: Vec<&str> = Vec::new();
         for (job, target) in jobs {
+            if seen.contains(&job.as_str()) {
+                continue;
+            }
+            seen.push(job);
+            let addrs: Vec<String> =
+                jobs.iter().filter(|(j, _)| j == job).map(|(_, t)| format!("'{}'", t.addr)).collect();
             config.push_str(&format!(
-                "  - job_name: {job}\n    metrics_path: {}\n    static_configs:\n      - targets: ['{}']\n",
-                target.path, target.addr
+                "  - job_name: {job}\n    metrics_path: {}\n    static_configs:\n      - targets: [{}]\n",
+                target.path,
+                addrs.join(", ")
             ));
             if let Some(token) = &target.bearer_token {
                 config.push_str(&format!("    authorization:\n      type: Bearer\n      credentials: {token}\n"));
@@ -113,6 +122,16 @@ impl PrometheusServer {
     pub fn query(&self, promql: &str) -> Vec<Value> {
         let url = format!("http://{}/api/v1/query", self.addr);
         let body = reqwest::blocking_query(&url, promql);
+        let parsed: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        assert_eq!(parsed["status"], "success", "{promql}: {parsed}");
+        parsed["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// An instant query's `data.result` at `time` (Unix seconds), e.g. a recorded sample's own
+    /// evaluation time.
+    pub fn query_at(&self, promql: &str, time: f64) -> Vec<Value> {
+        let url = format!("http://{}/api/v1/query", self.addr);
+        let body = reqwest::blocking_query_at(&url, promql, time);
         let parsed: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
         assert_eq!(parsed["status"], "success", "{promql}: {parsed}");
         parsed["data"]["result"].as_array().cloned().unwrap_or_default()
@@ -195,6 +214,11 @@ mod reqwest {
 
     pub fn blocking_query(url: &str, promql: &str) -> String {
         let url = ::reqwest::Url::parse_with_params(url, &[("query", promql)]).unwrap();
+        run(async move { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
+    }
+
+    pub fn blocking_query_at(url: &str, promql: &str, time: f64) -> String {
+        let url = ::reqwest::Url::parse_with_params(url, &[("query", promql), ("time", &time.to_string())]).unwrap();
         run(async move { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
 

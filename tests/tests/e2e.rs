@@ -16,52 +16,15 @@ use std::time::{Duration, Instant};
 use futures_core::Stream;
 use obs_tests::horizon_stub::{HorizonStub, Mode};
 use obs_tests::otlp_receiver::{OtlpReceiver, ReceivedSpan, SpanQueries};
+use obs_tests::postgres::FreshDatabase;
 use obs_tests::prometheus::{PrometheusServer, Target};
 use obs_tests::service::Service;
 use obs_tests::{client, runtime};
 use serde_json::{Value, json};
-use sqlx::Connection;
 
-const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// A Redis database of this run's own (1-15), so concurrent runs never share a job queue.
 fn redis_url() -> String {
     format!("redis://127.0.0.1:6379/{}", 1 + std::process::id() % 15)
-}
-
-/// A fresh PostgreSQL database for this run, dropped at the end.
-struct FreshDatabase {
-    name: String,
-}
-
-impl FreshDatabase {
-    async fn create() -> Self {
-        let name =
-            format!("mentorsmind_e2e_{}_{}", std::process::id(), Instant::now().elapsed().as_nanos() % 1_000_000);
-        let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN).await.expect("PostgreSQL on 127.0.0.1:5432");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-        Self { name }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    /// Terminates every connection the service holds to this database.
-    async fn terminate_connections(&self) -> u64 {
-        let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN).await.unwrap();
-        let sql = format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
-            self.name
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut admin).await.unwrap().len() as u64
-    }
-
-    async fn drop_now(self) {
-        let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN).await.unwrap();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-            .execute(&mut admin)
-            .await;
-    }
 }
 
 async fn json_of(response: reqwest::Response) -> Value {
