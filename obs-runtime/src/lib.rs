@@ -80,3 +80,8 @@ pub use telemetry::{opentelemetry_layer, propagation};
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 mod readme {}
+
+/// The guide's Rust snippets, compiled as doctests for the same reason.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide.md")]
+mod guide {}
