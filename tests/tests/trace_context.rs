@@ -81,7 +81,7 @@ async fn regression_tracestate_lines_are_combined_in_order_and_checked() {
     let (carried, captured) = serve(&headers).await;
     assert!(continued(&captured));
     assert_eq!(carried.tracestate, "a=1,b@v=2");
-    for bad in ["foo=", "foo=1,foo=2", "Foo=1"] {
+    for bad in ["foo=", "@foo=1", "Foo=1"] {
         let (carried, captured) = serve(&[("traceparent", VALID), ("tracestate", bad)]).await;
         assert!(continued(&captured), "a bad tracestate does not lose the traceparent");
         assert!(carried.tracestate.is_empty(), "{bad:?} is dropped whole: {carried:?}");
@@ -89,6 +89,33 @@ async fn regression_tracestate_lines_are_combined_in_order_and_checked() {
     let many: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
     let (carried, _) = serve(&[("traceparent", VALID), ("tracestate", &many.join(","))]).await;
     assert!(carried.tracestate.is_empty(), "33 members are too many");
+}
+
+/// The W3C suite's tracestate tests at its 2026 head (issue 32): duplicated keys keep the list
+/// (obs keeps the first), and keys with `@` after their first character, up to 256
+/// characters, are passed on as received, through the layer, a job's context and its headers.
+#[tokio::test]
+async fn regression_tracestate_follows_the_current_key_grammar() {
+    let tenant = format!("{}@{}=1", "t".repeat(241), "v".repeat(14));
+    let cases = [
+        ("foo=1,foo=2", "foo=1".to_owned()),
+        ("foo@=1,bar=2", "foo@=1,bar=2".to_owned()),
+        ("foo@@bar=1,bar=2", "foo@@bar=1,bar=2".to_owned()),
+        ("foo@bar@baz=1,bar=2", "foo@bar@baz=1,bar=2".to_owned()),
+        (tenant.as_str(), tenant.clone()),
+    ];
+    for (received, sent_on) in cases {
+        let (carried, captured) = serve(&[("traceparent", VALID), ("tracestate", received)]).await;
+        assert!(continued(&captured), "{received}");
+        assert_eq!(carried.tracestate, sent_on, "{received}");
+        let mut headers = http::HeaderMap::new();
+        let (_, _) = capture(|| {
+            let span = tracing::info_span!("job");
+            carried.attach(&span);
+            propagation::inject_span(&span, &mut headers);
+        });
+        assert_eq!(headers["tracestate"], sent_on.as_str(), "{received}, through a job's context");
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ mod spans;
 mod stack;
 mod tail;
 pub(crate) mod trace_context;
+mod tracestate;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;

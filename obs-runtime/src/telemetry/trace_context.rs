@@ -6,20 +6,18 @@
 //! it is exactly what the specification allows: one header; version `00` exactly 55
 //! characters, a higher version (not `ff`) read by its first 55 characters; lowercase hex
 //! fields of exact widths; non-zero trace and parent ids. Anything else starts a new trace and
-//! drops `tracestate` with it. Every `tracestate` header is combined in order; the combined list
-//! is kept only when its members follow the current key/value grammar, keys are unique and
-//! there are at most 32. Flag bits obs does not know (Level 2's random flag) are passed on.
+//! drops `tracestate` with it, which is read as `tracestate` says. Flag bits obs does not know
+//! (Level 2's random flag) are passed on.
 
 use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
+
+use super::tracestate;
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
-
-/// Most members a `tracestate` list may have.
-const MAX_MEMBERS: usize = 32;
 
 /// The trace id, parent id and flags of a `traceparent` value, or `None` when it must not be
 /// continued.
@@ -54,45 +52,6 @@ fn hex_field(bytes: &[u8]) -> Option<u128> {
     u128::from_str_radix(std::str::from_utf8(bytes).ok()?, 16).ok()
 }
 
-/// Every `tracestate` header, combined in order; `None` when the list is not one to keep.
-pub(crate) fn parse_tracestate<'a>(headers: impl IntoIterator<Item = &'a str>) -> Option<TraceState> {
-    let mut members: Vec<(&str, &str)> = Vec::new();
-    for header in headers {
-        for member in header.split(',') {
-            let member = member.trim_matches([' ', '\t']);
-            if member.is_empty() {
-                continue;
-            }
-            let (key, value) = member.split_once('=')?;
-            if !valid_key(key) || !valid_value(value) || members.iter().any(|(k, _)| *k == key) {
-                return None;
-            }
-            members.push((key, value));
-        }
-    }
-    if members.len() > MAX_MEMBERS {
-        return None;
-    }
-    TraceState::from_key_value(members).ok()
-}
-
-/// `( lcalpha / DIGIT ) 0*255( lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@" )`.
-fn valid_key(key: &str) -> bool {
-    let bytes = key.as_bytes();
-    let keychar = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-*/@".contains(b);
-    matches!(bytes.first(), Some(b) if b.is_ascii_lowercase() || b.is_ascii_digit())
-        && bytes.len() <= 256
-        && bytes.iter().all(keychar)
-}
-
-/// 1 to 256 printable ASCII characters but `,` and `=`, not ending in a space.
-fn valid_value(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    (1..=256).contains(&bytes.len())
-        && bytes.iter().all(|b| (0x20..=0x7e).contains(b) && *b != b',' && *b != b'=')
-        && bytes.last() != Some(&b' ')
-}
-
 /// The remote parent described by these headers, or an empty context (a new trace).
 pub(crate) fn extract(extractor: &dyn Extractor) -> Context {
     let parents = extractor.get_all(TRACEPARENT).unwrap_or_default();
@@ -102,7 +61,7 @@ pub(crate) fn extract(extractor: &dyn Extractor) -> Context {
     let Some((trace_id, span_id, flags)) = parse_traceparent(parent) else {
         return Context::new();
     };
-    let state = parse_tracestate(extractor.get_all(TRACESTATE).unwrap_or_default()).unwrap_or_default();
+    let state = tracestate::parse(extractor.get_all(TRACESTATE).unwrap_or_default()).unwrap_or_default();
     Context::new().with_remote_span_context(SpanContext::new(trace_id, span_id, flags, true, state))
 }
 
@@ -113,7 +72,7 @@ pub(crate) fn headers(span_context: &SpanContext) -> Option<(String, Option<Stri
     }
     let traceparent =
         format!("00-{}-{}-{:02x}", span_context.trace_id(), span_context.span_id(), span_context.trace_flags().to_u8());
-    let state = span_context.trace_state().header();
+    let state = tracestate::header(span_context.trace_state());
     Some((traceparent, (!state.is_empty()).then_some(state)))
 }
 
@@ -193,21 +152,5 @@ mod tests {
         assert!(parse_traceparent(&later[..55]).is_some());
         let glued = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01what";
         assert_eq!(parse_traceparent(glued), None, "the 56th character must be a dash");
-    }
-
-    #[test]
-    fn tracestate_is_combined_in_order_and_checked_whole() {
-        let state = parse_tracestate(["", "foo=1 , bar@vendor=2", "baz=3"]).unwrap();
-        assert_eq!(state.header(), "foo=1,bar@vendor=2,baz=3");
-        assert_eq!(parse_tracestate(["foo="]), None, "an empty value");
-        assert_eq!(parse_tracestate(["Foo=1"]), None, "an uppercase key");
-        assert_eq!(parse_tracestate(["foo=1,foo=2"]), None, "a duplicated key");
-        assert_eq!(parse_tracestate(["foo=a,b"]), None, "a member without =");
-        assert_eq!(parse_tracestate(["foo=a\u{7f}"]), None, "a control character");
-        let members: Vec<String> = (0..32).map(|i| format!("k{i}=v")).collect();
-        assert!(parse_tracestate([members.join(",").as_str()]).is_some(), "32 members");
-        let members: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
-        assert_eq!(parse_tracestate([members.join(",").as_str()]), None, "33 members");
-        assert_eq!(parse_tracestate(["", " "]).map(|s| s.header()), Some(String::new()));
     }
 }
