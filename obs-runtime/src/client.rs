@@ -18,9 +18,9 @@ use std::future::Future;
 
 use tracing::Instrument;
 
-use crate::call::clock;
 use crate::catalogue::HTTP_CLIENT_REQUEST_DURATION;
-use crate::prometheus::label::normalise_label;
+use crate::catalogue::normalise_label;
+use crate::clock;
 use crate::semconv::{method_label, url_without_credentials};
 use crate::telemetry::propagation;
 

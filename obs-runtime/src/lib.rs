@@ -1,18 +1,34 @@
 #![doc = include_str!("../doc/overview.md")]
 #![warn(missing_docs)]
 
-// The modules in dependency order, leaves first; each imports only from those before it:
-// error, catalogue (every metric), config (by signal), telemetry (subscriber, OTLP,
-// propagation), testing (capture), prometheus (recorder, exposition, scrape server, process
-// metrics), call (what runs on every call), install (orchestration and guard), semconv, http,
-// client and ws (integrations), ops (monitoring generated from the catalogue), __private
-// (what expansions name).
+// The modules in dependency order, leaves first: each imports only from those above it
+// (`tests/tests/module_order.rs` fails on an import from one below).
+// - error: the typed error of install
+// - clock: the monotonic and wall clocks calls and spans are stamped with
+// - catalogue: every metric, label rule and span field obs names; call sites and objectives
+// - config: the environment, read and checked by signal
+// - telemetry: the subscriber, obs's spans, OTLP export, JSON logs, propagation
+// - testing: capture, for tests
+// - prometheus: the recorder, exposition, scrape server and process metrics
+// - call: what runs on every call
+// - push: OTLP metrics push
+// - ops: the monitoring generated from the catalogue
+// - page: the live page on the scrape port
+// - install: orchestration and the guard
+// - semconv: OpenTelemetry's HTTP conventions
+// - http: the tower layer and route catalogue
+// - client: outgoing requests
+// - db: observed pools
+// - queue: observed queues
+// - ws: WebSocket counts
+// - __private: what expansions name
 #[doc(hidden)]
 pub mod __private;
 mod call;
 mod catalogue;
 #[cfg(feature = "reqwest")]
 pub mod client;
+mod clock;
 mod config;
 #[cfg(feature = "sqlx")]
 pub mod db;
@@ -35,7 +51,8 @@ pub mod ws;
 
 pub use call::outcome::BoundedKind;
 pub use catalogue::{
-    CallSite, Catalogue, LatencyTarget, MetricRename, Objective, QueueEntry, Route, SiteKind, Subsystem, catalogue,
+    CallSite, Catalogue, LatencyTarget, MAX_LABEL_CHARS, MetricRename, Objective, QueueEntry, Route, SiteKind,
+    Subsystem, catalogue, normalise_label,
 };
 pub use config::{
     BatchSettings, Config, LogFormat, LogSettings, MetricsSettings, OtlpProtocol, PushSettings, Sampler,
@@ -70,7 +87,6 @@ pub use obs_macros::traced;
 #[doc = include_str!("../doc/ws_connection.md")]
 pub use obs_macros::ws_connection;
 pub use prometheus::error_kinds::{MAX_ERROR_KINDS, OTHER_ERROR_KIND};
-pub use prometheus::label::{MAX_LABEL_CHARS, normalise_label};
 pub use prometheus::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use prometheus::scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use prometheus::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder, record_error, render, render_negotiated};

@@ -2,7 +2,7 @@
 //! Connections are counted by `#[ws_connection]` on the handler.
 
 use crate::catalogue::WS_MESSAGES_TOTAL;
-use crate::prometheus::label::normalise_label;
+use crate::catalogue::normalise_label;
 
 /// Counts one message received from a client, by its type (`text`, `binary`, `ping`, or an
 /// application message type). The type is normalised and capped like every dynamic label.

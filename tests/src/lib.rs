@@ -10,6 +10,7 @@ pub mod collected_spans;
 pub mod fixtures;
 pub mod horizon_stub;
 pub mod logql;
+pub mod module_order;
 pub mod ops;
 pub mod otlp_receiver;
 pub mod postgres;

@@ -71,7 +71,7 @@ impl JobSite {
         let handles = self.handles();
         if let Some(enqueued) = enqueued_at_ms {
             // Clocks of producer and consumer hosts may disagree: a wait is never negative.
-            let now = unix_millis();
+            let now = crate::clock::unix_millis();
             let seconds = now.saturating_sub(enqueued) as f64 / 1e3;
             if let Some(handles) = handles {
                 handles.wait.record(seconds);
@@ -97,11 +97,6 @@ impl JobSite {
             handles.dead_lettered.increment(1);
         }
     }
-}
-
-/// Now, in Unix milliseconds.
-pub(crate) fn unix_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// An attempt number as the expansion reads `attempt = …` and `max_attempts = …`: attempts

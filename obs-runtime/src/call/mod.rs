@@ -1,9 +1,8 @@
-//! What an expansion runs on every call: the call site and its cached handles, the clock, the
+//! What an expansion runs on every call: the call site and its cached handles, the
 //! timer that records exactly once, the future wrapper, the outcome classification and the
 //! kinds of common errors.
 
 pub(crate) mod cache;
-pub(crate) mod clock;
 pub(crate) mod connection;
 pub(crate) mod instrumented;
 pub(crate) mod job;

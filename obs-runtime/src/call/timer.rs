@@ -6,17 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::Span;
 
-use super::clock;
 use super::outcome::{ErrorDetail, Outcome};
 use super::site::Site;
-use crate::catalogue::Status;
+use crate::catalogue::{CANCELLED_FIELD, SLOW_FIELD, Status};
+use crate::clock;
 use crate::prometheus::exemplar;
 use crate::testing::{self, Sink};
-
-/// The span attribute of a call whose future was dropped before it completed.
-pub(crate) const CANCELLED_FIELD: &str = "obs.cancelled";
-/// The span attribute of a call slower than its objective's latency threshold.
-pub(crate) const SLOW_FIELD: &str = "obs.slow";
 
 /// Times one call and records it exactly once: through [`Timer::finish`] with the classified
 /// outcome, or on drop as `error` while panicking and `cancelled` otherwise. Used by the

@@ -7,16 +7,20 @@
 //! label ([`Family::labels`]).
 //!
 //! Beside the metrics, [`sites`] is the catalogue of call sites: what the binary instruments,
-//! gathered at link time, with the objectives they serve.
+//! gathered at link time, with the objectives they serve; [`label`] the rule every dynamic
+//! label value follows, and [`span_fields`] the attributes obs adds to its own spans.
 
 mod checks;
 mod docs;
 mod family;
+mod label;
 mod names;
 mod objective;
+mod process;
 mod rename;
 mod saturation;
 mod sites;
+mod span_fields;
 
 use metrics::Unit;
 
@@ -24,9 +28,12 @@ pub(crate) use checks::{Covered, bounds_of, check_objectives, family_named};
 pub(crate) use docs::markdown as metrics_markdown;
 pub use family::Subsystem;
 pub(crate) use family::{Family, Series, Status};
+pub(crate) use label::needs_normalising;
+pub use label::{MAX_LABEL_CHARS, normalise_label};
 pub(crate) use names::{Names, metric_named};
 pub(crate) use objective::DEFAULT_PERIOD_DAYS;
 pub use objective::{LatencyTarget, Objective};
+pub(crate) use process::*;
 pub use rename::MetricRename;
 pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};
 pub(crate) use saturation::*;
@@ -40,6 +47,7 @@ pub(crate) use sites::register_queue;
 #[cfg(feature = "http")]
 pub(crate) use sites::register_route;
 pub use sites::{CALL_SITES, CallSite, Catalogue, QueueEntry, Route, SiteKind, catalogue};
+pub(crate) use span_fields::{CANCELLED_FIELD, SLOW_FIELD};
 
 /// The label of a call site's error series that says which kind of error it was (the span's
 /// `error.type`); see `prometheus::error_kinds`.
@@ -105,7 +113,6 @@ const SLOW_CALL_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 1
 
 const LAYER: &str = "`http::ObsLayer`";
 const SCHEDULER: &str = "scheduler probe (`init()` inside a Tokio runtime)";
-const PROCESS_COLLECTOR: &str = "process collector, refreshed at every scrape";
 
 pub(crate) const HTTP_REQUESTS_TOTAL: Metric = Metric::new(
     "http_requests_total",
@@ -266,35 +273,6 @@ pub(crate) const TRACES_DECIDED_EARLY_TOTAL: Metric = Metric::new(
 )
 .source("the `obs_outcome` trace sampler");
 
-/// The process metrics, as the process collector (metrics-process) names them; obs gives their
-/// HELP and unit from here.
-pub(crate) const PROCESS: &[Metric] = &[
-    Metric::new("process_cpu_seconds_total", Counter, "Total user and system CPU time spent in seconds.", &[])
-        .unit(Unit::Seconds)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_open_fds", Gauge, "Number of open file descriptors.", &[])
-        .unit(Unit::Count)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_max_fds", Gauge, "Maximum number of open file descriptors.", &[])
-        .unit(Unit::Count)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_virtual_memory_bytes", Gauge, "Virtual memory size in bytes.", &[])
-        .unit(Unit::Bytes)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_virtual_memory_max_bytes", Gauge, "Maximum amount of virtual memory available in bytes.", &[])
-        .unit(Unit::Bytes)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_resident_memory_bytes", Gauge, "Resident memory size in bytes.", &[])
-        .unit(Unit::Bytes)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_start_time_seconds", Gauge, "Start time of the process since unix epoch in seconds.", &[])
-        .unit(Unit::Seconds)
-        .source(PROCESS_COLLECTOR),
-    Metric::new("process_threads", Gauge, "Number of OS threads in the process.", &[])
-        .unit(Unit::Count)
-        .source(PROCESS_COLLECTOR),
-];
-
 /// Every metric obs emits outside the process collector, in `docs/metrics.md`'s order.
 pub(crate) const METRICS: &[&Metric] = &[
     &HTTP_REQUESTS_TOTAL,
@@ -335,7 +313,7 @@ pub(crate) const METRICS: &[&Metric] = &[
 
 /// Every metric obs emits, the process metrics last.
 pub(crate) fn all() -> impl Iterator<Item = &'static Metric> {
-    METRICS.iter().copied().chain(PROCESS)
+    METRICS.iter().copied().chain(PROCESS.iter().copied())
 }
 
 /// Describes every metric (HELP and unit) to the installed recorder.

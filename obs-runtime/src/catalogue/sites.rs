@@ -208,7 +208,7 @@ pub(crate) fn register_pool(name: &str) {
 /// Whether `name` can be a label value as it is, the way the exposition writes it.
 pub(crate) fn is_plain_label(name: &str) -> bool {
     !name.is_empty()
-        && name.chars().count() <= crate::prometheus::label::MAX_LABEL_CHARS
+        && name.chars().count() <= super::label::MAX_LABEL_CHARS
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.:/-".contains(c))
 }
 

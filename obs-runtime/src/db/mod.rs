@@ -40,7 +40,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
 use crate::call::cache::Cached;
-use crate::call::clock;
+use crate::clock;
 use crate::error::InitError;
 
 /// How long a wait must be before the query's span shows it.

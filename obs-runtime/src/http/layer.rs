@@ -11,8 +11,8 @@ use tower::{Layer, Service};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::call::clock;
 use crate::catalogue::{HTTP_REQUEST_DURATION, HTTP_REQUESTS_IN_FLIGHT, HTTP_REQUESTS_TOTAL};
+use crate::clock;
 use crate::prometheus::record_error;
 use crate::semconv::method_label;
 use crate::telemetry::propagation;

@@ -156,7 +156,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
             None
         }
     };
-    crate::call::clock::warm_up();
+    crate::clock::warm_up();
     Ok(ObsGuard {
         scrape_addr,
         runtime,

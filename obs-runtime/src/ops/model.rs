@@ -157,8 +157,8 @@ impl Model {
     }
 
     /// A process metric, when the service records it.
-    pub(crate) fn process_metric(&self, name: &str) -> Option<&'static Metric> {
-        catalogue::PROCESS.iter().find(|m| m.name == name).filter(|m| self.records(m))
+    pub(crate) fn process_metric(&self, metric: &'static Metric) -> Option<&'static Metric> {
+        Some(metric).filter(|m| self.records(m))
     }
 
     /// Whether the service serves HTTP routes obs records.
@@ -174,8 +174,7 @@ impl Model {
     /// A metric every instance of the service exposes from its start, whatever it does: the
     /// `absent()` alert watches it.
     pub(crate) fn anchor_metric(&self) -> String {
-        let start = catalogue::PROCESS.iter().find(|m| m.name == "process_start_time_seconds");
-        match start.filter(|m| self.records(m)) {
+        match self.process_metric(&catalogue::PROCESS_START_TIME_SECONDS) {
             Some(metric) => self.name(metric),
             None => self.name(&catalogue::SERIES_OVERFLOW_TOTAL),
         }

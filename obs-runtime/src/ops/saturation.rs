@@ -30,8 +30,10 @@ pub(crate) fn alerts(model: &Model) -> Vec<Alert> {
     for queue in &model.queues {
         alerts.extend(queue_alerts(model, queue));
     }
-    if let (Some(open), Some(max)) = (model.process_metric("process_open_fds"), model.process_metric("process_max_fds"))
-    {
+    if let (Some(open), Some(max)) = (
+        model.process_metric(&crate::catalogue::PROCESS_OPEN_FDS),
+        model.process_metric(&crate::catalogue::PROCESS_MAX_FDS),
+    ) {
         let (open, max) = (model.series(&model.name(open), &[]), model.series(&model.name(max), &[]));
         alerts.push(Alert {
             name: "FileDescriptorsNearLimit".into(),

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::exemplar::{Exemplar, Slot as ExemplarSlot};
-use super::label::normalise_label;
+use crate::catalogue::normalise_label;
 
 /// Distinct `error_type` values per label set before the rest count as [`OTHER_ERROR_KIND`].
 pub const MAX_ERROR_KINDS: usize = 8;

@@ -10,7 +10,6 @@ pub(crate) mod error_kinds;
 pub(crate) mod exemplar;
 pub(crate) mod generation;
 mod histogram;
-pub(crate) mod label;
 pub(crate) mod openmetrics;
 pub(crate) mod process;
 mod recorder;
@@ -22,7 +21,7 @@ mod text;
 pub use recorder::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder};
 pub(crate) use recorder::{call_stats, installed};
 
-use crate::catalogue::ERRORS_TOTAL;
+use crate::catalogue::{ERRORS_TOTAL, normalise_label};
 
 /// The Prometheus exposition of everything obs's recorder holds, for apps that serve
 /// `/metrics` on their own router; empty when obs's recorder is not installed.
@@ -84,6 +83,6 @@ pub fn render_negotiated(accept: Option<&str>) -> (&'static str, String) {
 /// obs_runtime::record_error("payment_declined", "/payments");
 /// ```
 pub fn record_error(error_type: &str, path: &str) {
-    let (error_type, path) = (label::normalise_label(error_type), label::normalise_label(path));
+    let (error_type, path) = (normalise_label(error_type), normalise_label(path));
     metrics::counter!(ERRORS_TOTAL.name, "type" => error_type, "path" => path).increment(1);
 }

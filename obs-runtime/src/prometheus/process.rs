@@ -7,12 +7,19 @@ use std::time::Duration;
 use std::fmt::Write as _;
 
 use super::text::labels_body;
-use crate::catalogue::{self, Names, SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEUE_DEPTH, TOKIO_WORKERS};
+use crate::catalogue::{
+    self, Metric, Names, SCHEDULER_LAG, TOKIO_ALIVE_TASKS, TOKIO_GLOBAL_QUEUE_DEPTH, TOKIO_WORKERS,
+};
 
 /// Process metrics obs renders itself, exactly: the process collector records CPU seconds
 /// through an integer counter and the start time as whole seconds, which makes `rate()` over
 /// CPU a staircase. Their registrations are discarded (see the recorder).
-pub(crate) const EXACT: [&str; 2] = ["process_cpu_seconds_total", "process_start_time_seconds"];
+pub(crate) const EXACT: [&Metric; 2] = [&catalogue::PROCESS_CPU_SECONDS_TOTAL, &catalogue::PROCESS_START_TIME_SECONDS];
+
+/// Whether `name` is one of [`EXACT`], whose registrations the recorder discards.
+pub(crate) fn is_exact(name: &str) -> bool {
+    EXACT.iter().any(|metric| metric.name == name)
+}
 
 /// Appends the exact CPU seconds and start time, read now, to `out`.
 pub(crate) fn render_exact(out: &mut String, names: &Names, global_labels: &[(String, String)]) {
@@ -21,10 +28,9 @@ pub(crate) fn render_exact(out: &mut String, names: &Names, global_labels: &[(St
     let braced = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
     let read = metrics_process::collector::collect();
     let values = [read.cpu_seconds_total, start_time_seconds().or(read.start_time_seconds.map(|s| s as f64))];
-    for (name, value) in EXACT.into_iter().zip(values) {
-        let (Some(value), Some(metric)) = (value, catalogue::PROCESS.iter().find(|m| m.name == name)) else {
-            continue;
-        };
+    for (metric, value) in EXACT.into_iter().zip(values) {
+        let name = metric.name;
+        let Some(value) = value else { continue };
         if names.is_disabled(name) {
             continue;
         }

@@ -16,9 +16,9 @@ use super::call_stats::CallStatsRegistry;
 use super::cardinality::{self, CardinalityGuard};
 use super::counters::CounterRegistry;
 use super::histogram::HistogramRegistry;
-use super::label::{needs_normalising, normalise_label};
 use super::scalars::ScalarRegistry;
 use crate::catalogue::{self, MetricKind, MetricRename, Names, SERIES_OVERFLOW_TOTAL, Subsystem};
+use crate::catalogue::{needs_normalising, normalise_label};
 use crate::error::InitError;
 
 static INSTALLED: OnceLock<MetricsHandle> = OnceLock::new();
@@ -280,7 +280,7 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        if super::process::EXACT.contains(&key.name()) || self.handle.shared.names.is_disabled(key.name()) {
+        if super::process::is_exact(key.name()) || self.handle.shared.names.is_disabled(key.name()) {
             return Counter::noop(); // rendered exactly at scrape time, or switched off
         }
         let admitted = self.admitted(key);
@@ -294,7 +294,7 @@ impl metrics::Recorder for MetricsRecorder {
     }
 
     fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        if super::process::EXACT.contains(&key.name()) || self.handle.shared.names.is_disabled(key.name()) {
+        if super::process::is_exact(key.name()) || self.handle.shared.names.is_disabled(key.name()) {
             return Gauge::noop(); // rendered exactly at scrape time, or switched off
         }
         let gauge = Gauge::from_arc(self.handle.shared.scalars.gauge(&self.admitted(key)));

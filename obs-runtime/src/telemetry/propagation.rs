@@ -122,7 +122,7 @@ impl TraceContext {
     pub fn of(span: &Span) -> Self {
         let (traceparent, tracestate) =
             spans::span_context_of(span).as_ref().and_then(trace_context::headers).unwrap_or_default();
-        let enqueued_at_ms = Some(crate::call::job::unix_millis());
+        let enqueued_at_ms = Some(crate::clock::unix_millis());
         Self { traceparent, tracestate: tracestate.unwrap_or_default(), enqueued_at_ms }
     }
 

@@ -24,8 +24,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::limits::estimate;
-use crate::call::timer::{CANCELLED_FIELD, SLOW_FIELD};
 use crate::catalogue::TRACES_DECIDED_EARLY_TOTAL;
+use crate::catalogue::{CANCELLED_FIELD, SLOW_FIELD};
 
 /// Bounds on what is held while waiting for local roots.
 #[derive(Clone, Copy, Debug)]

@@ -154,11 +154,11 @@ pub(super) fn cases(model: &Model, alerts: &[Alert], index: usize) -> Vec<Case> 
         }
         Watch::Fds => {
             let fds = |open: f64| {
-                ["process_open_fds", "process_max_fds"]
+                [&crate::catalogue::PROCESS_OPEN_FDS, &crate::catalogue::PROCESS_MAX_FDS]
                     .into_iter()
                     .zip([open, 1000.0])
-                    .filter_map(|(name, value)| {
-                        let metric = model.process_metric(name)?;
+                    .filter_map(|(metric, value)| {
+                        let metric = model.process_metric(metric)?;
                         Some(gauge(model, metric, &[("instance", INSTANCE.to_owned())], Values::Constant(value)))
                     })
                     .collect::<Vec<_>>()

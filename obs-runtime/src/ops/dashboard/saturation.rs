@@ -127,8 +127,10 @@ fn queue_row(layout: &mut Layout, model: &Model, queue: &QueueModel) {
 
 /// The process's file descriptors against its limit.
 pub(super) fn fds(layout: &mut Layout, model: &Model) {
-    if let (Some(open), Some(max)) = (model.process_metric("process_open_fds"), model.process_metric("process_max_fds"))
-    {
+    if let (Some(open), Some(max)) = (
+        model.process_metric(&crate::catalogue::PROCESS_OPEN_FDS),
+        model.process_metric(&crate::catalogue::PROCESS_MAX_FDS),
+    ) {
         layout.panel(
             "File descriptors used of the limit",
             "percentunit",

@@ -121,18 +121,15 @@ pub(super) fn overview(layout: &mut Layout, model: &Model) {
 }
 
 /// A process metric, when the service records it.
-fn process<'a>(model: &Model, name: &str) -> Option<&'a Metric> {
-    catalogue::PROCESS.iter().find(|m| m.name == name).filter(|m| model.records(m))
-}
 
 pub(super) fn runtime(layout: &mut Layout, model: &Model) {
     layout.row("Runtime");
-    if let Some(cpu) = process(model, "process_cpu_seconds_total") {
+    if let Some(cpu) = model.process_metric(&catalogue::PROCESS_CPU_SECONDS_TOTAL) {
         // CPU seconds a second: the cores in use (2 is two cores busy), not a percentage.
         let cpu = format!("rate({}[{RATE}])", scoped(&model.name(cpu), ""));
         layout.panel("CPU (cores)", "short", &[target(cpu, "{{instance}}")]);
     }
-    if let Some(memory) = process(model, "process_resident_memory_bytes") {
+    if let Some(memory) = model.process_metric(&catalogue::PROCESS_RESIDENT_MEMORY_BYTES) {
         layout.panel("Memory (resident)", "bytes", &[target(scoped(&model.name(memory), ""), "{{instance}}")]);
     }
     if model.records(&catalogue::SCHEDULER_LAG) {

@@ -52,7 +52,7 @@ pub(crate) use recorded::{SharedProcessor, SpanOutput};
 use table::{Closed, SpanTable};
 
 use super::local::LocalSpan;
-use crate::call::timer::SLOW_FIELD;
+use crate::catalogue::SLOW_FIELD;
 use crate::config::Sampler;
 use recorded::{ParentIds, Recorded, SpanEvent};
 

@@ -24,7 +24,7 @@ use tracing::Event;
 use tracing::span::{Attributes, Record};
 
 use super::fields::{EventFields, SpanFields, Updates};
-use crate::call::clock::wall_now;
+use crate::clock::wall_now;
 use crate::telemetry::attribute_lists;
 
 /// A span processor shared by the provider and obs's span layer, so that obs's recorded spans

@@ -65,6 +65,11 @@ pub(crate) fn wall_now() -> SystemTime {
     .unwrap_or_else(|_| SystemTime::now())
 }
 
+/// Now, in Unix milliseconds: when a job was enqueued, and how long it waited.
+pub(crate) fn unix_millis() -> u64 {
+    SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
