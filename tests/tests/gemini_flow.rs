@@ -282,11 +282,12 @@ fn a_real_prometheus_answers_the_teams_queries_and_the_generated_dashboard() {
     let _ = std::fs::remove_dir_all(&ops);
 }
 
-/// The README's `OBS_METRIC_RENAMES` and `OBS_METRICS_DISABLED` are the service's own settings:
+/// The gemini-flow README's `OBS_METRIC_RENAMES` and `OBS_METRICS_DISABLED` are the service's own settings:
 /// set from the environment on an obs default config, they give the same names.
 #[test]
 fn the_readme_variables_are_the_services_renames() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/gemini-flow/README.md")).unwrap();
     let variable = |name: &str| -> String {
         let start =
             readme.find(&format!("{name}='")).unwrap_or_else(|| panic!("{name} in the README")) + name.len() + 2;

@@ -120,8 +120,7 @@ pub(super) fn overview(layout: &mut Layout, model: &Model) {
     }
 }
 
-/// A process metric, when the service records it.
-
+/// The Runtime row: CPU in cores, resident memory, and the Tokio scheduler.
 pub(super) fn runtime(layout: &mut Layout, model: &Model) {
     layout.row("Runtime");
     if let Some(cpu) = model.process_metric(&catalogue::PROCESS_CPU_SECONDS_TOTAL) {
