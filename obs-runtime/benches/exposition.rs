@@ -1,6 +1,7 @@
 //! Time to render the same 1 000 and 10 000 series (half counters, half histograms with
 //! DESIGN's 11 HTTP buckets, one `app` label on all) with obs's recorder and with its peers:
-//! metrics-exporter-prometheus, the `prometheus` crate and the official `prometheus-client`.
+//! metrics-exporter-prometheus, the `prometheus` crate, the official `prometheus-client` and
+//! `measured` (labels interned with `paracord`, as its own encoding benchmark does).
 //! Before timing, each peer's output is parsed and checked to hold exactly obs's samples. Last,
 //! the 10 000 series rendered while 2 threads keep recording into them.
 //!
@@ -149,6 +150,78 @@ fn prometheus_client(n: usize) -> Peer {
     }
 }
 
+/// `measured`'s series: every label dynamic, interned.
+#[derive(Clone, Copy, measured::LabelGroup)]
+#[label(set = HttpSet)]
+struct Http<'a> {
+    #[label(dynamic_with = paracord::ParaCord)]
+    app: &'a str,
+    #[label(dynamic_with = paracord::ParaCord)]
+    method: &'a str,
+    #[label(dynamic_with = paracord::ParaCord)]
+    path: &'a str,
+    #[label(dynamic_with = paracord::ParaCord)]
+    status_code: &'a str,
+}
+
+impl HttpSet {
+    fn interned() -> Self {
+        use paracord::ParaCord;
+        Self {
+            app: ParaCord::default(),
+            method: ParaCord::default(),
+            path: ParaCord::default(),
+            status_code: ParaCord::default(),
+        }
+    }
+}
+
+#[derive(measured::MetricGroup)]
+struct MeasuredMetrics {
+    /// Requests.
+    http_requests_total: measured::CounterVec<HttpSet>,
+    /// Latency.
+    http_request_duration_seconds: measured::HistogramVec<HttpSet, 11>,
+}
+
+fn measured(n: usize) -> Peer {
+    use measured::metric::group::MetricGroup as _;
+    let metrics = Arc::new(MeasuredMetrics {
+        http_requests_total: measured::CounterVec::with_label_set(HttpSet::interned()),
+        http_request_duration_seconds: measured::HistogramVec::with_label_set_and_metadata(
+            HttpSet::interned(),
+            measured::metric::histogram::Thresholds::with_buckets(BUCKETS),
+        ),
+    });
+    let series: Arc<Vec<[String; 3]>> = Arc::new(
+        (0..n / 2)
+            .map(|i| {
+                let (labels, count, value) = series(i);
+                let [method, path, status_code] = &labels;
+                let http = Http { app: "bench", method, path, status_code };
+                metrics.http_requests_total.inc_by(http, count);
+                metrics.http_request_duration_seconds.observe(http, value);
+                labels
+            })
+            .collect(),
+    );
+    let recording = metrics.clone();
+    Peer {
+        name: "measured",
+        render: Box::new(move || {
+            let mut encoder = measured::text::BufferedTextEncoder::new();
+            metrics.collect_group_into(&mut encoder).unwrap();
+            String::from_utf8(encoder.finish().to_vec()).unwrap()
+        }),
+        record: Box::new(move |i| {
+            let [method, path, status_code] = &series[i % series.len()];
+            let http = Http { app: "bench", method, path, status_code };
+            recording.http_requests_total.inc(http);
+            recording.http_request_duration_seconds.observe(http, 0.02);
+        }),
+    }
+}
+
 /// One sample: name, labels sorted (`le` as a number), the value's bits.
 type Sample = (String, Vec<(String, String)>, u64);
 
@@ -183,7 +256,7 @@ fn main() {
     let mut c = support::config(20);
     let mut peers_of_size = Vec::new();
     for n in [1_000, 10_000] {
-        let peers = [obs(n), exporter(n), prometheus_crate(n), prometheus_client(n)];
+        let peers = [obs(n), exporter(n), prometheus_crate(n), prometheus_client(n), measured(n)];
         let expected = samples(&(peers[0].render)());
         assert_eq!(expected.len(), n / 2 * (1 + BUCKETS.len() + 3), "obs renders every sample");
         for peer in &peers[1..] {
@@ -236,10 +309,13 @@ fn print_ratios() {
             println!("  (too few samples for ratios: run without --test)");
             return;
         };
-        for peer in ["obs", "metrics-exporter-prometheus", "prometheus", "prometheus-client"] {
+        for peer in ["obs", "metrics-exporter-prometheus", "prometheus", "prometheus-client", "measured"] {
             let ns = t(format!("{case}/{peer}")).unwrap_or(f64::NAN);
             println!("  {case:16} {peer:28} {:9.1} us  {:5.2}x", ns / 1e3, ns / official);
         }
+    }
+    if let (Some(obs), Some(measured)) = (t("render/10000/obs".into()), t("render/10000/measured".into())) {
+        println!("  obs / measured at 10 000 series: {:.2}x", obs / measured);
     }
     println!("  target: obs <= 0.8x prometheus-client at 10 000 series");
 }

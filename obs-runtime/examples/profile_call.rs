@@ -13,6 +13,9 @@
 //! `tracing_overhead` bench does (an unreachable collector would leave spans to be dropped on
 //! the calling thread once the queue is full). `OBS_PROFILE_DROPPED=1` makes the calls inside a request whose trace the sampler dropped.
 //! `profile_call::calls_ideal` is the hand-written ideal's share, for ratios in one run.
+//! `OBS_PROFILE_COMPOSED=1` installs obs as setup (f) does: `Config::install_layer` under the
+//! app's own registry with an `EnvFilter` and a `fmt` layer writing to a sink (and the hand-written
+//! peer, with `OBS_PROFILE_HAND`, under the same two layers).
 //! `OBS_PROFILE_TIME=1` prints each loop's wall time per call, for a quick A/B between two
 //! builds run alternately (the criterion benches are the figures to quote).
 //! With `OBS_PROFILE_HAND=1` the same calls are hand-written instead (`#[tracing::instrument]`
@@ -105,18 +108,41 @@ impl opentelemetry_sdk::trace::SpanExporter for Discard {
     }
 }
 
+/// Setup (f)'s app layers: its filter and a `fmt` layer writing to a sink, then `layer`.
+macro_rules! composed {
+    ($layer:expr) => {
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::io::sink))
+            .with($layer)
+    };
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let guard = match std::env::var_os("OBS_PROFILE_DISCARD") {
-        Some(_) => obs_runtime::Config::from_env()?.span_exporter(Discard).install()?,
-        None => obs_runtime::init()?,
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let mut config = obs_runtime::Config::from_env()?;
+    if std::env::var_os("OBS_PROFILE_DISCARD").is_some() {
+        config = config.span_exporter(Discard);
+    }
+    let composed = std::env::var_os("OBS_PROFILE_COMPOSED").is_some();
+    let guard = if composed {
+        let (obs, guard) = config.install_layer()?;
+        tracing::subscriber::set_global_default(composed!(obs.without_log_lines()))?;
+        guard
+    } else {
+        config.install()?
     };
     let n = std::env::var("OBS_PROFILE_CALLS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     if std::env::var_os("OBS_PROFILE_HAND").is_some() {
         use opentelemetry::trace::TracerProvider as _;
-        use tracing_subscriber::layer::SubscriberExt as _;
         let provider = guard.tracer_provider().ok_or("OBS_PROFILE_HAND needs span export on")?;
-        let layer = obs_runtime::opentelemetry_layer(provider.tracer("hand"), false);
-        let hand = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let tracer = provider.tracer("hand");
+        let hand = match composed {
+            true => tracing::Dispatch::new(composed!(obs_runtime::opentelemetry_layer(tracer, false))),
+            false => tracing::Dispatch::new(
+                tracing_subscriber::registry().with(obs_runtime::opentelemetry_layer(tracer, false)),
+            ),
+        };
         tracing::dispatcher::with_default(&hand, || {
             calls_hand(1);
             calls_hand(n);

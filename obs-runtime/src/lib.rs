@@ -90,7 +90,7 @@ pub use prometheus::error_kinds::{MAX_ERROR_KINDS, OTHER_ERROR_KIND};
 pub use prometheus::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use prometheus::scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use prometheus::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder, record_error, render, render_negotiated};
-pub use telemetry::{opentelemetry_layer, propagation};
+pub use telemetry::{TracingLayer, opentelemetry_layer, propagation};
 
 /// The repository README's Rust snippets, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

@@ -10,10 +10,13 @@ use opentelemetry::global;
 pub(crate) use background::BackgroundRuntime;
 pub use guard::ObsGuard;
 
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::registry::LookupSpan;
+
 use crate::config::{Config, TraceExporter};
 use crate::error::InitError;
 use crate::prometheus::{MetricsRecorder, process, scrape};
-use crate::telemetry;
+use crate::telemetry::{self, Startup, TracingLayer};
 
 /// Installs obs from the environment: the Prometheus recorder and scrape server, the `tracing`
 /// subscriber with JSON logs, and OpenTelemetry export. See `docs/configuration.md` for every
@@ -34,11 +37,90 @@ pub fn init() -> Result<ObsGuard, InitError> {
 impl Config {
     /// Installs everything configured. See [`init`].
     pub fn install(self) -> Result<ObsGuard, InitError> {
-        install(self)
+        let mut started = start(self)?;
+        if started.config.logs.install_subscriber {
+            telemetry::install(started.parts())?;
+        }
+        started.startup.iter().for_each(Startup::log);
+        Ok(started.finish())
+    }
+
+    /// Installs everything configured but the global `tracing` subscriber, and returns obs's
+    /// tracing as a layer for a subscriber you compose with your own layers and filters: obs's
+    /// spans, exported as under [`init`], with your spans beside them in the same traces, the
+    /// request ids and obs's log lines (see [`TracingLayer`]). The metrics, scrape server,
+    /// export and propagation are installed as [`install`](Config::install) does.
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    /// use tracing_subscriber::util::SubscriberInitExt as _;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (obs, _guard) = obs_runtime::Config::from_env()?.install_layer()?;
+    /// tracing_subscriber::registry()
+    ///     .with(tracing_subscriber::EnvFilter::new("info,my_app::batch=debug"))
+    ///     .with(tracing_subscriber::fmt::layer().pretty().with_writer(std::io::stderr))
+    ///     .with(obs.without_log_lines())
+    ///     .init();
+    /// # Ok(()) }
+    /// ```
+    pub fn install_layer<S>(self) -> Result<(TracingLayer<S>, ObsGuard), InitError>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        let mut started = start(self)?;
+        let traced = started.provider.is_some();
+        let layers = telemetry::layers(started.parts())?;
+        let layer = TracingLayer::new(layers, traced, std::mem::take(&mut started.startup));
+        Ok((layer, started.finish()))
     }
 }
 
-fn install(mut config: Config) -> Result<ObsGuard, InitError> {
+/// What install started before the subscriber: everything but the tracing layers.
+struct Started {
+    config: Config,
+    runtime: BackgroundRuntime,
+    provider: Option<SdkTracerProvider>,
+    output: Option<telemetry::SpanOutput>,
+    local_spans: bool,
+    scrape_addr: Option<std::net::SocketAddr>,
+    stop_scrape: Option<tokio::sync::oneshot::Sender<()>>,
+    pusher: Option<crate::push::Pusher>,
+    probe: Option<tokio::task::AbortHandle>,
+    startup: Vec<Startup>,
+}
+
+impl Started {
+    /// What the tracing layers are made of; the span output goes to the first caller.
+    fn parts(&mut self) -> telemetry::Parts<'_> {
+        telemetry::Parts {
+            service: &self.config.service,
+            logs: &self.config.logs,
+            traces: &self.config.traces,
+            provider: self.provider.as_ref(),
+            output: self.output.take(),
+            local_spans: self.local_spans,
+        }
+    }
+
+    /// The guard that flushes it all, with the clock warmed up.
+    fn finish(self) -> ObsGuard {
+        crate::clock::warm_up();
+        ObsGuard {
+            scrape_addr: self.scrape_addr,
+            runtime: self.runtime,
+            provider: self.provider,
+            pusher: self.pusher,
+            probe: self.probe,
+            stop_scrape: self.stop_scrape,
+            shutdown_timeout: self.config.traces.shutdown_timeout,
+        }
+    }
+}
+
+/// Checks the config, then installs the metrics, scrape server, push, export pipeline and
+/// propagation, in an order that fails before anything global changes where it can.
+fn start(mut config: Config) -> Result<Started, InitError> {
     config.validate()?;
     // Objectives last: the builder may still add the bucket bound a threshold needs.
     let metrics = &config.metrics;
@@ -46,7 +128,7 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     let objectives = metrics.objectives_by_catalogue_name();
     crate::catalogue::check_objectives(&crate::catalogue::catalogue(), &objectives, &buckets)?;
     let runtime = BackgroundRuntime::start()?;
-    let (metrics, traces, logs, service) = (&config.metrics, &config.traces, &config.logs, &config.service);
+    let (metrics, traces, service) = (&config.metrics, &config.traces, &config.service);
 
     // Bind first: a taken port is reported before anything global is installed.
     let listener = match metrics.enabled && metrics.scrape.serve {
@@ -117,53 +199,50 @@ fn install(mut config: Config) -> Result<ObsGuard, InitError> {
     if let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());
     }
-    if logs.install_subscriber {
-        telemetry::install(service, logs, traces, provider.as_ref(), output, local_spans)?;
-    }
 
-    for warning in &config.warnings {
-        tracing::warn!("{warning}");
-    }
+    // Logged once the subscriber exists: by `install` right after it, to a composed one once
+    // it is registered.
+    let mut startup: Vec<Startup> = config.warnings.iter().cloned().map(Startup::Warn).collect();
     if pusher.is_some() {
         let push = &metrics.push;
-        tracing::info!("pushing metrics over OTLP every {:?} to {}", push.interval, push.endpoint());
+        startup.push(Startup::Info(format!(
+            "pushing metrics over OTLP every {:?} to {}",
+            push.interval,
+            push.endpoint()
+        )));
     }
     if let Some(addr) = scrape_addr {
         let scrape = &metrics.scrape;
-        tracing::info!("Prometheus scrape target: http://{}:{}{}", scrape.host, addr.port(), scrape.endpoint);
+        startup.push(Startup::Info(format!(
+            "Prometheus scrape target: http://{}:{}{}",
+            scrape.host,
+            addr.port(),
+            scrape.endpoint
+        )));
     }
-    match &provider {
+    startup.push(Startup::Info(match &provider {
         Some(_) if exporter_name == "app" => {
-            tracing::info!("OpenTelemetry tracing started (exporter=app, endpoint=the app's own exporter)")
+            "OpenTelemetry tracing started (exporter=app, endpoint=the app's own exporter)".to_owned()
         }
         Some(_) if traces.exporter == TraceExporter::None => {
-            tracing::info!("OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported")
+            "OpenTelemetry tracing started (exporter=none, endpoint=none): spans are not exported".to_owned()
         }
-        Some(_) => tracing::info!(
+        Some(_) => format!(
             "OpenTelemetry tracing started (exporter={}, endpoint={})",
             traces.exporter.name(),
             traces.endpoint()
         ),
-        None => {
-            tracing::info!("OpenTelemetry tracing disabled (OTEL_SDK_DISABLED=true)")
-        }
-    }
+        None => "OpenTelemetry tracing disabled (OTEL_SDK_DISABLED=true)".to_owned(),
+    }));
     let probe = match tokio::runtime::Handle::try_current() {
         Ok(app_runtime) if metrics.enabled => Some(process::spawn_scheduler_probe(&app_runtime)),
         Ok(_) => None,
         Err(_) => {
-            tracing::info!("obs was installed outside a Tokio runtime: tokio_scheduler_lag_seconds is not measured");
+            startup.push(Startup::Info(
+                "obs was installed outside a Tokio runtime: tokio_scheduler_lag_seconds is not measured".to_owned(),
+            ));
             None
         }
     };
-    crate::clock::warm_up();
-    Ok(ObsGuard {
-        scrape_addr,
-        runtime,
-        provider,
-        pusher,
-        probe,
-        stop_scrape,
-        shutdown_timeout: traces.shutdown_timeout,
-    })
+    Ok(Started { runtime, provider, output, local_spans, scrape_addr, stop_scrape, pusher, probe, startup, config })
 }

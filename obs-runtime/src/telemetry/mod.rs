@@ -4,6 +4,7 @@
 //! propagation.
 
 mod attribute_lists;
+mod composed;
 mod filter;
 mod json;
 mod layer;
@@ -20,9 +21,11 @@ mod tracestate;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::fmt;
-use tracing_subscriber::layer::{Layer as _, SubscriberExt};
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Identity, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, fmt};
 
 #[cfg(feature = "http")]
 pub(crate) use filter::ACCESS_LOG_TARGET;
@@ -31,22 +34,38 @@ pub(crate) use spans::{Export, SharedProcessor, SpanLayer, SpanOutput, span_cont
 
 use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, TraceSettings};
 use crate::error::InitError;
+pub(crate) use composed::Startup;
+pub use composed::TracingLayer;
 use filter::{LogLines, TracedEvents};
+use stack::LinesThenSpans;
 
-/// Installs the global subscriber. With `local_spans` (nothing exported), the OpenTelemetry
-/// layer makes id-only spans (`local`) rather than the provider's; with `output`, obs's spans
-/// that are exported go straight to the provider's processors.
-pub(crate) fn install(
-    service: &ServiceSettings,
-    logs: &LogSettings,
-    traces: &TraceSettings,
-    provider: Option<&SdkTracerProvider>,
-    output: Option<SpanOutput>,
-    local_spans: bool,
-) -> Result<(), InitError> {
-    let filter = logs.env_filter()?;
+/// What obs's tracing is made of: the settings and the provider `install` built.
+pub(crate) struct Parts<'a> {
+    pub(crate) service: &'a ServiceSettings,
+    pub(crate) logs: &'a LogSettings,
+    pub(crate) traces: &'a TraceSettings,
+    pub(crate) provider: Option<&'a SdkTracerProvider>,
+    /// Where obs's exported spans go straight to the provider's processors.
+    pub(crate) output: Option<SpanOutput>,
+    /// Nothing exported: the spans are made for their ids only (`local`).
+    pub(crate) local_spans: bool,
+}
+
+/// A layer as `tracing-subscriber` boxes it, for a subscriber `S`.
+pub(crate) type Boxed<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
+
+/// obs's log lines then obs's spans, on one level: what `install` puts on the registry and
+/// [`TracingLayer`] on any subscriber.
+pub(crate) type Layers<S> = LinesThenSpans<LogLines<Boxed<S>>, Option<Boxed<S>>>;
+
+/// Builds [`Layers`] from what install made.
+pub(crate) fn layers<S>(parts: Parts<'_>) -> Result<Layers<S>, InitError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    let Parts { service, logs, traces, provider, output, local_spans } = parts;
     let traced = provider.is_some();
-    let lines = match logs.format {
+    let lines: Boxed<S> = match logs.format {
         LogFormat::Json => json::JsonWithTrace::new(service, traces.exporter == TraceExporter::Datadog).boxed(),
         LogFormat::Pretty => {
             // Colour for people at a terminal; plain text for pipes, files and NO_COLOR.
@@ -54,7 +73,7 @@ pub(crate) fn install(
             fmt::layer().pretty().with_ansi(ansi).boxed()
         }
     };
-    let lines = LogLines::new(filter, &logs.filter, traced, lines);
+    let lines = LogLines::new(logs.env_filter()?, &logs.filter, traced, lines);
     let debug = traces.debug_attributes;
     let exported = provider.filter(|_| !local_spans);
     let exported = exported.map(|provider| {
@@ -72,8 +91,18 @@ pub(crate) fn install(
     });
     // One layer for spans, whichever, on the lines' level: see `stack`.
     let spans = exported.map(|l| l.boxed()).or_else(|| local.map(|l| l.boxed()));
-    tracing_subscriber::registry()
-        .with(stack::LinesThenSpans { lines, spans })
-        .try_init()
-        .map_err(|_| InitError::SubscriberAlreadyInstalled)
+    Ok(LinesThenSpans { lines, spans })
+}
+
+/// In place of obs's log lines: none, with the request ids still kept for the spans.
+pub(crate) fn no_log_lines<S>(traced: bool) -> LogLines<Boxed<S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    LogLines::new(EnvFilter::new("off"), "off", traced, Identity::new().boxed())
+}
+
+/// Installs the global subscriber: obs's layers on the registry, obs's filter deciding.
+pub(crate) fn install(parts: Parts<'_>) -> Result<(), InitError> {
+    tracing_subscriber::registry().with(layers(parts)?).try_init().map_err(|_| InitError::SubscriberAlreadyInstalled)
 }
