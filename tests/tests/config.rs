@@ -124,7 +124,7 @@ fn batch_size_cannot_exceed_the_queue() {
 #[test]
 fn defaults_and_good_values_are_read() {
     let defaults = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
-    assert_eq!(defaults.service().name, "unknown_service");
+    assert_eq!(defaults.service().name, "config", "the test binary's name, without cargo's hash");
     assert!(defaults.metrics().enabled);
     let scrape = &defaults.metrics().scrape;
     assert_eq!((scrape.host.as_str(), scrape.port, scrape.endpoint.as_str()), ("0.0.0.0", 9464, "/metrics"));

@@ -326,7 +326,7 @@ fn regression_an_oversized_attribute_flood_with_a_stalled_collector_keeps_memory
             println!("rss grew by {:.1} MiB over 5 000 oversized requests", grown as f64 / (1 << 20) as f64);
             assert!(grown < 32 << 20, "resident memory grew by {} MiB", grown >> 20);
             let text = obs_runtime::render();
-            assert!(text.contains(r#"obs_spans_dropped_total{app="unknown_service",reason="queue_bytes"}"#), "{text}");
+            assert!(text.contains(r#"obs_spans_dropped_total{app="export",reason="queue_bytes"}"#), "{text}");
             drop(guard);
         });
     });

@@ -124,7 +124,7 @@ fn regression_one_block_per_metric_name_whatever_recorded_it() {
                 let types = text.lines().filter(|l| l.starts_with(&format!("# TYPE {name} "))).count();
                 assert_eq!(types, 1, "one TYPE line for {name}:\n{text}");
             }
-            let app = r#"app="unknown_service""#;
+            let app = r#"app="exposition""#;
             let line = |l: String| assert!(text.lines().any(|x| x == l), "{l} in\n{text}");
             line(format!(r#"db_queries_total{{{app},operation="SELECT",table="users",status="success"}} 11"#));
             line(format!(r#"db_queries_total{{{app},operation="SELECT",table="raw",status="error"}} 1"#));

@@ -119,7 +119,7 @@ fn route_templates_nested_routers_and_one_unmatched_series() {
             let purge = reqwest::Method::from_bytes(b"PURGE").unwrap();
             http.request(purge, format!("http://{addr}/users/3")).send().await.unwrap();
             let text = obs_runtime::render();
-            let total = r#"http_requests_total{app="unknown_service",method="GET","#;
+            let total = r#"http_requests_total{app="http",method="GET","#;
             assert_eq!(
                 sample(&text, &format!(r#"{total}path="/users/{{id}}",status_code="200"}}"#)),
                 Some(2.0),
@@ -142,7 +142,7 @@ fn route_templates_nested_routers_and_one_unmatched_series() {
             });
             assert_eq!(buckets.count(), 12, "DESIGN's 11 buckets and +Inf");
             assert_eq!(
-                sample(&text, r#"http_requests_in_flight{app="unknown_service",method="GET",path="/users/{id}"}"#),
+                sample(&text, r#"http_requests_in_flight{app="http",method="GET",path="/users/{id}"}"#),
                 Some(0.0)
             );
         });
@@ -310,7 +310,7 @@ fn in_flight_returns_to_zero_when_the_client_disconnects() {
         runtime().block_on(async {
             let _guard = obs_runtime::init().unwrap();
             let addr = serve(app(no_jobs())).await;
-            let in_flight = r#"http_requests_in_flight{app="unknown_service",method="GET",path="/slow"}"#;
+            let in_flight = r#"http_requests_in_flight{app="http",method="GET",path="/slow"}"#;
             let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -345,7 +345,7 @@ fn websocket_connections_and_messages_are_counted() {
                 let echoed = futures_next(&mut socket).await;
                 assert_eq!(echoed, ClientMessage::text(format!("hello {i}")));
             }
-            let active = r#"active_websocket_connections{app="unknown_service"}"#;
+            let active = r#"active_websocket_connections{app="http"}"#;
             assert_eq!(sample(&obs_runtime::render(), active), Some(1.0));
             // Drop the TCP connection without a close frame.
             drop(socket);
@@ -359,7 +359,7 @@ fn websocket_connections_and_messages_are_counted() {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let text = obs_runtime::render();
-            let messages = r#"websocket_messages_total{app="unknown_service",direction="#;
+            let messages = r#"websocket_messages_total{app="http",direction="#;
             assert_eq!(sample(&text, &format!(r#"{messages}"inbound",type="text"}}"#)), Some(3.0), "{text}");
             assert_eq!(sample(&text, &format!(r#"{messages}"outbound",type="text"}}"#)), Some(3.0), "{text}");
         });
@@ -451,13 +451,10 @@ fn the_series_cap_sends_new_label_sets_to_one_overflow_series() {
         let text = obs_runtime::render();
         let series: Vec<&str> = text.lines().filter(|l| l.starts_with("errors_total{")).collect();
         assert_eq!(series.len(), 2_001, "2 000 series and the overflow series");
-        assert_eq!(sample(&text, r#"errors_total{app="unknown_service",overflow="true"}"#), Some(1_001.0));
+        assert_eq!(sample(&text, r#"errors_total{app="http",overflow="true"}"#), Some(1_001.0));
+        assert_eq!(sample(&text, r#"errors_total{app="http",type="error_type_1",path="/payments"}"#), Some(2.0));
         assert_eq!(
-            sample(&text, r#"errors_total{app="unknown_service",type="error_type_1",path="/payments"}"#),
-            Some(2.0)
-        );
-        assert_eq!(
-            sample(&text, r#"obs_series_overflow_total{app="unknown_service",metric="errors_total"}"#),
+            sample(&text, r#"obs_series_overflow_total{app="http",metric="errors_total"}"#),
             Some(1_000.0),
             "{}",
             &text[text.len().saturating_sub(2000)..]
@@ -494,7 +491,7 @@ fn responses_that_name_their_error_count_it_under_that_name_and_route() {
             }
             assert_eq!(http.get(format!("http://{addr}/upstream")).send().await.unwrap().status(), 502);
             let text = obs_runtime::render();
-            let app = r#"app="unknown_service""#;
+            let app = r#"app="http""#;
             let validation = format!(r#"errors_total{{{app},type="ValidationError",path="/workflows/{{id}}"}}"#);
             assert_eq!(sample(&text, &validation), Some(3.0), "by route template, not by id:\n{text}");
             let upstream = format!(r#"errors_total{{{app},type="UpstreamError",path="/upstream"}}"#);

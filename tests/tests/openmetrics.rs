@@ -135,7 +135,7 @@ fn the_apps_own_metrics_route_negotiates_too() {
         strict_parse(&open_metrics).unwrap_or_else(|e| panic!("{e}\n{open_metrics}"));
         let (content_type, text) = scrape(addr, Some("text/plain"));
         assert_eq!(content_type, obs_runtime::PROMETHEUS_CONTENT_TYPE);
-        assert!(text.contains("orders{app=\"unknown_service\"} 2"), "{text}");
+        assert!(text.contains("orders{app=\"openmetrics\"} 2"), "{text}");
         drop(guard);
     });
 }

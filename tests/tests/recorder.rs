@@ -119,7 +119,12 @@ fn histogram_memory_stays_bounded() {
         let grown = resident_bytes().saturating_sub(before);
         assert!(grown < 32 << 20, "resident memory grew by {} MiB for 5 million samples", grown >> 20);
         let text = obs_runtime::render();
-        assert!(text.contains(r#"http_request_duration_seconds_count{app="unknown_service",method="GET",path="/",status_code="200"} 5000000"#), "{text}");
+        assert!(
+            text.contains(
+                r#"http_request_duration_seconds_count{app="recorder",method="GET",path="/",status_code="200"} 5000000"#
+            ),
+            "{text}"
+        );
     });
 }
 

@@ -27,9 +27,7 @@ fn nothing_configured_the_app_starts_and_calls_work() {
             let (status, _, body) = raw_get("127.0.0.1:9464".parse().unwrap(), "/metrics", "");
             assert_eq!(status, 200);
             assert!(
-                body.contains(
-                    r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 18"#
-                ),
+                body.contains(r#"db_queries_total{app="scrape",operation="SELECT",table="users",status="success"} 18"#),
                 "{body}"
             );
             let started = Instant::now();
@@ -167,9 +165,7 @@ fn the_axum_handler_serves_the_same_exposition() {
             assert_eq!(status, 200);
             assert!(head.contains("content-type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
             assert!(
-                body.contains(
-                    r#"db_queries_total{app="unknown_service",operation="SELECT",table="users",status="success"} 1"#
-                ),
+                body.contains(r#"db_queries_total{app="scrape",operation="SELECT",table="users",status="success"} 1"#),
                 "{body}"
             );
         });

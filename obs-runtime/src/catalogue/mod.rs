@@ -38,6 +38,8 @@ pub use rename::MetricRename;
 pub(crate) use rename::{ENV as RENAMES_VARIABLE, SYNTAX as RENAMES_SYNTAX};
 pub(crate) use saturation::*;
 pub(crate) use sites::is_plain_label;
+#[cfg(feature = "http")]
+pub(crate) use sites::note_router_layered;
 #[cfg(feature = "reqwest")]
 pub(crate) use sites::register_client;
 #[cfg(feature = "sqlx")]
@@ -46,6 +48,7 @@ pub(crate) use sites::register_pool;
 pub(crate) use sites::register_queue;
 #[cfg(feature = "http")]
 pub(crate) use sites::register_route;
+pub(crate) use sites::router_layered;
 pub use sites::{CALL_SITES, CallSite, Catalogue, QueueEntry, Route, SiteKind, catalogue};
 pub(crate) use span_fields::{CANCELLED_FIELD, SLOW_FIELD};
 
@@ -265,6 +268,14 @@ pub(crate) const SPANS_DROPPED_TOTAL: Metric = Metric::new(
 )
 .source("the span export queue");
 
+pub(crate) const SPANS_EXPORT_FAILURES_TOTAL: Metric = Metric::new(
+    "obs_spans_export_failures_total",
+    Counter,
+    "Batches of spans the exporter could not deliver, by reason (unreachable, timeout, rejected, other); logged once at WARN, and at INFO when export recovers.",
+    &["reason"],
+)
+.source("the span exporter");
+
 pub(crate) const TRACES_DECIDED_EARLY_TOTAL: Metric = Metric::new(
     "obs_traces_decided_early_total",
     Counter,
@@ -307,6 +318,7 @@ pub(crate) const METRICS: &[&Metric] = &[
     &BUILD_INFO,
     &SERIES_OVERFLOW_TOTAL,
     &SPANS_DROPPED_TOTAL,
+    &SPANS_EXPORT_FAILURES_TOTAL,
     &TRACES_DECIDED_EARLY_TOTAL,
     &QUEUE_READ_FAILURES,
 ];

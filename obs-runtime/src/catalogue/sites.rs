@@ -228,6 +228,20 @@ pub(crate) fn register_client(server: &str) {
     }
 }
 
+/// Set once an `ObsLayer` wraps a router: its routes, built before the layer, are catalogued.
+static ROUTER_LAYERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes that an `ObsLayer` wrapped a router.
+#[cfg(feature = "http")]
+pub(crate) fn note_router_layered() {
+    ROUTER_LAYERED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether an `ObsLayer` has wrapped a router in this process.
+pub(crate) fn router_layered() -> bool {
+    ROUTER_LAYERED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Adds `route` to the catalogue; a path registered again replaces its entry, so routers
 /// built more than once (tests) do not grow it.
 #[cfg(feature = "http")]

@@ -122,6 +122,7 @@ impl Config {
     /// The service name: the `app` label of every metric and the `service.name` resource.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service.name = name.into();
+        self.service.named = true;
         self
     }
 
@@ -282,6 +283,7 @@ impl Config {
     /// Jaeger's OTLP/HTTP endpoint. Checked at install.
     pub fn jaeger_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.traces.jaeger_endpoint = endpoint.into();
+        self.traces.jaeger_endpoint_set = true;
         self
     }
 

@@ -7,8 +7,9 @@ use crate::error::InitError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServiceSettings {
-    /// `OTEL_SERVICE_NAME`, else `service.name` of `OTEL_RESOURCE_ATTRIBUTES`; default
-    /// `unknown_service`.
+    /// `OTEL_SERVICE_NAME`, else `service.name` of `OTEL_RESOURCE_ATTRIBUTES`, else
+    /// [`crate::Config::service_name`]; default the executable's file name (with a WARN line at
+    /// install saying so), or `unknown_service` where it cannot be read.
     pub name: String,
     /// `service.version` of `OTEL_RESOURCE_ATTRIBUTES`, or [`crate::Config::service_version`].
     pub version: Option<String>,
@@ -17,11 +18,39 @@ pub struct ServiceSettings {
     pub revision: Option<String>,
     /// `OTEL_RESOURCE_ATTRIBUTES`, percent-decoded, in order.
     pub resource: Vec<(String, String)>,
+    /// Whether the name was given, not defaulted.
+    pub(crate) named: bool,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { name: "unknown_service".to_owned(), version: None, revision: None, resource: Vec::new() }
+        Self { name: executable_name(), version: None, revision: None, resource: Vec::new(), named: false }
+    }
+}
+
+/// The executable's file name, without the hash cargo appends to test and bench binaries
+/// (`orders-0123456789abcdef` is `orders`); `unknown_service` where it cannot be read.
+pub(crate) fn executable_name() -> String {
+    let exe = std::env::current_exe().ok();
+    let stem = exe.as_deref().and_then(std::path::Path::file_stem).and_then(|s| s.to_str()).unwrap_or_default();
+    let name = match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => name,
+        _ => stem,
+    };
+    if name.is_empty() { "unknown_service".to_owned() } else { name.to_owned() }
+}
+
+impl ServiceSettings {
+    /// The line install logs when the name was not given.
+    pub(crate) fn default_name_warning(&self) -> Option<String> {
+        (!self.named).then(|| {
+            format!(
+                "OTEL_SERVICE_NAME is not set: the service is named {:?} after its executable, in every series' app \
+                 label, the spans' service.name and the generated monitoring. Set OTEL_SERVICE_NAME (or \
+                 Config::service_name) to name it",
+                self.name
+            )
+        })
     }
 }
 
@@ -40,6 +69,7 @@ impl ServiceSettings {
         let attribute = |key: &str| self.resource.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         if let Some(name) = attribute("service.name") {
             self.name = name;
+            self.named = true;
         }
         if let Some(version) = attribute("service.version") {
             self.version = Some(version);
@@ -59,6 +89,7 @@ impl ServiceSettings {
                 return Err(InitError::invalid("OTEL_SERVICE_NAME", name, "a name without control characters"));
             }
             self.name = name.to_owned();
+            self.named = true;
         }
         Ok(())
     }

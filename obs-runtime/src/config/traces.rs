@@ -149,6 +149,8 @@ pub struct TraceSettings {
     /// `OBS_TAIL_LATENCY_THRESHOLD`, unset by default: with the `obs_outcome` sampler, a local
     /// trace with a span this slow is always kept.
     pub tail_latency_threshold: Option<Duration>,
+    /// Whether `JAEGER_ENDPOINT` (or [`crate::Config::jaeger_endpoint`]) was given.
+    pub(crate) jaeger_endpoint_set: bool,
 }
 
 impl Default for TraceSettings {
@@ -165,6 +167,7 @@ impl Default for TraceSettings {
             debug_attributes: false,
             shutdown_timeout: Duration::from_secs(5),
             tail_latency_threshold: None,
+            jaeger_endpoint_set: false,
         }
     }
 }
@@ -181,6 +184,7 @@ impl TraceSettings {
         }
         if let Some(endpoint) = vars.url("JAEGER_ENDPOINT")? {
             self.jaeger_endpoint = endpoint;
+            self.jaeger_endpoint_set = true;
         }
         if let Some(endpoint) = vars.url("OTEL_EXPORTER_OTLP_ENDPOINT")? {
             self.otlp_endpoint = Some(endpoint);
@@ -282,6 +286,24 @@ impl TraceSettings {
     }
 
     /// The variable that names [`Self::endpoint`], for errors.
+    /// A WARN line for an exporter sending to its default endpoint, which nobody configured.
+    pub(crate) fn default_endpoint_warning(&self) -> Option<String> {
+        let defaulted = match self.exporter {
+            TraceExporter::Jaeger => !self.jaeger_endpoint_set,
+            TraceExporter::Otlp | TraceExporter::Datadog => self.otlp_endpoint.is_none(),
+            TraceExporter::None => false,
+        };
+        (defaulted && !self.sdk_disabled).then(|| {
+            format!(
+                "{} is not set: spans go to the {} exporter's default, {}. Set it to your collector, or \
+                 OTEL_EXPORTER=none to export nothing",
+                self.endpoint_variable(),
+                self.exporter.name(),
+                self.endpoint()
+            )
+        })
+    }
+
     pub(crate) fn endpoint_variable(&self) -> &'static str {
         match self.exporter {
             TraceExporter::Jaeger => "JAEGER_ENDPOINT",

@@ -90,6 +90,8 @@ impl<S> Layer<S> for ObsLayer {
     type Service = ObsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        // The routes before this layer are built: the generated monitoring may be written.
+        crate::catalogue::note_router_layered();
         ObsService { inner, skip: self.skip.clone(), access_log: self.access_log }
     }
 }

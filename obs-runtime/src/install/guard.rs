@@ -30,9 +30,28 @@ pub struct ObsGuard {
     pub(crate) probe: Option<tokio::task::AbortHandle>,
     pub(crate) stop_scrape: Option<tokio::sync::oneshot::Sender<()>>,
     pub(crate) shutdown_timeout: Duration,
+    /// What was installed, for the generated monitoring.
+    pub(crate) config: crate::config::Config,
 }
 
 impl ObsGuard {
+    /// The monitoring generated for this binary as installed (its catalogue, names, buckets and
+    /// objectives): [`Ops::write_if_requested`](crate::ops::Ops::write_if_requested) gives the
+    /// service an `--ops-out DIR` flag in one line, after the router is built.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let obs = obs_runtime::init()?;
+    /// // … build the router …
+    /// if obs.ops().runbook_url("https://wiki.example/shop/runbook.md").write_if_requested()? {
+    ///     return Ok(());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn ops(&self) -> crate::ops::Ops<'_> {
+        crate::ops::Ops::new(&self.config)
+    }
+
     /// The address the scrape server listens on, with the port it actually got (useful with
     /// `PROMETHEUS_PORT=0`); `None` when Prometheus is disabled.
     pub fn scrape_addr(&self) -> Option<SocketAddr> {

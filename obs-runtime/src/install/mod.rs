@@ -114,6 +114,7 @@ impl Started {
             probe: self.probe,
             stop_scrape: self.stop_scrape,
             shutdown_timeout: self.config.traces.shutdown_timeout,
+            config: self.config,
         }
     }
 }
@@ -140,7 +141,10 @@ fn start(mut config: Config) -> Result<Started, InitError> {
     // With nothing exported, the subscriber's spans are made for their ids only.
     let (pipeline, local_spans) = match (traces.exporter, traces.sdk_disabled, app_exporter) {
         (_, true, _) => (None, false),
-        (_, false, Some(exporter)) => (Some(telemetry::otlp::pipeline(exporter, service, traces)), false),
+        (_, false, Some(exporter)) => {
+            let health = telemetry::ExportHealth::new("the app's span exporter".to_owned(), "Config::span_exporter");
+            (Some(telemetry::otlp::pipeline(exporter, health, service, traces)), false)
+        }
         (TraceExporter::None, false, None) => {
             let provider = telemetry::otlp::local_provider(service, traces);
             (Some(telemetry::otlp::Pipeline { provider, output: None }), true)
@@ -203,6 +207,10 @@ fn start(mut config: Config) -> Result<Started, InitError> {
     // Logged once the subscriber exists: by `install` right after it, to a composed one once
     // it is registered.
     let mut startup: Vec<Startup> = config.warnings.iter().cloned().map(Startup::Warn).collect();
+    startup.extend(service.default_name_warning().map(Startup::Warn));
+    if config.span_exporter.is_none() {
+        startup.extend(traces.default_endpoint_warning().map(Startup::Warn));
+    }
     if pusher.is_some() {
         let push = &metrics.push;
         startup.push(Startup::Info(format!(

@@ -4,14 +4,18 @@
 //! `metrics.md`, the metrics reference under the service's final names (prefix, renames,
 //! buckets).
 //!
-//! Run it from the built service (the reference service has `--ops-out DIR`), so the catalogue
-//! is the binary's own:
+//! Run it from the built service, so the catalogue is the binary's own: one line in `main`,
+//! after the router is built, gives the service an `--ops-out DIR` flag:
 //!
 //! ```no_run
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = obs_runtime::Config::default().service_name("shop").with_env()?;
-//! let written = obs_runtime::ops::Ops::new(&config).write_to("docs/ops")?;
-//! println!("wrote {} files", written.len());
+//! # fn routes() -> axum::Router { axum::Router::new().layer(obs_runtime::http::ObsLayer::new()) }
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let obs = obs_runtime::init()?;
+//! let app = routes();
+//! if obs.ops().write_if_requested()? {
+//!     return Ok(()); // `--ops-out DIR`: the monitoring is written, nothing is served
+//! }
 //! # Ok(()) }
 //! ```
 
@@ -58,6 +62,7 @@ pub struct Ops<'a> {
     runbook_url: Option<String>,
     scrape_at: Option<(u16, String)>,
     kubernetes: Kubernetes,
+    no_routes: bool,
 }
 
 /// The variable that gives the runbook's address when the code gives none.
@@ -66,7 +71,21 @@ pub const RUNBOOK_URL_VARIABLE: &str = "OBS_RUNBOOK_URL";
 impl<'a> Ops<'a> {
     /// The generator for a service installed with `config`; the catalogue is this binary's.
     pub fn new(config: &'a Config) -> Self {
-        Self { config, job: None, runbook_url: None, scrape_at: None, kubernetes: Kubernetes::default() }
+        Self {
+            config,
+            job: None,
+            runbook_url: None,
+            scrape_at: None,
+            kubernetes: Kubernetes::default(),
+            no_routes: false,
+        }
+    }
+
+    /// Says this service serves no HTTP routes through [`ObsLayer`](crate::http::ObsLayer), so
+    /// its monitoring may be written before (or without) any router.
+    pub fn no_routes(mut self) -> Self {
+        self.no_routes = true;
+        self
     }
 
     /// The Prometheus job the rules select and `prometheus.yml` scrapes; default the service name.
@@ -155,10 +174,53 @@ impl<'a> Ops<'a> {
 
     /// Writes every file under `dir`, replacing a folder this generator wrote before. All or
     /// nothing: the files go to a temporary folder beside `dir`, which is then renamed into place.
+    ///
+    /// Fails, writing nothing, while no router has been built (none wrapped in
+    /// [`ObsLayer`](crate::http::ObsLayer), no route catalogued), unless [`Ops::no_routes`]:
+    /// the routes, and the objectives they name, join the catalogue as the router is built, and
+    /// files written before it would silently leave them out.
     pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<Vec<PathBuf>, OpsError> {
         let files = self.files()?;
+        let routes_built = crate::catalogue::router_layered() || !crate::catalogue::catalogue().routes().is_empty();
+        if cfg!(feature = "http") && !self.no_routes && !routes_built {
+            return Err(OpsError::RouterNotBuilt);
+        }
         write::replace_dir(dir.as_ref(), &files)
     }
+
+    /// With `--ops-out DIR` (or `--ops-out=DIR`) among the process's arguments, writes the files
+    /// to `DIR` ([`write_to`](Ops::write_to)), prints their paths and returns `true`, for `main`
+    /// to return at once; without it, `false`. One line gives a service the flag.
+    pub fn write_if_requested(&self) -> Result<bool, OpsError> {
+        let Some(dir) = ops_out(std::env::args().skip(1))? else { return Ok(false) };
+        for path in self.write_to(&dir)? {
+            println!("{}", path.display());
+        }
+        Ok(true)
+    }
+}
+
+/// The flag that asks for the monitoring.
+const OPS_OUT: &str = "--ops-out";
+
+/// The directory `--ops-out` names among `args`, if it is there.
+fn ops_out(mut args: impl Iterator<Item = String>) -> Result<Option<PathBuf>, OpsError> {
+    while let Some(arg) = args.next() {
+        let dir = match arg.strip_prefix(OPS_OUT) {
+            Some("") => args.next(),
+            Some(rest) if rest.starts_with('=') => Some(rest[1..].to_owned()),
+            _ => continue,
+        };
+        return match dir.filter(|d| !d.is_empty() && !d.starts_with("--")) {
+            Some(dir) => Ok(Some(PathBuf::from(dir))),
+            None => Err(OpsError::Invalid {
+                option: OPS_OUT.to_owned(),
+                value: String::new(),
+                fix: "give the directory to write the monitoring into, e.g. --ops-out docs/ops".to_owned(),
+            }),
+        };
+    }
+    Ok(None)
 }
 
 /// The PromQL of every panel of a generated `dashboard.json`, in panel order.
@@ -196,6 +258,8 @@ pub enum OpsError {
         /// A file in it that is not the generator's.
         found: PathBuf,
     },
+    /// No router has been built with `ObsLayer` yet, so its routes are not catalogued.
+    RouterNotBuilt,
     /// Reading or writing failed.
     Io {
         /// The path being written.
@@ -219,6 +283,12 @@ impl fmt::Display for OpsError {
                  (it has a {MARKER} file)",
                 dir.display(),
                 found.display()
+            ),
+            OpsError::RouterNotBuilt => write!(
+                f,
+                "no router has been built with ObsLayer yet, so its routes and the objectives they name would be \
+                 missing from the monitoring: write it after building the router (`.layer(ObsLayer::new())`), or \
+                 call `.no_routes()` if this service serves no HTTP"
             ),
             OpsError::Io { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
@@ -248,4 +318,25 @@ fn metrics_md(model: &model::Model, config: &Config) -> String {
     );
     let error_type = config.metrics().error_type_label;
     crate::catalogue::metrics_markdown(&model.names, &model.buckets, error_type, &intro, |metric| model.emits(metric))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> impl Iterator<Item = String> {
+        line.split_whitespace().map(str::to_owned).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn the_flag_names_the_directory_either_way_and_needs_one() {
+        assert_eq!(ops_out(args("--demo-traffic")).unwrap(), None);
+        assert_eq!(ops_out(args("--ops-out docs/ops")).unwrap(), Some(PathBuf::from("docs/ops")));
+        assert_eq!(ops_out(args("-v --ops-out=out --x")).unwrap(), Some(PathBuf::from("out")));
+        for missing in ["--ops-out", "--ops-out --demo-traffic", "--ops-out="] {
+            let error = ops_out(args(missing)).unwrap_err().to_string();
+            assert!(error.contains("e.g. --ops-out docs/ops"), "{missing}: {error}");
+        }
+        assert_eq!(ops_out(args("--ops-outside x")).unwrap(), None, "another flag");
+    }
 }

@@ -12,7 +12,7 @@ use super::samples::Sample;
 use crate::catalogue::{
     self, Catalogue, Covered, DB_CLIENT_CONNECTION_PENDING, DB_CLIENT_CONNECTIONS, DB_CLIENT_CONNECTIONS_MAX,
     ERROR_TYPE_LABEL, HTTP_REQUESTS_TOTAL, Metric, Names, QUEUE_DEPTH, QUEUE_OLDEST_JOB_AGE, SERIES_OVERFLOW_TOTAL,
-    SPANS_DROPPED_TOTAL, Status, TRACES_DECIDED_EARLY_TOTAL,
+    SPANS_DROPPED_TOTAL, SPANS_EXPORT_FAILURES_TOTAL, Status, TRACES_DECIDED_EARLY_TOTAL,
 };
 use crate::ops::objectives::{self, ObjectiveModel, Sli};
 
@@ -282,7 +282,9 @@ pub(crate) fn page(context: &Context, catalogue: &Catalogue, samples: &[Sample],
     let queue_names: Vec<String> = catalogue.queues().iter().map(|q| q.name.clone()).collect();
     let queue_metrics = [(&QUEUE_DEPTH, "depth"), (&QUEUE_OLDEST_JOB_AGE, "oldest_job_age_seconds")];
     let mut pipeline = Vec::new();
-    for metric in [&SPANS_DROPPED_TOTAL, &TRACES_DECIDED_EARLY_TOTAL, &SERIES_OVERFLOW_TOTAL] {
+    for metric in
+        [&SPANS_DROPPED_TOTAL, &SPANS_EXPORT_FAILURES_TOTAL, &TRACES_DECIDED_EARLY_TOTAL, &SERIES_OVERFLOW_TOTAL]
+    {
         for sample in selection.of(metric, "", &[]) {
             let labels = sample.labels.iter().filter(|(k, _)| k != "app").cloned().collect();
             pipeline.push(Counted { metric: sample.name.clone(), labels, value: sample.value });

@@ -110,6 +110,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // The exporter's lines per failed batch: `export_health` says it once instead.
+        if super::export_health::reported_here(event.metadata()) {
+            return;
+        }
         // The callsite may be enabled for the traces only.
         if Layer::enabled(&self.filter, event.metadata(), ctx.clone()) {
             self.inner.on_event(event, ctx);

@@ -91,6 +91,8 @@ impl<P: SpanProcessor> SpanProcessor for Limited<P> {
 pub(crate) struct Accounted<E> {
     pub(crate) inner: E,
     pub(crate) in_flight: Arc<InFlight>,
+    /// Says once when batches stop reaching the collector, and when they reach it again.
+    pub(crate) health: super::export_health::ExportHealth,
 }
 
 impl<E: SpanExporter> SpanExporter for Accounted<E> {
@@ -102,6 +104,7 @@ impl<E: SpanExporter> SpanExporter for Accounted<E> {
             let result = exported.await;
             self.in_flight.spans.fetch_sub(spans, Ordering::AcqRel);
             self.in_flight.bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.health.observe(&result);
             result
         }
     }

@@ -5,6 +5,7 @@
 
 mod attribute_lists;
 mod composed;
+mod export_health;
 mod filter;
 mod json;
 mod layer;
@@ -36,6 +37,7 @@ use crate::config::{LogFormat, LogSettings, ServiceSettings, TraceExporter, Trac
 use crate::error::InitError;
 pub(crate) use composed::Startup;
 pub use composed::TracingLayer;
+pub(crate) use export_health::ExportHealth;
 use filter::{LogLines, TracedEvents};
 use stack::LinesThenSpans;
 

@@ -9,6 +9,7 @@ use opentelemetry_sdk::trace::{
 
 use std::sync::Arc;
 
+use super::export_health::ExportHealth;
 use super::limits::{Accounted, InFlight, Limited};
 use super::spans::{SharedProcessor, SpanOutput};
 use crate::config::{OtlpProtocol, Sampler, ServiceSettings, TraceSettings};
@@ -43,15 +44,21 @@ pub(crate) fn provider(service: &ServiceSettings, traces: &TraceSettings) -> Res
             .with_timeout(traces.batch.export_timeout)
             .build(),
     };
-    let exporter = built
-        .map_err(|e| InitError::invalid(variable, endpoint, format!("an endpoint the OTLP exporter accepts ({e})")))?;
-    Ok(pipeline(exporter, service, traces))
+    let exporter = built.map_err(|e| {
+        InitError::invalid(variable, endpoint.clone(), format!("an endpoint the OTLP exporter accepts ({e})"))
+    })?;
+    Ok(pipeline(exporter, ExportHealth::new(endpoint, variable), service, traces))
 }
 
 /// obs's pipeline in front of `exporter`: the batch processor bounded in spans and bytes, the
 /// span limits, the sampler (with the tail sampler's processor for `obs_outcome`) and the
 /// resource. The OTLP exporter and an app's own ([`crate::Config::span_exporter`]) share it.
-pub(crate) fn pipeline<E>(exporter: E, service: &ServiceSettings, traces: &TraceSettings) -> Pipeline
+pub(crate) fn pipeline<E>(
+    exporter: E,
+    health: ExportHealth,
+    service: &ServiceSettings,
+    traces: &TraceSettings,
+) -> Pipeline
 where
     E: SpanExporter + 'static,
 {
@@ -64,7 +71,7 @@ where
         .build();
     // Bounded in bytes as well as spans: see `limits`.
     let in_flight = Arc::new(InFlight::default());
-    let exporter = Accounted { inner: exporter, in_flight: in_flight.clone() };
+    let exporter = Accounted { inner: exporter, in_flight: in_flight.clone(), health };
     let processor = Limited {
         inner: BatchSpanProcessor::builder(exporter).with_batch_config(batch).build(),
         value_length: traces.limits.attribute_value_length,
