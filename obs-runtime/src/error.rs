@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// Why obs could not be installed. Every variant says what was wrong and what is accepted.
-#[derive(Debug)]
+///
+/// `Debug` prints the same sentence as `Display`: `fn main() -> Result<(), Box<dyn Error>>`
+/// prints an error it returns with `Debug`, and the reader needs the sentence, not the fields.
 #[non_exhaustive]
 pub enum InitError {
     /// A configuration value is set but not acceptable.
@@ -49,7 +51,8 @@ impl fmt::Display for InitError {
                 f.write_str("a metrics recorder is already installed in this process; obs must install its own")
             }
             InitError::SubscriberAlreadyInstalled => f.write_str(
-                "a global tracing subscriber is already installed; use Config::install_subscriber(false) to keep it",
+                "a global tracing subscriber is already installed: add obs to it with Config::install_layer(), or \
+                 keep it without obs's tracing with Config::install_subscriber(false)",
             ),
             InitError::ScrapeAddrUnavailable { addr, source } => write!(
                 f,
@@ -60,6 +63,12 @@ impl fmt::Display for InitError {
                 write!(f, "objective `{objective}`: {problem}; {fix}")
             }
         }
+    }
+}
+
+impl fmt::Debug for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

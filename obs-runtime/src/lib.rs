@@ -5,6 +5,7 @@
 // (`tests/tests/module_order.rs` fails on an import from one below).
 // - error: the typed error of install
 // - clock: the monotonic and wall clocks calls and spans are stamped with
+// - signal: the signal that stops a service
 // - catalogue: every metric, label rule and span field obs names; call sites and objectives
 // - config: the environment, read and checked by signal
 // - telemetry: the subscriber, obs's spans, OTLP export, JSON logs, propagation
@@ -44,6 +45,7 @@ mod push;
 pub mod queue;
 #[cfg(any(feature = "http", feature = "reqwest"))]
 mod semconv;
+mod signal;
 mod telemetry;
 pub mod testing;
 #[cfg(feature = "ws")]
@@ -60,6 +62,7 @@ pub use config::{
 };
 pub use error::InitError;
 pub use install::{ObsGuard, init};
+pub use signal::shutdown_signal;
 #[cfg(feature = "macros")]
 #[doc = include_str!("../doc/bounded_kind.md")]
 pub use obs_macros::BoundedKind;

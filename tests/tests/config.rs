@@ -225,3 +225,48 @@ fn a_taken_scrape_port_is_an_error_naming_the_address() {
     assert!(matches!(error, InitError::ScrapeAddrUnavailable { .. }), "{error:?}");
     assert!(error.to_string().contains(&addr.to_string()), "{error}");
 }
+
+/// `OBS_BUCKETS` (issue 34): the fix `InvalidObjective` names can be followed by a service that
+/// installs with `init()`, and a wrong entry is an error that says the syntax.
+#[test]
+fn obs_buckets_sets_histogram_buckets_from_the_environment() {
+    let config = Config::default()
+        .buckets_for("db_query_duration_seconds", &[1.0])
+        .with_vars([("OBS_BUCKETS", "db_query_duration_seconds=0.01, 0.1,1 ; http_request_duration_seconds=0.5,2.5")])
+        .unwrap();
+    let buckets = &config.metrics().buckets;
+    assert_eq!(
+        buckets,
+        &vec![
+            ("db_query_duration_seconds".to_owned(), vec![0.01, 0.1, 1.0]),
+            ("http_request_duration_seconds".to_owned(), vec![0.5, 2.5])
+        ],
+        "the environment's entry replaces the code's"
+    );
+    let renamed = Config::from_vars([
+        ("OBS_METRIC_RENAMES", "db_query_duration_seconds=db_operation_duration_seconds"),
+        ("OBS_BUCKETS", "db_operation_duration_seconds=0.1,1"),
+    ]);
+    assert!(renamed.is_ok(), "a histogram by its new name: {renamed:?}");
+    for (value, why) in [
+        ("db_queries_total=1,2", r#""db_queries_total" is not one of obs's histograms"#),
+        ("nope=1", r#""nope" is not one of obs's histograms"#),
+        ("db_query_duration_seconds", "has no `=`"),
+        ("db_query_duration_seconds=0.1,x", r#""x" in db_query_duration_seconds is not a number"#),
+        ("db_query_duration_seconds=1,0.5", "must be finite, non-negative and increasing"),
+    ] {
+        let error = Config::from_vars([("OBS_BUCKETS", value)]).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("OBS_BUCKETS={value:?} is not valid: expected entries")), "{error}");
+        assert!(error.contains(why), "{value}: {error}");
+    }
+}
+
+/// `fn main() -> Result<(), Box<dyn Error>>` prints an error with `Debug`: obs's errors read
+/// as the sentence there too (issue 34: `InvalidObjective` printed as a struct).
+#[test]
+fn regression_errors_debug_print_as_their_sentence() {
+    let error = Config::from_vars([("PROMETHEUS_PORT", "abc")]).unwrap_err();
+    assert_eq!(format!("{error:?}"), error.to_string());
+    let boxed: Box<dyn std::error::Error> = Box::new(error);
+    assert_eq!(format!("{boxed:?}"), r#"PROMETHEUS_PORT="abc" is not valid: expected a port number from 0 to 65535"#);
+}

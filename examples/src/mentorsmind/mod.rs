@@ -157,7 +157,7 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let demo = settings.demo_traffic.then(|| tokio::spawn(demo::drive(port, stopped)));
 
     let service = routes::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, service).with_graceful_shutdown(obs_runtime::shutdown_signal()).await?;
 
     tracing::info!("shutting down: draining jobs and flushing telemetry");
     let _ = stop.send(true);
@@ -172,17 +172,3 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-}

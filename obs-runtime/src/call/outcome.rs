@@ -68,6 +68,13 @@ pub enum ErrorDetail<'a> {
 /// let (_, captured) = obs_runtime::testing::capture(|| pay());
 /// assert_eq!(captured.span("stellar.pay").unwrap().attr("error.type"), Some("timeout"));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `BoundedKind`, so obs cannot name its kind",
+    label = "no `BoundedKind` for `{Self}`",
+    note = "`sqlx::Error` implements it with obs-runtime's `sqlx` feature and `redis::RedisError` with its `redis-rs` feature: \
+            obs-runtime = {{ version = \"0.1\", features = [\"sqlx\", \"redis-rs\"] }}",
+    note = "for an error type of your own, `#[derive(obs_runtime::BoundedKind)]` or `impl obs_runtime::BoundedKind`"
+)]
 pub trait BoundedKind {
     /// The error's kind: one of a few fixed names, such as `timeout` or `not_found`.
     fn kind(&self) -> &'static str;

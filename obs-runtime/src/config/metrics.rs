@@ -160,6 +160,12 @@ impl MetricsSettings {
                 }
             }
         }
+        if let Some(value) = vars.get(BUCKETS_VARIABLE) {
+            let buckets = self.parse_buckets(value)?;
+            // The environment's buckets for a metric replace the code's.
+            self.buckets.retain(|(metric, _)| !buckets.iter().any(|(m, _)| m == metric));
+            self.buckets.extend(buckets);
+        }
         if let Some(app_label) = vars.bool("OBS_APP_LABEL")? {
             self.app_label = app_label;
         }
@@ -190,7 +196,40 @@ impl MetricsSettings {
     }
 }
 
+/// Histogram buckets from the environment, for services installed with `init()`.
+pub(crate) const BUCKETS_VARIABLE: &str = "OBS_BUCKETS";
+
 impl MetricsSettings {
+    /// `OBS_BUCKETS`: `metric=bound,bound,…` entries separated by `;`, each metric one of obs's
+    /// histograms by its own name or the name a rename gives it.
+    fn parse_buckets(&self, value: &str) -> Result<Vec<(String, Vec<f64>)>, InitError> {
+        let syntax = "entries `histogram=bound,bound,…` separated by `;`, e.g. \
+                      `db_query_duration_seconds=0.001,0.01,0.1,1;http_request_duration_seconds=0.1,0.5,2.5`";
+        let invalid = |why: String| InitError::invalid(BUCKETS_VARIABLE, value, format!("{syntax} ({why})"));
+        let mut buckets = Vec::new();
+        for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+            let (metric, bounds) = entry.split_once('=').ok_or_else(|| invalid(format!("{entry:?} has no `=`")))?;
+            let metric = metric.trim();
+            let histogram = crate::catalogue::metric_named(metric)
+                .or_else(|| {
+                    let renamed = self.renames.iter().find(|r| r.name.as_deref() == Some(metric))?;
+                    crate::catalogue::metric_named(&renamed.metric)
+                })
+                .is_some_and(|m| !m.buckets.is_empty());
+            if !histogram {
+                return Err(invalid(format!("{metric:?} is not one of obs's histograms")));
+            }
+            let bounds = bounds
+                .split(',')
+                .map(|b| b.trim().parse::<f64>().map_err(|_| invalid(format!("{b:?} in {metric} is not a number"))))
+                .collect::<Result<Vec<f64>, InitError>>()?;
+            crate::catalogue::check_buckets(metric, &bounds)
+                .map_err(|_| invalid(format!("{metric}'s bounds must be finite, non-negative and increasing")))?;
+            buckets.push((metric.to_owned(), bounds));
+        }
+        Ok(buckets)
+    }
+
     /// The label names every series carries.
     pub(crate) fn global_labels(&self) -> &'static [&'static str] {
         if self.app_label { &["app"] } else { &[] }

@@ -130,7 +130,7 @@ pub(crate) fn alerts(model: &Model, groups: &[Group]) -> Vec<Alert> {
             for_: "5m",
             severity: Severity::Page,
             labels: family("http", Sli::Errors),
-            summary: "{{ $value | humanizePercentage }} of {{ $labels.job }}'s HTTP requests fail with 5xx".into(),
+            summary: "{{ $value | humanizePercentage }} of HTTP requests to {{ $labels.job }} fail with 5xx".into(),
             description: format!(
                 "Over the last 5 minutes more than 5 % of all requests to {{{{ $labels.job }}}} were answered with \
                  5xx. The dashboard's \"{}\" panel shows which routes.",
@@ -160,7 +160,7 @@ pub(crate) fn alerts(model: &Model, groups: &[Group]) -> Vec<Alert> {
             for_: "10m",
             severity: Severity::Ticket,
             labels: family("http", Sli::Latency),
-            summary: "{{ $labels.job }}'s p95 HTTP latency is {{ $value | humanizeDuration }}".into(),
+            summary: "p95 HTTP latency of {{ $labels.job }} is {{ $value | humanizeDuration }}".into(),
             description: format!(
                 "Over the last 5 minutes the slowest 5 % of requests to {{{{ $labels.job }}}} took more than 1 s. The \
                  dashboard's \"{}\" panel shows which routes.",
@@ -213,9 +213,9 @@ fn subsystem_alert(
         for_,
         severity,
         labels,
-        summary: format!("{{{{ $value | humanizePercentage }}}} of {{{{ $labels.job }}}}'s {what} fail"),
+        summary: format!("{{{{ $value | humanizePercentage }}}} of the {what} of {{{{ $labels.job }}}} fail"),
         description: format!(
-            "Over the last 5 minutes more than {percent} of {{{{ $labels.job }}}}'s {what} failed. The dashboard's \
+            "Over the last 5 minutes more than {percent} of the {what} of {{{{ $labels.job }}}} failed. The dashboard's \
              {} row shows which call sites.",
             super::dashboard::row_title(subsystem)
         ),
@@ -246,9 +246,9 @@ fn client_alert(groups: &[Group]) -> Alert {
         for_: "5m",
         severity: Severity::Ticket,
         labels: vec![("family", "http_client".to_owned()), ("sli", "errors".to_owned())],
-        summary: "{{ $value | humanizePercentage }} of {{ $labels.job }}'s outgoing HTTP requests fail".into(),
+        summary: "{{ $value | humanizePercentage }} of the outgoing HTTP requests of {{ $labels.job }} fail".into(),
         description: format!(
-            "Over the last 5 minutes more than 5 % of {{{{ $labels.job }}}}'s outgoing requests got a 5xx or no answer. \
+            "Over the last 5 minutes more than 5 % of the outgoing requests of {{{{ $labels.job }}}} got a 5xx or no answer. \
              The dashboard's \"{}\" panel shows which server.",
             panels::CLIENT_ERRORS
         ),

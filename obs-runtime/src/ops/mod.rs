@@ -233,8 +233,7 @@ pub fn dashboard_queries(dashboard_json: &str) -> Result<Vec<String>, serde_json
     Ok(dashboard::queries(&serde_json::from_str(dashboard_json)?))
 }
 
-/// Why the monitoring could not be generated.
-#[derive(Debug)]
+/// Why the monitoring could not be generated. `Debug` prints the sentence `Display` does.
 #[non_exhaustive]
 pub enum OpsError {
     /// An objective cannot be measured (unknown family, two kinds of events, shared series,
@@ -292,6 +291,12 @@ impl fmt::Display for OpsError {
             ),
             OpsError::Io { path, source } => write!(f, "cannot write {}: {source}", path.display()),
         }
+    }
+}
+
+impl fmt::Debug for OpsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

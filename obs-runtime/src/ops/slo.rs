@@ -274,7 +274,7 @@ fn burn_alert(
             num(tier.factor)
         ),
         description: format!(
-            "Over both the last {} and the last {}, more than {} of {{{{ $labels.job }}}}'s {what} of objective {name} \
+            "Over both the last {} and the last {}, more than {} of the {what} of objective {name} in {{{{ $labels.job }}}} \
              {bad} (the budget is {}), and the {} held at least {events} of them. At this pace the {}-day budget is \
              spent in {} days.",
             tier.long,
