@@ -62,7 +62,6 @@ pub use config::{
 };
 pub use error::InitError;
 pub use install::{ObsGuard, init};
-pub use signal::shutdown_signal;
 #[cfg(feature = "macros")]
 #[doc = include_str!("../doc/bounded_kind.md")]
 pub use obs_macros::BoundedKind;
@@ -93,6 +92,7 @@ pub use prometheus::error_kinds::{MAX_ERROR_KINDS, OTHER_ERROR_KIND};
 pub use prometheus::openmetrics::OPENMETRICS_CONTENT_TYPE;
 pub use prometheus::scrape::CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE;
 pub use prometheus::{MetricsHandle, MetricsRecorder, MetricsRecorderBuilder, record_error, render, render_negotiated};
+pub use signal::shutdown_signal;
 pub use telemetry::{TracingLayer, opentelemetry_layer, propagation};
 
 /// The repository README's Rust snippets, compiled as doctests so they cannot rot.

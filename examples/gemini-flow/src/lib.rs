@@ -169,4 +169,3 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     drop(obs);
     Ok(())
 }
-

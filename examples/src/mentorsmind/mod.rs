@@ -171,4 +171,3 @@ async fn run(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     drop(obs);
     Ok(())
 }
-

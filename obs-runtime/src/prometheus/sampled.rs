@@ -69,7 +69,7 @@ pub(crate) fn render(out: &mut String, names: &Names, global_labels: &[(String, 
     }
     let mut families: Vec<&'static Metric> = Vec::new();
     for reading in &readings {
-        if !families.iter().any(|m| std::ptr::eq(*m, reading.metric)) {
+        if !families.iter().any(|m| m.name == reading.metric.name) {
             families.push(reading.metric);
         }
     }
@@ -80,7 +80,7 @@ pub(crate) fn render(out: &mut String, names: &Names, global_labels: &[(String, 
         let exposed = names.name(metric.name);
         let _ = writeln!(out, "# HELP {exposed} {}", escape_help(names.help(metric)));
         let _ = writeln!(out, "# TYPE {exposed} gauge");
-        for reading in readings.iter().filter(|r| std::ptr::eq(r.metric, metric)) {
+        for reading in readings.iter().filter(|r| r.metric.name == metric.name) {
             let mut labels: Vec<(&str, &str)> = global_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             labels.extend(reading.labels.iter().map(|(k, v)| (names.label(metric.name, k), v.as_str())));
             let body = labels_body(&labels);
