@@ -7,9 +7,10 @@ use quote::{ToTokens, quote};
 use syn::{Block, ItemFn, ReturnType, Stmt};
 
 use crate::args;
-use crate::kind::{AttrValue, Kind, SpanSpec};
+use crate::kind::{Kind, SpanSpec};
 use crate::model::{self, Model};
 use crate::shape::{self, Shape};
+use crate::span;
 
 /// The whole attribute: parse, validate, expand. On error the function is emitted unchanged
 /// next to the errors, so callers still resolve and the IDE keeps working.
@@ -69,7 +70,7 @@ fn instrument(model: &Model, mut function: ItemFn) -> TokenStream {
     let prelude = prelude(model, span_spec, &function, &private);
     let outcome = outcome(model, &private);
     // A job run with a limit of attempts: a failure on the last is a give-up.
-    let (outcome, closure) = match model.expr("max_attempts").filter(|_| job_run(model)) {
+    let (outcome, closure) = match model.expr("max_attempts").filter(|_| model.job_run()) {
         Some(_) => (
             quote!({
                 let __obs_outcome = #outcome;
@@ -197,7 +198,7 @@ fn registration(
 
 /// The call site's statics, its span, the parent link, and the started timer `__obs_timer`.
 fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &TokenStream) -> TokenStream {
-    let name = span_name(model, span_spec, function);
+    let name = span::span_name(model, span_spec, function);
     let site = match model.kind.metrics {
         Some((subsystem, _)) => {
             let subsystem = syn::Ident::new(subsystem, proc_macro2::Span::call_site());
@@ -216,8 +217,8 @@ fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &Tok
     } else {
         quote!(#private::Timer::untimed(__obs_span))
     };
-    let span = span(model, span_spec, name, private);
-    let job = job_run(model);
+    let span = span::span(model, span_spec, name, private);
+    let job = model.job_run();
     // A parent is current while the span opens, so the sampler decides with it; the guard
     // ends with the block, before anything is awaited. A job's parent also says when it was
     // enqueued: read there, once.
@@ -263,92 +264,6 @@ fn prelude(model: &Model, span_spec: &SpanSpec, function: &ItemFn, private: &Tok
         let __obs_timer = #timer;
         #started
     }
-}
-
-/// Whether the call site is a job run whose wait or attempt is known: its parent says when it
-/// was enqueued, or its attribute names the attempt.
-fn job_run(model: &Model) -> bool {
-    model.kind.job_run && (model.expr("parent").is_some() || model.expr("attempt").is_some())
-}
-
-/// The span name: given, filled from the macro's template, or `module::function`.
-fn span_name(model: &Model, spec: &SpanSpec, function: &ItemFn) -> TokenStream {
-    match model.span_name.clone().or_else(|| spec.name.map(|template| fill(template, model))) {
-        Some(name) => quote!(#name),
-        None => {
-            let suffix = format!("::{}", function.sig.ident);
-            quote!(::core::concat!(::core::module_path!(), #suffix))
-        }
-    }
-}
-
-/// The span: its metadata and callsite declared as statics here, opened by
-/// `__private::new_span` with the fields that have values at the start; the empty ones
-/// (recorded on an error, a cancellation or a slow call) come last in the field set.
-fn span(model: &Model, spec: &SpanSpec, name: TokenStream, private: &TokenStream) -> TokenStream {
-    let kind = spec.kind;
-    let mut names: Vec<String> = vec!["otel.kind".to_owned()];
-    let mut values: Vec<TokenStream> = vec![quote!(&#kind)];
-    for (attribute, value) in spec.attributes {
-        let value = match value {
-            AttrValue::Constant(value) => quote!(&#value),
-            AttrValue::Key(key) => match model.string(key) {
-                Some(value) => quote!(&#value),
-                // Only the Stellar network is left to the runtime.
-                None => quote!(&#private::default_network()),
-            },
-            AttrValue::Display(key) => match model.expr(key) {
-                Some(expr) => quote!(&#private::tracing::field::display(&(#expr))),
-                None => continue,
-            },
-            AttrValue::Attempt => match model.expr("attempt") {
-                Some(_) => quote!(&__obs_attempt),
-                None => continue,
-            },
-        };
-        names.push((*attribute).to_owned());
-        values.push(value);
-    }
-    for field in &model.fields {
-        let value = &field.value;
-        names.push(field.name.clone());
-        values.push(match field.sigil.as_ref().map(ToString::to_string).as_deref() {
-            Some("%") => quote!(&#private::tracing::field::display(&(#value))),
-            Some("?") => quote!(&#private::tracing::field::debug(&(#value))),
-            _ => quote!(&(#value)),
-        });
-    }
-    // OpenTelemetry's status text and `error.type`, set on an error outcome; `obs.cancelled`
-    // when the call's future is dropped before it completes; `obs.slow` when the call missed
-    // its objective's latency threshold.
-    names.extend(["otel.status_description", "error.type", "obs.cancelled", "obs.slow"].map(str::to_owned));
-    // A job run's wait between its enqueue and its start, once the parent says when.
-    if job_run(model) && model.expr("parent").is_some() {
-        names.push("job.wait_seconds".to_owned());
-    }
-    let tracing = quote!(#private::tracing);
-    quote! {{
-        static __OBS_SPAN_META: #tracing::Metadata<'static> = #private::span_metadata(
-            #name,
-            ::core::module_path!(),
-            ::core::file!(),
-            ::core::line!(),
-            &[#(#names),*],
-            &__OBS_SPAN_CALLSITE,
-        );
-        static __OBS_SPAN_CALLSITE: #tracing::callsite::DefaultCallsite =
-            #tracing::callsite::DefaultCallsite::new(&__OBS_SPAN_META);
-        #private::new_span(&__OBS_SPAN_CALLSITE, [#(#values),*])
-    }}
-}
-
-/// A span name template with each `{key}` replaced by that key's value.
-fn fill(template: &str, model: &Model) -> String {
-    let mut name = template.to_owned();
-    for (key, value) in model.kind.keys.iter().filter_map(|key| Some((key, model.string(key)?))) {
-        name = name.replace(&format!("{{{key}}}"), value);
-    }
-    name
 }
 
 /// The outcome of the call whose return value `__obs_ref: &Return` borrows: classified by its

@@ -14,6 +14,7 @@ mod model;
 mod shape;
 #[cfg(test)]
 mod snapshot_tests;
+mod span;
 
 use proc_macro::TokenStream;
 

@@ -34,6 +34,12 @@ impl Model {
     pub(crate) fn expr(&self, key: &str) -> Option<&Expr> {
         self.exprs.iter().find(|(k, _)| *k == key).map(|(_, e)| e)
     }
+
+    /// Whether the call site is a job run whose wait or attempt is known: its parent says when
+    /// it was enqueued, or its attribute names the attempt.
+    pub(crate) fn job_run(&self) -> bool {
+        self.kind.job_run && (self.expr("parent").is_some() || self.expr("attempt").is_some())
+    }
 }
 
 /// Errors gathered while building the model; reported together.
