@@ -1,6 +1,8 @@
 //! obs's own exposition read back into samples, with each sample's exemplar: the live page's
 //! figures are the scrape's numbers, so the two never disagree.
 
+use crate::prometheus::read;
+
 /// One sample line.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Sample {
@@ -18,33 +20,6 @@ impl Sample {
     }
 }
 
-/// Reads `name="value",…` up to the closing brace; the rest of the line after it.
-fn read_labels(text: &str) -> Option<(Vec<(String, String)>, &str)> {
-    let mut labels = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_start_matches(',');
-        if let Some(after) = rest.strip_prefix('}') {
-            return Some((labels, after));
-        }
-        let (name, after) = rest.split_once("=\"")?;
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let end = loop {
-            match chars.next()? {
-                (i, '"') => break i,
-                (_, '\\') => match chars.next()?.1 {
-                    'n' => value.push('\n'),
-                    other => value.push(other),
-                },
-                (_, c) => value.push(c),
-            }
-        };
-        labels.push((name.trim().to_owned(), value));
-        rest = &after[end + 1..];
-    }
-}
-
 /// Every sample of `text`, the Prometheus text format as obs writes it (exemplars appended
 /// after ` # `).
 pub(crate) fn parse(text: &str) -> Vec<Sample> {
@@ -54,19 +29,9 @@ pub(crate) fn parse(text: &str) -> Vec<Sample> {
             Some((sample, exemplar)) => (sample, Some(exemplar)),
             None => (line, None),
         };
-        let (name, labels, rest) = match sample.find('{') {
-            Some(open) => match read_labels(&sample[open + 1..]) {
-                Some((labels, rest)) => (&sample[..open], labels, rest),
-                None => continue,
-            },
-            None => match sample.split_once(' ') {
-                Some((name, rest)) => (name, Vec::new(), rest),
-                None => continue,
-            },
-        };
-        let Some(value) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        let Some((name, labels, value)) = read::sample(sample) else { continue };
         let exemplar = exemplar.and_then(|text| {
-            let (labels, rest) = read_labels(text.strip_prefix('{')?)?;
+            let (labels, rest) = read::labels(text.strip_prefix('{')?)?;
             let trace = labels.into_iter().find(|(k, _)| k == "trace_id")?.1;
             let timestamp = rest.split_whitespace().nth(1).and_then(|t| t.parse().ok()).unwrap_or(0.0);
             Some((trace, timestamp))

@@ -12,6 +12,7 @@ pub(crate) mod generation;
 mod histogram;
 pub(crate) mod openmetrics;
 pub(crate) mod process;
+pub(crate) mod read;
 mod recorder;
 pub(crate) mod sampled;
 mod scalars;
