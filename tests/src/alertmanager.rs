@@ -34,25 +34,34 @@ impl AlertmanagerServer {
         );
         let dir = std::env::temp_dir().join(format!("obs-alertmanager-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new(ALERTMANAGER)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", dir.display()))
-            .arg(format!("--web.listen-address={addr}"))
-            // No gossip: a single instance, and no second port to collide on.
-            .arg("--cluster.listen-address=")
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus-alertmanager");
-        let server = Self { child, addr, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "alertmanager did not listen on {addr}");
-            std::thread::sleep(Duration::from_millis(100));
+        // The port is chosen free and released before Alertmanager binds it, so another socket can
+        // take it meanwhile: Alertmanager then exits, and it is started again on another port.
+        for _ in 0..3 {
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            let child = Command::new(ALERTMANAGER)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.path={}", dir.display()))
+                .arg(format!("--web.listen-address={addr}"))
+                // No gossip: a single instance, and no second port to collide on.
+                .arg("--cluster.listen-address=")
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start prometheus-alertmanager");
+            let mut server = Self { child, addr, dir: dir.clone() };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            // Listening, and still running: what answers is this Alertmanager, not the port's
+            // other owner.
+            while matches!(server.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                if std::net::TcpStream::connect(addr).is_ok() && matches!(server.child.try_wait(), Ok(None)) {
+                    return server;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            server.dir = PathBuf::new();
         }
-        server
+        panic!("alertmanager did not listen in three attempts (config {})", config.display());
     }
 
     /// Posts alerts (each `{"labels": {…}, "annotations": {…}}`) as Prometheus does, firing now.

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod otlp_receiver;
 pub mod postgres;
 pub mod prometheus;
+pub mod refused;
 pub mod relay;
 pub mod service;
 

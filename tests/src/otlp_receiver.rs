@@ -144,17 +144,20 @@ impl MetricsService for GrpcMetrics {
 impl OtlpReceiver {
     /// Starts both endpoints on free loopback ports.
     pub fn start() -> Self {
-        Self::start_at(0)
+        Self::start_on(std::net::TcpListener::bind("127.0.0.1:0").unwrap())
     }
 
-    /// Starts the gRPC endpoint on `grpc_port` (0: a free one) and HTTP on a free port: for a
-    /// collector that comes up where a service has been failing to reach one.
-    pub fn start_at(grpc_port: u16) -> Self {
+    /// Starts the gRPC endpoint on `grpc`, a listener the caller already holds, and HTTP on a
+    /// free port: for a collector that comes up where a service has been failing to reach one.
+    /// Taking the listener rather than a port number leaves no moment where another socket of
+    /// the machine (the service's own scrape server, in CI once) can take the port.
+    pub fn start_on(grpc: std::net::TcpListener) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let spans: Store = Arc::default();
         let metrics: MetricStore = Arc::default();
         let (grpc_addr, http_addr) = runtime.block_on(async {
-            let grpc = tokio::net::TcpListener::bind(("127.0.0.1", grpc_port)).await.unwrap();
+            grpc.set_nonblocking(true).unwrap();
+            let grpc = tokio::net::TcpListener::from_std(grpc).unwrap();
             let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addrs = (grpc.local_addr().unwrap(), http.local_addr().unwrap());
             let service = TraceServiceServer::new(Grpc(spans.clone()));

@@ -89,33 +89,46 @@ impl PrometheusServer {
             }
         }
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .args(features.iter().map(|f| format!("--enable-feature={f}")))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus");
-        let server = Self { child, addr, dir };
-        server.wait_ready();
-        server
+        // The port is chosen free and released before Prometheus binds it, so another socket can
+        // take it meanwhile: Prometheus then exits, and it is started again on another port.
+        for _ in 0..3 {
+            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            let child = Command::new(PROMETHEUS)
+                .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+                .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+                .arg(format!("--web.listen-address={addr}"))
+                .arg("--log.level=warn")
+                .args(features.iter().map(|f| format!("--enable-feature={f}")))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start prometheus");
+            let mut server = Self { child, addr, dir: dir.clone() };
+            if server.wait_ready() {
+                return server;
+            }
+            // Not ours to delete yet: the next attempt uses the same directory.
+            server.dir = PathBuf::new();
+        }
+        panic!("prometheus did not become ready in three attempts (config in {})", dir.display());
     }
 
-    fn wait_ready(&self) {
+    /// Whether this server answers ready within 30 s; false at once when it exited (its port
+    /// was taken).
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return false;
+            }
             if let Ok(response) = reqwest::blocking_get(&format!("http://{}/-/ready", self.addr))
                 && response.0 == 200
             {
-                return;
+                return true;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("prometheus did not become ready at {}", self.addr);
+        false
     }
 
     /// An instant query's `data.result`.

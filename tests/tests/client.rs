@@ -72,7 +72,8 @@ async fn regression_each_outgoing_request_carries_its_own_client_span() {
 #[tokio::test]
 async fn regression_5xx_and_transport_errors_fail_the_client_span() {
     let addr = echo_server().await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let held = obs_tests::refused::RefusedPort::new();
+    let closed = held.addr();
     let client = reqwest::Client::new();
     let (results, captured) = capture_async(async {
         let boom = client.get(format!("http://{addr}/boom")).send_traced().await.map(|r| r.status().as_u16());
@@ -105,7 +106,8 @@ async fn load_account(client: &reqwest::Client, url: &str) -> reqwest::Result<St
 async fn a_reqwest_error_names_its_bounded_kind_as_error_type() {
     let addr = echo_server().await;
     let client = reqwest::Client::new();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let held = obs_tests::refused::RefusedPort::new();
+    let closed = held.addr();
     let ((), captured) = capture_async(async {
         for url in [format!("http://{addr}/busy"), format!("http://{addr}/boom"), format!("http://{closed}/")] {
             let _ = load_account(&client, &url).await;

@@ -85,8 +85,9 @@ async fn connect(url: &str) -> Result<redis::aio::MultiplexedConnection, redis::
 
 #[tokio::test]
 async fn redis_errors_are_named_by_what_went_wrong() {
-    // A port nothing listens on: bound, then released.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    // A port nothing listens on, held so that nothing else binds it meanwhile.
+    let held = obs_tests::refused::RefusedPort::new();
+    let closed = held.addr();
     let (result, captured) = capture_async(connect(&format!("redis://{closed}"))).await;
     assert!(result.is_err());
     assert_kind(&captured, "connect", "redis_calls_total", "connection_refused");

@@ -241,8 +241,8 @@ fn harmless_for_each_protocol(endpoint: &str) {
 
 #[test]
 fn a_collector_refusing_connections_is_harmless() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    harmless_for_each_protocol(&format!("http://{closed}"));
+    let closed = obs_tests::refused::RefusedPort::new();
+    harmless_for_each_protocol(&format!("http://{}", closed.addr()));
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use obs_tests::child::run_in_child;
 use obs_tests::otlp_receiver::OtlpReceiver;
+use obs_tests::refused::RefusedPort;
 
 #[obs_runtime::instrument_db(table = "orders")]
 fn find_order(id: u64) -> Result<u64, std::io::Error> {
@@ -50,22 +51,25 @@ fn an_unnamed_service_and_a_default_endpoint_are_said_once_at_start() {
     assert!(lines.iter().all(|l| l["service"] == "newcomer"), "{lines:#?}");
 }
 
+/// Regression: the parent chose a free port, released it, and the child's scrape server
+/// (`PROMETHEUS_PORT=0`) was given that same port in CI, so the exporter reached the scrape server
+/// and the collector could not start there. The child holds the port now from start to end.
 #[test]
 fn an_unreachable_collector_is_one_warning_a_counter_and_one_line_when_it_returns() {
-    // A port nobody listens on, until the child starts a collector there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let endpoint = format!("http://127.0.0.1:{port}");
     let env = [
         ("OTEL_SERVICE_NAME", "quiet"),
         ("OTEL_EXPORTER", "otlp"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "200"),
         ("OTEL_BSP_EXPORT_TIMEOUT", "1000"),
         ("PROMETHEUS_PORT", "0"),
         ("PROMETHEUS_HOST", "127.0.0.1"),
     ];
     let Some(output) = run_in_child("unreachable", &env, || {
-        let guard = obs_runtime::init().unwrap();
+        let reserved = RefusedPort::new();
+        let endpoint = format!("http://{}", reserved.addr());
+        // On a line of its own: libtest's "test … ... " has no newline before the body prints.
+        println!("\nENDPOINT {endpoint}");
+        let guard = obs_runtime::Config::from_env().unwrap().otlp_endpoint(endpoint).install().unwrap();
         let failures = r#"obs_spans_export_failures_total{app="quiet",reason="unreachable"}"#;
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
@@ -74,10 +78,8 @@ fn an_unreachable_collector_is_one_warning_a_counter_and_one_line_when_it_return
         }
         let after_ten_seconds = sample(&obs_runtime::render(), failures).unwrap_or(0.0);
         println!("FAILED {after_ten_seconds}");
-        // The collector comes up where the service has been sending (the port the parent chose).
-        let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap();
-        let port = endpoint.rsplit(':').next().unwrap().parse().unwrap();
-        let receiver = OtlpReceiver::start_at(port);
+        // The collector comes up where the service has been sending, on the socket held for it.
+        let receiver = OtlpReceiver::start_on(reserved.listen());
         let deadline = Instant::now() + Duration::from_secs(10);
         while receiver.spans().is_empty() && Instant::now() < deadline {
             find_order(8).unwrap();
@@ -89,6 +91,7 @@ fn an_unreachable_collector_is_one_warning_a_counter_and_one_line_when_it_return
     }) else {
         return;
     };
+    let endpoint = output.lines().find_map(|l| l.strip_prefix("ENDPOINT ")).unwrap().to_owned();
     let lines = obs_tests::json_lines(&output);
     let failed: f64 = output.lines().find_map(|l| l.strip_prefix("FAILED ")?.parse().ok()).unwrap();
     assert!(failed >= 5.0, "about one failed batch per 200 ms tick with spans, counted: {failed}");
