@@ -38,6 +38,19 @@ pub fn raw_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, Strin
     raw_http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"))
 }
 
+/// The exposition `guard`'s scrape server serves now.
+pub fn scrape(guard: &obs_runtime::ObsGuard) -> String {
+    let (status, _, text) = raw_get(guard.scrape_addr().expect("a scrape server"), "/metrics", "");
+    assert_eq!(status, 200);
+    text
+}
+
+/// The value of the sample in `text` whose line starts with `series ` (name and labels as
+/// written).
+pub fn sample_value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// The JSON log lines in a child's output (libtest may print the test name before the first).
 pub fn json_lines(output: &str) -> Vec<serde_json::Value> {
     output.lines().filter_map(|l| l.find('{').and_then(|i| serde_json::from_str(&l[i..]).ok())).collect()

@@ -25,10 +25,6 @@ async fn wait_for_work() -> Result<(), std::io::Error> {
     Ok(())
 }
 
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 fn seconds(span: &opentelemetry_sdk::trace::SpanData) -> f64 {
     span.end_time.duration_since(span.start_time).unwrap_or_default().as_secs_f64()
 }
@@ -52,16 +48,16 @@ fn a_request_abandoned_at_300_ms_is_counted_logged_and_its_spans_end_then() {
             let waited = sent.elapsed().as_secs_f64();
             let series = "http_requests_total{app=\"abandoned\",method=\"GET\",path=\"/work\",status_code=\"499\"}";
             let deadline = Instant::now() + Duration::from_secs(5);
-            while value(&obs_runtime::render(), series) != Some(1.0) {
+            while obs_tests::sample_value(&obs_runtime::render(), series) != Some(1.0) {
                 assert!(Instant::now() < deadline, "no 499:\n{}", obs_runtime::render());
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let text = obs_runtime::render();
-            let sum = |name: &str| value(&text, name).unwrap_or(f64::NAN);
+            let sum = |name: &str| obs_tests::sample_value(&text, name).unwrap_or(f64::NAN);
             let request_seconds =
                 sum("http_request_duration_seconds_sum{app=\"abandoned\",method=\"GET\",path=\"/work\",status_code=\"499\"}");
             let call_seconds = sum("redis_call_duration_seconds_sum{app=\"abandoned\",command=\"blpop\"}");
-            assert_eq!(value(&text, "redis_calls_total{app=\"abandoned\",command=\"blpop\",status=\"cancelled\"}"), Some(1.0));
+            assert_eq!(obs_tests::sample_value(&text, "redis_calls_total{app=\"abandoned\",command=\"blpop\",status=\"cancelled\"}"), Some(1.0));
             // What the server saw lasted what the client waited, give or take its connection's
             // close reaching the server.
             assert!(request_seconds >= 0.29 && request_seconds <= waited + 0.25, "{request_seconds} vs {waited}");

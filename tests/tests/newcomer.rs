@@ -20,10 +20,6 @@ fn at_level(lines: &[serde_json::Value], level: &str) -> Vec<String> {
     lines.iter().filter(|l| l["level"] == level).map(|l| l["message"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[test]
 fn an_unnamed_service_and_a_default_endpoint_are_said_once_at_start() {
     let env = [("PROMETHEUS_PORT", "0"), ("PROMETHEUS_HOST", "127.0.0.1"), ("OBS_SHUTDOWN_TIMEOUT", "1s")];
@@ -76,7 +72,7 @@ fn an_unreachable_collector_is_one_warning_a_counter_and_one_line_when_it_return
             find_order(7).unwrap();
             std::thread::sleep(Duration::from_millis(20));
         }
-        let after_ten_seconds = sample(&obs_runtime::render(), failures).unwrap_or(0.0);
+        let after_ten_seconds = obs_tests::sample_value(&obs_runtime::render(), failures).unwrap_or(0.0);
         println!("FAILED {after_ten_seconds}");
         // The collector comes up where the service has been sending, on the socket held for it.
         let receiver = OtlpReceiver::start_on(reserved.listen());
@@ -86,7 +82,7 @@ fn an_unreachable_collector_is_one_warning_a_counter_and_one_line_when_it_return
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(!receiver.spans().is_empty(), "export recovered once the collector listened");
-        println!("FAILED-AFTER {}", sample(&obs_runtime::render(), failures).unwrap_or(0.0));
+        println!("FAILED-AFTER {}", obs_tests::sample_value(&obs_runtime::render(), failures).unwrap_or(0.0));
         drop(guard);
     }) else {
         return;

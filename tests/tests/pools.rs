@@ -17,18 +17,6 @@ const ENV: &[(&str, &str)] = &[
     ("OTEL_SERVICE_NAME", "pools"),
 ];
 
-/// The exposition obs serves now.
-fn scrape(guard: &obs_runtime::ObsGuard) -> String {
-    let (status, _, text) = obs_tests::raw_get(guard.scrape_addr().expect("a scrape server"), "/metrics", "");
-    assert_eq!(status, 200);
-    text
-}
-
-/// The value of the sample whose line starts with `series ` (name and labels as written).
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[obs_runtime::instrument_db(table = "pg_sleep", operation = "SELECT")]
 async fn slow_query(pool: &obs_runtime::db::ObservedPool<sqlx::Postgres>) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_sleep(0.3)").execute(&mut *pool.acquire().await?).await.map(drop)
@@ -54,24 +42,32 @@ fn a_saturated_pool_shows_used_at_max_requests_waiting_and_the_waits() {
                 })
                 .collect();
             tokio::time::sleep(Duration::from_millis(150)).await;
-            let during = scrape(&guard);
+            let during = obs_tests::scrape(&guard);
             for task in running {
                 task.await.unwrap().unwrap();
             }
-            let after = scrape(&guard);
+            let after = obs_tests::scrape(&guard);
             let series = |name: &str, labels: &str| format!("{name}{{app=\"pools\",pool=\"saturated\"{labels}}}");
-            let used = value(&during, &series("db_client_connections", ",state=\"used\""));
-            let pending = value(&during, &series("db_client_connection_pending_requests", ""));
+            let used = obs_tests::sample_value(&during, &series("db_client_connections", ",state=\"used\""));
+            let pending = obs_tests::sample_value(&during, &series("db_client_connection_pending_requests", ""));
             assert_eq!(used, Some(2.0), "{during}");
             assert_eq!(pending, Some(4.0), "{during}");
-            assert_eq!(value(&during, &series("db_client_connections_max", "")), Some(2.0));
-            assert_eq!(value(&after, &series("db_client_connection_pending_requests", "")), Some(0.0), "{after}");
-            let bucket =
-                |le: &str| value(&after, &series("db_client_connection_wait_seconds_bucket", &format!(",le=\"{le}\"")));
+            assert_eq!(obs_tests::sample_value(&during, &series("db_client_connections_max", "")), Some(2.0));
+            assert_eq!(
+                obs_tests::sample_value(&after, &series("db_client_connection_pending_requests", "")),
+                Some(0.0),
+                "{after}"
+            );
+            let bucket = |le: &str| {
+                obs_tests::sample_value(
+                    &after,
+                    &series("db_client_connection_wait_seconds_bucket", &format!(",le=\"{le}\"")),
+                )
+            };
             assert_eq!(bucket("+Inf"), Some(6.0), "{after}");
             // The last four waited for a whole query (0.3 s) at least.
             assert!(bucket("0.25").unwrap() <= 2.0, "{after}");
-            assert_eq!(value(&after, &series("db_client_connection_timeouts_total", "")), Some(0.0));
+            assert_eq!(obs_tests::sample_value(&after, &series("db_client_connection_timeouts_total", "")), Some(0.0));
             drop(guard);
             // The queries that waited say so on their span.
             let spans = obs_tests::collected_spans::exported();
@@ -114,14 +110,14 @@ fn an_acquire_timeout_is_counted_and_an_idle_pool_shows_its_minimum() {
             // sqlx opens the minimum in the background.
             let idle_series = "db_client_connections{app=\"pools\",pool=\"idle\",state=\"idle\"}";
             let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            let mut text = scrape(&guard);
-            while value(&text, idle_series) != Some(2.0) && std::time::Instant::now() < deadline {
+            let mut text = obs_tests::scrape(&guard);
+            while obs_tests::sample_value(&text, idle_series) != Some(2.0) && std::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                text = scrape(&guard);
+                text = obs_tests::scrape(&guard);
             }
-            assert_eq!(value(&text, idle_series), Some(2.0), "{text}");
+            assert_eq!(obs_tests::sample_value(&text, idle_series), Some(2.0), "{text}");
             let timeouts = "db_client_connection_timeouts_total{app=\"pools\",pool=\"small\"}";
-            assert_eq!(value(&text, timeouts), Some(1.0), "{text}");
+            assert_eq!(obs_tests::sample_value(&text, timeouts), Some(1.0), "{text}");
             println!("pools checked");
         });
     });

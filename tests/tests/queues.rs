@@ -19,16 +19,6 @@ const ENV: &[(&str, &str)] = &[
     ("OTEL_SERVICE_NAME", "queues"),
 ];
 
-fn scrape(guard: &obs_runtime::ObsGuard) -> String {
-    let (status, _, text) = obs_tests::raw_get(guard.scrape_addr().expect("a scrape server"), "/metrics", "");
-    assert_eq!(status, 200);
-    text
-}
-
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[test]
 fn a_queue_is_read_at_every_scrape_and_a_failing_reader_never_holds_a_scrape() {
     let output = run_in_child("readers", ENV, || {
@@ -65,23 +55,30 @@ fn a_queue_is_read_at_every_scrape_and_a_failing_reader_never_holds_a_scrape() {
             // A scrape waits for the readers one second at most: timed here against what a
             // scrape without readers takes on this machine now.
             let started = Instant::now();
-            let text = scrape(&guard);
+            let text = obs_tests::scrape(&guard);
             let took = started.elapsed();
             assert!(took < Duration::from_secs(3), "a hung reader held the scrape for {took:?}");
             let series = |name: &str, queue: &str| format!("{name}{{app=\"queues\",queue_name=\"{queue}\"}}");
-            assert_eq!(value(&text, &series("queue_depth", "emails")), Some(5.0), "{text}");
-            let age = value(&text, &series("queue_oldest_job_age_seconds", "emails")).unwrap();
+            assert_eq!(obs_tests::sample_value(&text, &series("queue_depth", "emails")), Some(5.0), "{text}");
+            let age = obs_tests::sample_value(&text, &series("queue_oldest_job_age_seconds", "emails")).unwrap();
             assert!((59.0..120.0).contains(&age), "{age}");
             for (queue, reason) in [("broken", "error"), ("panicking", "panic"), ("hanging", "timeout")] {
-                assert_eq!(value(&text, &series("queue_depth", queue)), None, "{queue} is left out:\n{text}");
+                assert_eq!(
+                    obs_tests::sample_value(&text, &series("queue_depth", queue)),
+                    None,
+                    "{queue} is left out:\n{text}"
+                );
                 let failures = format!(
                     "obs_queue_read_failures_total{{app=\"queues\",queue_name=\"{queue}\",reason=\"{reason}\"}}"
                 );
-                assert_eq!(value(&text, &failures), Some(1.0), "{failures}:\n{text}");
+                assert_eq!(obs_tests::sample_value(&text, &failures), Some(1.0), "{failures}:\n{text}");
             }
             // Read again at the next scrape: the gauge follows the queue, not the first reading.
             depth.store(2, Ordering::Relaxed);
-            assert_eq!(value(&scrape(&guard), &series("queue_depth", "emails")), Some(2.0));
+            assert_eq!(
+                obs_tests::sample_value(&obs_tests::scrape(&guard), &series("queue_depth", "emails")),
+                Some(2.0)
+            );
             println!("readers checked");
         });
     });
@@ -129,14 +126,14 @@ fn a_job_run_records_its_wait_its_retries_and_its_give_up() {
             deliver(job(3), true).await.unwrap_err(); // the last allowed attempt: given up
             deliver(job(3), false).await.unwrap(); // succeeded on it: not given up
             zeroth(0).await; // read as the first attempt: no retry
-            let text = scrape(&guard);
+            let text = obs_tests::scrape(&guard);
             let series = |name: &str, job: &str| format!("{name}{{app=\"queues\",queue_name=\"runs\",job_name=\"{job}\"}}");
-            assert_eq!(value(&text, &series("queue_job_retries_total", "deliver")), Some(3.0), "{text}");
-            assert_eq!(value(&text, &series("queue_jobs_dead_lettered_total", "deliver")), Some(1.0), "{text}");
-            assert_eq!(value(&text, &series("queue_job_retries_total", "zeroth")), Some(0.0), "{text}");
+            assert_eq!(obs_tests::sample_value(&text, &series("queue_job_retries_total", "deliver")), Some(3.0), "{text}");
+            assert_eq!(obs_tests::sample_value(&text, &series("queue_jobs_dead_lettered_total", "deliver")), Some(1.0), "{text}");
+            assert_eq!(obs_tests::sample_value(&text, &series("queue_job_retries_total", "zeroth")), Some(0.0), "{text}");
             let bucket = |le: &str| {
                 let name = format!("queue_job_wait_seconds_bucket{{app=\"queues\",queue_name=\"runs\",job_name=\"deliver\",le=\"{le}\"}}");
-                value(&text, &name)
+                obs_tests::sample_value(&text, &name)
             };
             // Four runs, each enqueued two seconds before it started.
             assert_eq!((bucket("1"), bucket("5"), bucket("+Inf")), (Some(0.0), Some(4.0), Some(4.0)), "{text}");
