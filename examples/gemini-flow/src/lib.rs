@@ -100,8 +100,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(dir) = &settings.ops_out {
-        return write_ops(dir);
+    if settings.ops_out {
+        return write_ops();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
     match runtime.block_on(run(settings)) {
@@ -117,8 +117,9 @@ pub fn main() -> ExitCode {
 pub const RUNBOOK_URL: &str = "https://gemini-flow.example/ops/runbook.md";
 
 /// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes, under
-/// the team's names (its `metrics.md` lists every metric as this service exposes it).
-fn write_ops(dir: &std::path::Path) -> ExitCode {
+/// the team's names (its `metrics.md` lists every metric as this service exposes it), through
+/// obs's flag handler (it reads DIR and prints the files written), without serving.
+fn write_ops() -> ExitCode {
     drop(routes::routes());
     let written = obs_config().map_err(|e| e.to_string()).and_then(|config| {
         // The team's Prometheus scrapes the app's own port 3001 (`PORT` moves it).
@@ -128,14 +129,11 @@ fn write_ops(dir: &std::path::Path) -> ExitCode {
             .runbook_url(RUNBOOK_URL)
             // The Service's port for the app, which serves `/metrics` too.
             .kubernetes(obs_runtime::ops::Kubernetes::default().port_name("http"))
-            .write_to(dir)
+            .write_if_requested()
             .map_err(|e| e.to_string())
     });
     match written {
-        Ok(files) => {
-            files.iter().for_each(|file| println!("{}", file.display()));
-            ExitCode::SUCCESS
-        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gemini-flow: {e}");
             ExitCode::FAILURE

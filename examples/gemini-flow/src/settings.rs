@@ -11,8 +11,9 @@ pub struct Settings {
     pub store_file: PathBuf,
     /// `--demo-traffic`: drive a realistic mix of the API and the WebSocket.
     pub demo_traffic: bool,
-    /// `--ops-out DIR`: write the generated monitoring to DIR and exit.
-    pub ops_out: Option<PathBuf>,
+    /// `--ops-out DIR` (or `--ops-out=DIR`): write the generated monitoring to DIR and exit.
+    /// obs's own flag handler (`Ops::write_if_requested`) reads DIR.
+    pub ops_out: bool,
 }
 
 impl Settings {
@@ -27,15 +28,16 @@ impl Settings {
         };
         let store_file =
             var("GEMINI_FLOW_STORE").map_or_else(|| std::env::temp_dir().join("gemini-flow.json"), PathBuf::from);
-        let (mut demo_traffic, mut ops_out) = (false, None);
+        let (mut demo_traffic, mut ops_out) = (false, false);
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--demo-traffic" => demo_traffic = true,
                 "--ops-out" => match args.next() {
-                    Some(dir) if !dir.starts_with("--") => ops_out = Some(dir.into()),
+                    Some(dir) if !dir.starts_with("--") => ops_out = true,
                     _ => return Err("--ops-out needs a directory, e.g. --ops-out ops".to_owned()),
                 },
+                other if other.starts_with("--ops-out=") => ops_out = true,
                 other => {
                     return Err(format!("unknown argument {other:?}: the flags are --demo-traffic and --ops-out DIR"));
                 }

@@ -43,7 +43,7 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a Tokio runtime");
-    if let Some(dir) = &settings.ops_out {
+    if settings.ops_out {
         // What the generated monitoring covers joins the catalogue as the service builds it:
         // its outgoing client, its pool, its queue, its routes (in `write_ops`).
         let _runtime = runtime.enter();
@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
             eprintln!("mentorsmind: {e}");
             return ExitCode::FAILURE;
         }
-        return write_ops(dir);
+        return write_ops();
     }
     match runtime.block_on(run(settings)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,19 +102,16 @@ fn print_catalogue() {
 /// Where the service's generated runbook is published: every alert links to its section there.
 pub const RUNBOOK_URL: &str = "https://mentorsmind.example/docs/ops/runbook.md";
 
-/// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes.
-fn write_ops(dir: &std::path::Path) -> ExitCode {
+/// `--ops-out DIR`: the monitoring generated from this binary's call sites and routes, through
+/// obs's flag handler (it reads DIR and prints the files written). Without connecting or serving:
+/// the routes are built here, and `main` built the client, pool and queue before.
+fn write_ops() -> ExitCode {
     drop(routes::routes());
     let written = obs_config().map_err(|e| e.to_string()).and_then(|config| {
-        obs_runtime::ops::Ops::new(&config).runbook_url(RUNBOOK_URL).write_to(dir).map_err(|e| e.to_string())
+        obs_runtime::ops::Ops::new(&config).runbook_url(RUNBOOK_URL).write_if_requested().map_err(|e| e.to_string())
     });
     match written {
-        Ok(files) => {
-            for file in files {
-                println!("{}", file.display());
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mentorsmind: {e}");
             ExitCode::FAILURE

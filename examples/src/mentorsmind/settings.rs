@@ -18,9 +18,10 @@ pub struct Settings {
     pub horizon_timeout: Duration,
     /// `--demo-traffic`: drive a realistic mix of the service's own endpoints.
     pub demo_traffic: bool,
-    /// `--ops-out DIR`: write the generated monitoring (dashboard, rules, alerts, runbook…) to
-    /// DIR and exit, without serving.
-    pub ops_out: Option<std::path::PathBuf>,
+    /// `--ops-out DIR` (or `--ops-out=DIR`): write the generated monitoring (dashboard, rules,
+    /// alerts, runbook…) to DIR and exit, without serving. obs's own flag handler
+    /// (`Ops::write_if_requested`) reads DIR; the service only needs to know not to serve.
+    pub ops_out: bool,
     /// `--catalogue`: print obs's call-site catalogue of this binary, one JSON line per site, and exit.
     pub print_catalogue: bool,
 }
@@ -54,7 +55,7 @@ impl Settings {
         let horizon_url =
             var("STELLAR_HORIZON_URL").unwrap_or_else(|| "https://horizon-testnet.stellar.org".to_owned());
         let mut demo_traffic = false;
-        let mut ops_out = None;
+        let mut ops_out = false;
         let mut print_catalogue = false;
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -62,9 +63,10 @@ impl Settings {
                 "--demo-traffic" => demo_traffic = true,
                 "--catalogue" => print_catalogue = true,
                 "--ops-out" => match args.next() {
-                    Some(dir) if !dir.starts_with("--") => ops_out = Some(dir.into()),
+                    Some(dir) if !dir.starts_with("--") => ops_out = true,
                     _ => return Err("--ops-out needs a directory, e.g. --ops-out docs/ops".to_owned()),
                 },
+                other if other.starts_with("--ops-out=") => ops_out = true,
                 other => {
                     return Err(format!(
                         "unknown argument {other:?}: the flags are --demo-traffic, --catalogue and --ops-out DIR"
