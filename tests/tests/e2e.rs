@@ -1,14 +1,7 @@
 //! End to end: the reference service as a child process against real PostgreSQL and Redis (the
 //! servers running on this machine), a Horizon stub, a real Prometheus scraping it and the OTLP
 //! receiver; then the same service on its embedded defaults (SQLite, no Redis).
-#![cfg(all(
-    feature = "db",
-    feature = "redis",
-    feature = "queue",
-    feature = "stellar",
-    feature = "ws",
-    feature = "http"
-))]
+#![cfg(feature = "e2e")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

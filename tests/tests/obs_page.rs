@@ -2,7 +2,7 @@
 //! from the running reference service, and from a small app whose route template carries
 //! `<script>`, which must render as text. `/obs.json` says the same; both sit behind the scrape
 //! token like `/metrics`.
-#![cfg(all(feature = "e2e", feature = "http", feature = "db"))]
+#![cfg(feature = "e2e")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,14 +1,7 @@
 //! The monitoring generated from the reference service's catalogue (DESIGN §4): the checked-in
 //! `docs/ops` matches the generator, passes promtool, amtool and compose, its promtool cases
 //! catch the bugs of the documents it replaces, and its dashboard is valid for Grafana.
-#![cfg(all(
-    feature = "db",
-    feature = "redis",
-    feature = "queue",
-    feature = "stellar",
-    feature = "ws",
-    feature = "http"
-))]
+#![cfg(feature = "e2e")]
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

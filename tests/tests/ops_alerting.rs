@@ -2,14 +2,7 @@
 //! Alertmanager holds back what the routing says it holds back; every runbook link and every
 //! dashboard panel the alerts and runbook name exist; the runbook's log queries return the
 //! lines the service prints; the Compose stack keeps the budget's month and ships the logs.
-#![cfg(all(
-    feature = "db",
-    feature = "redis",
-    feature = "queue",
-    feature = "stellar",
-    feature = "ws",
-    feature = "http"
-))]
+#![cfg(feature = "e2e")]
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;

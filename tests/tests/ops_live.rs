@@ -1,14 +1,7 @@
 //! The reference service's generated monitoring on the live service: every catalogued series
 //! at zero before any traffic, and every rule and dashboard query answering on a real
 //! Prometheus scraping it under demo traffic.
-#![cfg(all(
-    feature = "db",
-    feature = "redis",
-    feature = "queue",
-    feature = "stellar",
-    feature = "ws",
-    feature = "http"
-))]
+#![cfg(feature = "e2e")]
 
 use std::time::{Duration, Instant};
 

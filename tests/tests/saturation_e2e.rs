@@ -1,7 +1,7 @@
 //! The reference service's saturation signals end to end, on the real PostgreSQL and Redis
 //! under its demo traffic: its pool, its Redis queue's depth and oldest job, a retry and a job
 //! given up on, the waits from enqueue, and what build is running.
-#![cfg(all(feature = "db", feature = "redis", feature = "queue", feature = "stellar", feature = "http"))]
+#![cfg(feature = "e2e")]
 
 use std::time::{Duration, Instant};
 

@@ -5,42 +5,37 @@
 use metrics::Unit;
 
 use super::Metric;
-use super::MetricKind::{Counter, Gauge};
+use super::MetricKind::{self, Counter, Gauge};
 
-const PROCESS_COLLECTOR: &str = "process collector, refreshed at every scrape";
+/// A row for a metric the process collector refreshes at every scrape: no labels of its own.
+const fn collected(name: &'static str, kind: MetricKind, help: &'static str, unit: Unit) -> Metric {
+    Metric::new(name, kind, help, &[]).unit(unit).source("process collector, refreshed at every scrape")
+}
 
 pub(crate) const PROCESS_CPU_SECONDS_TOTAL: Metric =
-    Metric::new("process_cpu_seconds_total", Counter, "Total user and system CPU time spent in seconds.", &[])
-        .unit(Unit::Seconds)
-        .source(PROCESS_COLLECTOR);
+    collected("process_cpu_seconds_total", Counter, "Total user and system CPU time spent in seconds.", Unit::Seconds);
 pub(crate) const PROCESS_OPEN_FDS: Metric =
-    Metric::new("process_open_fds", Gauge, "Number of open file descriptors.", &[])
-        .unit(Unit::Count)
-        .source(PROCESS_COLLECTOR);
+    collected("process_open_fds", Gauge, "Number of open file descriptors.", Unit::Count);
 pub(crate) const PROCESS_MAX_FDS: Metric =
-    Metric::new("process_max_fds", Gauge, "Maximum number of open file descriptors.", &[])
-        .unit(Unit::Count)
-        .source(PROCESS_COLLECTOR);
+    collected("process_max_fds", Gauge, "Maximum number of open file descriptors.", Unit::Count);
 pub(crate) const PROCESS_VIRTUAL_MEMORY_BYTES: Metric =
-    Metric::new("process_virtual_memory_bytes", Gauge, "Virtual memory size in bytes.", &[])
-        .unit(Unit::Bytes)
-        .source(PROCESS_COLLECTOR);
-pub(crate) const PROCESS_VIRTUAL_MEMORY_MAX_BYTES: Metric =
-    Metric::new("process_virtual_memory_max_bytes", Gauge, "Maximum amount of virtual memory available in bytes.", &[])
-        .unit(Unit::Bytes)
-        .source(PROCESS_COLLECTOR);
+    collected("process_virtual_memory_bytes", Gauge, "Virtual memory size in bytes.", Unit::Bytes);
+pub(crate) const PROCESS_VIRTUAL_MEMORY_MAX_BYTES: Metric = collected(
+    "process_virtual_memory_max_bytes",
+    Gauge,
+    "Maximum amount of virtual memory available in bytes.",
+    Unit::Bytes,
+);
 pub(crate) const PROCESS_RESIDENT_MEMORY_BYTES: Metric =
-    Metric::new("process_resident_memory_bytes", Gauge, "Resident memory size in bytes.", &[])
-        .unit(Unit::Bytes)
-        .source(PROCESS_COLLECTOR);
-pub(crate) const PROCESS_START_TIME_SECONDS: Metric =
-    Metric::new("process_start_time_seconds", Gauge, "Start time of the process since unix epoch in seconds.", &[])
-        .unit(Unit::Seconds)
-        .source(PROCESS_COLLECTOR);
+    collected("process_resident_memory_bytes", Gauge, "Resident memory size in bytes.", Unit::Bytes);
+pub(crate) const PROCESS_START_TIME_SECONDS: Metric = collected(
+    "process_start_time_seconds",
+    Gauge,
+    "Start time of the process since unix epoch in seconds.",
+    Unit::Seconds,
+);
 pub(crate) const PROCESS_THREADS: Metric =
-    Metric::new("process_threads", Gauge, "Number of OS threads in the process.", &[])
-        .unit(Unit::Count)
-        .source(PROCESS_COLLECTOR);
+    collected("process_threads", Gauge, "Number of OS threads in the process.", Unit::Count);
 
 /// Every process metric, in `docs/metrics.md`'s order.
 pub(crate) const PROCESS: &[&Metric] = &[
