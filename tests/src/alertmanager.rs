@@ -2,10 +2,9 @@
 //! loopback port with a given config and no cluster, fed alerts through its API, read back with
 //! `amtool alert query`, and stopped when dropped.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
@@ -21,10 +20,6 @@ pub struct AlertmanagerServer {
     dir: PathBuf,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 impl AlertmanagerServer {
     /// Starts Alertmanager with `config`; panics with how to install it when it is missing.
     pub fn start(config: &Path) -> Self {
@@ -32,36 +27,28 @@ impl AlertmanagerServer {
             Path::new(ALERTMANAGER).exists(),
             "{ALERTMANAGER} is missing: run scripts/test, which installs it (or apt-get install -y prometheus-alertmanager)"
         );
-        let dir = std::env::temp_dir().join(format!("obs-alertmanager-{}-{}", std::process::id(), free_port()));
+        let dir = std::env::temp_dir().join(format!(
+            "obs-alertmanager-{}-{}",
+            std::process::id(),
+            crate::daemon::free_addr().port()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
-        // The port is chosen free and released before Alertmanager binds it, so another socket can
-        // take it meanwhile: Alertmanager then exits, and it is started again on another port.
-        for _ in 0..3 {
-            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            let child = Command::new(ALERTMANAGER)
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.path={}", dir.display()))
-                .arg(format!("--web.listen-address={addr}"))
-                // No gossip: a single instance, and no second port to collide on.
-                .arg("--cluster.listen-address=")
-                .arg("--log.level=warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start prometheus-alertmanager");
-            let mut server = Self { child, addr, dir: dir.clone() };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            // Listening, and still running: what answers is this Alertmanager, not the port's
-            // other owner.
-            while matches!(server.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                if std::net::TcpStream::connect(addr).is_ok() && matches!(server.child.try_wait(), Ok(None)) {
-                    return server;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            server.dir = PathBuf::new();
-        }
-        panic!("alertmanager did not listen in three attempts (config {})", config.display());
+        let (child, addr) = crate::daemon::start_on_free_port(
+            "prometheus-alertmanager",
+            |addr| {
+                let mut command = Command::new(ALERTMANAGER);
+                command
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!("--storage.path={}", dir.display()))
+                    .arg(format!("--web.listen-address={addr}"))
+                    // No gossip: a single instance, and no second port to collide on.
+                    .arg("--cluster.listen-address=")
+                    .arg("--log.level=warn");
+                command
+            },
+            |addr| std::net::TcpStream::connect(addr).is_ok(),
+        );
+        Self { child, addr, dir }
     }
 
     /// Posts alerts (each `{"labels": {…}, "annotations": {…}}`) as Prometheus does, firing now.

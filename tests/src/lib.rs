@@ -7,6 +7,7 @@ use std::time::Duration;
 pub mod alertmanager;
 pub mod child;
 pub mod collected_spans;
+pub mod daemon;
 pub mod fixtures;
 pub mod horizon_stub;
 pub mod logql;

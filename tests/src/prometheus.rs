@@ -2,7 +2,7 @@
 //! loopback port from a temporary config that scrapes the given targets every second, queried
 //! through its HTTP API, and stopped by pid when dropped.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,10 +34,6 @@ pub struct PrometheusServer {
     dir: PathBuf,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 impl PrometheusServer {
     /// Starts Prometheus scraping `targets` every second; panics with how to install it when
     /// the package is missing (CI installs it; a skipped check proves nothing).
@@ -60,7 +56,11 @@ impl PrometheusServer {
             std::path::Path::new(PROMETHEUS).exists(),
             "{PROMETHEUS} is missing: run scripts/test, which installs it (or apt-get install -y prometheus)"
         );
-        let dir = std::env::temp_dir().join(format!("obs-prometheus-{}-{}", std::process::id(), free_port()));
+        let dir = std::env::temp_dir().join(format!(
+            "obs-prometheus-{}-{}",
+            std::process::id(),
+            crate::daemon::free_addr().port()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
         if !rule_files.is_empty() {
@@ -89,46 +89,22 @@ impl PrometheusServer {
             }
         }
         std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-        // The port is chosen free and released before Prometheus binds it, so another socket can
-        // take it meanwhile: Prometheus then exits, and it is started again on another port.
-        for _ in 0..3 {
-            let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-            let child = Command::new(PROMETHEUS)
-                .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
-                .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-                .arg(format!("--web.listen-address={addr}"))
-                .arg("--log.level=warn")
-                .args(features.iter().map(|f| format!("--enable-feature={f}")))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start prometheus");
-            let mut server = Self { child, addr, dir: dir.clone() };
-            if server.wait_ready() {
-                return server;
-            }
-            // Not ours to delete yet: the next attempt uses the same directory.
-            server.dir = PathBuf::new();
-        }
-        panic!("prometheus did not become ready in three attempts (config in {})", dir.display());
-    }
-
-    /// Whether this server answers ready within 30 s; false at once when it exited (its port
-    /// was taken).
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return false;
-            }
-            if let Ok(response) = reqwest::blocking_get(&format!("http://{}/-/ready", self.addr))
-                && response.0 == 200
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
+        let config = dir.join("prometheus.yml");
+        let (child, addr) = crate::daemon::start_on_free_port(
+            "prometheus",
+            |addr| {
+                let mut command = Command::new(PROMETHEUS);
+                command
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+                    .arg(format!("--web.listen-address={addr}"))
+                    .arg("--log.level=warn")
+                    .args(features.iter().map(|f| format!("--enable-feature={f}")));
+                command
+            },
+            |addr| reqwest::blocking_get(&format!("http://{addr}/-/ready")).is_ok_and(|response| response.0 == 200),
+        );
+        Self { child, addr, dir }
     }
 
     /// An instant query's `data.result`.
